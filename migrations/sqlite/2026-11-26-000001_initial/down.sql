@@ -1,0 +1,9 @@
+DROP TABLE audit_events;
+DROP TABLE platform_api_keys;
+DROP TABLE personal_access_tokens;
+DROP TABLE sessions;
+DROP TABLE appointments;
+DROP TABLE meeting_types;
+DROP TABLE invitations;
+DROP TABLE users;
+DROP TABLE companies;

@@ -1,0 +1,105 @@
+//! `/v4/appointment/paginated`: a user's appointments.
+
+use actix_web::{get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::principal::Acting;
+use crate::authz::{authorize, Action};
+use crate::db::models::{Appointment, User};
+use crate::db::Db;
+use crate::domain::{FieldError, UserId};
+
+use super::error::ApiError;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct PageQuery {
+    /// Whose appointments; default the acting user. Admins may name any user of the company.
+    pub user_id: Option<String>,
+    /// 1-based, default 1.
+    pub page: Option<i64>,
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppointmentBody {
+    pub id: String,
+    pub meeting_type_id: String,
+    pub host_id: String,
+    pub start: String,
+    pub end: String,
+    pub attendee_name: String,
+    pub attendee_email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppointmentPage {
+    pub items: Vec<AppointmentBody>,
+    pub total: i64,
+    pub page: i64,
+    pub limit: i64,
+}
+
+/// The acting user's appointments, or (for admins) another company user's.
+#[utoipa::path(get, path = "/v4/appointment/paginated", tag = "appointment", params(PageQuery),
+    responses((status = 200, body = AppointmentPage), (status = 403, body = super::error::ErrorBody)),
+    security(("personal_access_token" = []), ("platform_api_key" = [])))]
+#[get("/appointment/paginated")]
+pub async fn paginated(
+    acting: Acting,
+    db: web::Data<Db>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<AppointmentPage>, ApiError> {
+    let acting = acting.0;
+    let query = query.into_inner();
+    let page = query.page.unwrap_or(1);
+    let limit = query.limit.unwrap_or(20);
+    let mut errors = Vec::new();
+    if page < 1 {
+        errors.push(FieldError::new("page", "page must be 1 or more"));
+    }
+    if !(1..=100).contains(&limit) {
+        errors.push(FieldError::new("limit", "limit must be between 1 and 100"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let host = match query.user_id.as_deref().filter(|s| !s.is_empty()) {
+        None => acting.user.clone(),
+        Some(raw) => {
+            // A malformed id, or one outside the company, is refused the same way.
+            let id: UserId = raw
+                .parse()
+                .map_err(|_| ApiError::forbidden("That user is not in your company."))?;
+            let company = acting.user.company_id.clone();
+            db.run(move |conn| User::find_in_company(conn, &company, &id))
+                .await?
+                .ok_or_else(|| ApiError::forbidden("That user is not in your company."))?
+        }
+    };
+    authorize(acting.actor(), Action::ReadAppointmentsOf(&host))?;
+    let host_id = host.id.clone();
+    let (rows, total) = db
+        .run(move |conn| Appointment::page_for_host(conn, &host_id, limit, (page - 1) * limit))
+        .await?;
+    Ok(web::Json(AppointmentPage {
+        items: rows
+            .into_iter()
+            .map(|a| AppointmentBody {
+                id: a.id.to_string(),
+                meeting_type_id: a.meeting_type_id.to_string(),
+                host_id: a.host_id.to_string(),
+                start: a.starts_at.and_utc().to_rfc3339(),
+                end: a.ends_at.and_utc().to_rfc3339(),
+                attendee_name: a.attendee_name,
+                attendee_email: a.attendee_email,
+            })
+            .collect(),
+        total,
+        page,
+        limit,
+    }))
+}

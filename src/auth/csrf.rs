@@ -1,0 +1,102 @@
+//! CSRF protection for every form, signed in or not, with no server-side state: the browser
+//! holds a random nonce in an HttpOnly cookie, and each form carries `csrf_token`, an HMAC of
+//! that nonce under a server key. A POST whose token does not match its own cookie is refused
+//! with 403 before any handler runs. Another browser's token, or none, never matches.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+use rand::RngCore;
+
+use crate::config::Settings;
+use crate::error::AppError;
+
+use super::keys::Keys;
+
+pub const FIELD: &str = "csrf_token";
+
+/// The token to put in this request's forms.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+fn cookie_name(settings: &Settings) -> &'static str {
+    if settings.is_https() {
+        "__Host-csrf"
+    } else {
+        "csrf"
+    }
+}
+
+fn fresh_nonce() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Paths that accept POSTs from elsewhere by design: the bearer-authenticated JSON API and the
+/// SAML assertion consumer (its response is checked by signature instead).
+fn exempt(path: &str) -> bool {
+    path.starts_with("/v4/") || (path.starts_with("/sso/saml/") && path.ends_with("/acs"))
+}
+
+fn submitted_token(body: &[u8]) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == FIELD)
+        .map(|(_, v)| v)
+}
+
+pub async fn protect(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let (Some(keys), Some(settings)) = (
+        req.app_data::<web::Data<Keys>>().cloned(),
+        req.app_data::<web::Data<Settings>>().cloned(),
+    ) else {
+        return Err(AppError::Internal(anyhow::anyhow!("CSRF keys missing")).into());
+    };
+    let name = cookie_name(&settings);
+    let existing = req
+        .cookie(name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 48 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    let is_new = existing.is_none();
+    let nonce = existing.unwrap_or_else(fresh_nonce);
+
+    if req.method() == Method::POST && !exempt(req.path()) {
+        let body = req.extract::<web::Bytes>().await?;
+        let valid = !is_new
+            && submitted_token(&body).is_some_and(|token| keys.csrf_token_matches(&nonce, &token));
+        if !valid {
+            tracing::warn!(path = %req.path(), "POST refused: missing or wrong CSRF token");
+            let response = actix_web::ResponseError::error_response(&AppError::Forbidden);
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+        req.set_payload(bytes_payload(body));
+    }
+
+    req.extensions_mut()
+        .insert(CsrfToken(keys.csrf_token(&nonce)));
+    let mut response = next.call(req).await?;
+    if is_new {
+        let cookie = Cookie::build(name, nonce)
+            .path("/")
+            .http_only(true)
+            .secure(settings.is_https())
+            .same_site(SameSite::Lax)
+            .finish();
+        response.response_mut().add_cookie(&cookie)?;
+    }
+    Ok(response.map_into_left_body())
+}
+
+fn bytes_payload(body: web::Bytes) -> actix_web::dev::Payload {
+    let (_, mut payload) = actix_http::h1::Payload::create(true);
+    payload.unread_data(body);
+    actix_web::dev::Payload::from(payload)
+}

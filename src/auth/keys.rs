@@ -1,0 +1,118 @@
+//! Keys derived from `SECRET_KEY`, one per purpose, so no two uses share a key.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+type HmacSha256 = Hmac<Sha256>;
+
+pub struct Keys {
+    cookie: actix_web::cookie::Key,
+    credentials: [u8; 32],
+    csrf: [u8; 32],
+    signing: [u8; 32],
+}
+
+fn derive(secret: &[u8], purpose: &str) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(b"meetergo-console/");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+// HMAC accepts keys of every length; this cannot be reached.
+fn unreachable_hmac() -> HmacSha256 {
+    unreachable!("HMAC-SHA256 takes keys of any length")
+}
+
+fn mac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac());
+    for part in parts {
+        mac.update(part);
+        mac.update(&[0]);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+impl Keys {
+    pub fn derive(secret: &[u8]) -> Self {
+        let mut cookie_material = [0u8; 64];
+        let (first, second) = cookie_material.split_at_mut(32);
+        first.copy_from_slice(&derive(secret, "cookie-1"));
+        second.copy_from_slice(&derive(secret, "cookie-2"));
+        Self {
+            cookie: actix_web::cookie::Key::from(&cookie_material),
+            credentials: derive(secret, "credentials"),
+            csrf: derive(secret, "csrf"),
+            signing: derive(secret, "signing"),
+        }
+    }
+
+    pub fn cookie_key(&self) -> actix_web::cookie::Key {
+        self.cookie.clone()
+    }
+
+    /// What the database keeps of a credential: HMAC-SHA256 under a server-side key, so a
+    /// stolen database cannot be used to check guesses offline.
+    pub fn credential_hash(&self, credential: &str) -> String {
+        hex(&mac(&self.credentials, &[credential.as_bytes()]))
+    }
+
+    /// The form token that goes with a browser's CSRF cookie nonce.
+    pub fn csrf_token(&self, nonce: &str) -> String {
+        hex(&mac(&self.csrf, &[nonce.as_bytes()]))
+    }
+
+    pub fn csrf_token_matches(&self, nonce: &str, submitted: &str) -> bool {
+        self.csrf_token(nonce)
+            .as_bytes()
+            .ct_eq(submitted.as_bytes())
+            .into()
+    }
+
+    /// `value.signature`, for values the browser keeps for us (flash messages).
+    pub fn sign(&self, value: &str) -> String {
+        format!("{value}.{}", hex(&mac(&self.signing, &[value.as_bytes()])))
+    }
+
+    pub fn verify_signed<'a>(&self, signed: &'a str) -> Option<&'a str> {
+        let (value, signature) = signed.rsplit_once('.')?;
+        let expected = hex(&mac(&self.signing, &[value.as_bytes()]));
+        bool::from(expected.as_bytes().ct_eq(signature.as_bytes())).then_some(value)
+    }
+
+    /// A one-way hash for single-use secrets such as invitation links.
+    pub fn opaque_hash(&self, purpose: &str, value: &str) -> String {
+        hex(&mac(
+            &self.credentials,
+            &[purpose.as_bytes(), value.as_bytes()],
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purposes_get_different_keys() {
+        let keys = Keys::derive(b"0123456789abcdef0123456789abcdef");
+        assert_ne!(keys.credential_hash("x"), keys.csrf_token("x"));
+        assert_eq!(keys.credential_hash("x"), keys.credential_hash("x"));
+        assert!(keys.csrf_token_matches("n", &keys.csrf_token("n")));
+        assert!(!keys.csrf_token_matches("n", &keys.csrf_token("m")));
+        let signed = keys.sign("hello");
+        assert_eq!(keys.verify_signed(&signed), Some("hello"));
+        assert_eq!(keys.verify_signed(&signed.replace("hello", "hellp")), None);
+    }
+}

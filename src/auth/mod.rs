@@ -1,0 +1,10 @@
+//! Who is asking: passwords, browser sessions, CSRF, API credentials and rate limits.
+
+pub mod csrf;
+pub mod keys;
+pub mod password;
+pub mod principal;
+pub mod rate_limit;
+pub mod session;
+pub mod session_store;
+pub mod tokens;

@@ -1,0 +1,231 @@
+//! Who the API treats a request as. A PAT acts as its owner; a Platform API Key acts as the
+//! company user named in `x-meetergo-api-user-id`. A browser session never authenticates the API.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::api::error::ApiError;
+use crate::authz::Actor;
+use crate::db::models::{now, PersonalAccessToken, PlatformApiKey, User};
+use crate::db::{Db, DbConnection};
+use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
+
+use super::keys::Keys;
+use super::rate_limit::RateLimits;
+use super::tokens::{self, Presented};
+
+pub const USER_HEADER: &str = "x-meetergo-api-user-id";
+
+/// The credential a request came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    Pat(TokenId),
+    ApiKey { id: ApiKeyId, company: CompanyId },
+}
+
+impl Credential {
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Pat(id) => id.as_str(),
+            Self::ApiKey { id, .. } => id.as_str(),
+        }
+    }
+}
+
+/// The user an API request acts as, and the credential that let it.
+#[derive(Debug, Clone)]
+pub struct ActingUser {
+    pub user: User,
+    pub credential: Credential,
+}
+
+impl ActingUser {
+    pub fn actor(&self) -> Actor<'_> {
+        match &self.credential {
+            Credential::Pat(_) => Actor::Pat(&self.user),
+            Credential::ApiKey { company, .. } => Actor::ApiKey { company },
+        }
+    }
+
+    pub fn is_api_key(&self) -> bool {
+        matches!(self.credential, Credential::ApiKey { .. })
+    }
+}
+
+/// Without the user header, an API key either is refused (most endpoints) or acts as the
+/// company owner (`GET /v4/user/me`, `POST /v4/user`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithoutUserHeader {
+    Refuse,
+    ActAsOwner,
+}
+
+/// Extractor for endpoints where an API key must name the user.
+pub struct Acting(pub ActingUser);
+/// Extractor for endpoints where an API key without the header acts as the company owner.
+pub struct ActingOrOwner(pub ActingUser);
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(ApiError::missing_authorization)?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::invalid_credential())?
+        .trim();
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(ApiError::invalid_credential)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::invalid_credential());
+    }
+    Ok(token.trim().to_owned())
+}
+
+pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<ActingUser, ApiError> {
+    let presented = bearer(req)?;
+    let user_header = req
+        .headers()
+        .get(USER_HEADER)
+        .map(|v| v.to_str().map(|s| s.trim().to_owned()).unwrap_or_default());
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let (Some(db), Some(keys), Some(limits)) = (
+        req.app_data::<web::Data<Db>>().cloned(),
+        req.app_data::<web::Data<Keys>>().cloned(),
+        req.app_data::<web::Data<RateLimits>>().cloned(),
+    ) else {
+        return Err(ApiError::internal());
+    };
+    // Checked offline first: a malformed value never reaches the database.
+    let parsed = tokens::parse(&presented).ok_or_else(ApiError::invalid_credential)?;
+    let hash = keys.credential_hash(&presented);
+    let parsed = match parsed {
+        Presented::Pat(_) => Kind::Pat,
+        Presented::ApiKey { id, .. } => Kind::ApiKey(id),
+    };
+    let outcome = db
+        .run(move |conn| {
+            Ok::<_, crate::error::AppError>(authenticate(
+                conn,
+                &hash,
+                parsed,
+                user_header,
+                policy,
+                &limits,
+                &ip,
+            ))
+        })
+        .await
+        .map_err(ApiError::from)?;
+    outcome
+}
+
+enum Kind {
+    Pat,
+    ApiKey(ApiKeyId),
+}
+
+fn authenticate(
+    conn: &mut DbConnection,
+    hash: &str,
+    kind: Kind,
+    user_header: Option<String>,
+    policy: WithoutUserHeader,
+    limits: &RateLimits,
+    ip: &str,
+) -> Result<ActingUser, ApiError> {
+    let now = now();
+    match kind {
+        Kind::Pat => {
+            let (token, owner) = PersonalAccessToken::find_by_hash(conn, hash)?
+                .ok_or_else(ApiError::invalid_credential)?;
+            if token.revoked_at.is_some() || !owner.is_active() {
+                return Err(ApiError::invalid_credential());
+            }
+            if token.expires_at.is_some_and(|e| e <= now) {
+                return Err(ApiError::credential_expired());
+            }
+            limits
+                .api_request(token.id.as_str())
+                .map_err(|r| ApiError::rate_limited(r.0))?;
+            // The header may name the owner, or nobody; naming anyone else is impersonation.
+            if let Some(named) = user_header.filter(|h| !h.is_empty()) {
+                if named.parse::<UserId>().ok().as_ref() != Some(&owner.id) {
+                    return Err(ApiError::impersonation_forbidden());
+                }
+            }
+            token.touch(conn, now, ip)?;
+            Ok(ActingUser {
+                credential: Credential::Pat(token.id.clone()),
+                user: owner,
+            })
+        }
+        Kind::ApiKey(id) => {
+            let key = PlatformApiKey::find_by_hash(conn, hash)?
+                .filter(|k| k.id == id)
+                .ok_or_else(ApiError::invalid_credential)?;
+            if key.revoked_at.is_some() || key.deactivated_at.is_some() {
+                return Err(ApiError::invalid_credential());
+            }
+            if key.expires_at <= now {
+                return Err(ApiError::credential_expired());
+            }
+            limits
+                .api_request(key.id.as_str())
+                .map_err(|r| ApiError::rate_limited(r.0))?;
+            let user = match user_header.filter(|h| !h.is_empty()) {
+                None => match policy {
+                    WithoutUserHeader::Refuse => return Err(ApiError::missing_user_header()),
+                    WithoutUserHeader::ActAsOwner => User::owner_of(conn, &key.company_id)?,
+                },
+                // Same answer for a malformed id, a stranger, or a user of another company.
+                Some(named) => named
+                    .parse::<UserId>()
+                    .ok()
+                    .map(|id| User::find_in_company(conn, &key.company_id, &id))
+                    .transpose()?
+                    .flatten()
+                    .filter(User::is_active)
+                    .ok_or_else(ApiError::user_not_in_company)?,
+            };
+            key.touch(conn, now, ip)?;
+            Ok(ActingUser {
+                credential: Credential::ApiKey {
+                    id: key.id.clone(),
+                    company: key.company_id.clone(),
+                },
+                user,
+            })
+        }
+    }
+}
+
+impl FromRequest for Acting {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { resolve(&req, WithoutUserHeader::Refuse).await.map(Acting) })
+    }
+}
+
+impl FromRequest for ActingOrOwner {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            resolve(&req, WithoutUserHeader::ActAsOwner)
+                .await
+                .map(ActingOrOwner)
+        })
+    }
+}

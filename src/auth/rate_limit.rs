@@ -1,0 +1,59 @@
+//! In-process rate limits (GCRA, via `governor`): login and signup attempts per IP and per
+//! account, API requests per credential. Each instance counts for itself.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+#[derive(Clone)]
+pub struct RateLimits {
+    login: Arc<DefaultKeyedRateLimiter<String>>,
+    api: Arc<DefaultKeyedRateLimiter<String>>,
+}
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)
+}
+
+/// Seconds until the next request would be let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub u64);
+
+impl RateLimits {
+    pub fn new(login_per_minute: u32, api_per_minute: u32, api_burst: u32) -> Self {
+        let login = Quota::per_minute(nz(login_per_minute)).allow_burst(nz(login_per_minute));
+        let api = Quota::per_minute(nz(api_per_minute)).allow_burst(nz(api_burst));
+        Self {
+            login: Arc::new(RateLimiter::keyed(login)),
+            api: Arc::new(RateLimiter::keyed(api)),
+        }
+    }
+
+    fn check(limiter: &DefaultKeyedRateLimiter<String>, key: String) -> Result<(), RetryAfter> {
+        limiter.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            RetryAfter(wait.as_secs().max(1))
+        })
+    }
+
+    /// One attempt to sign in or sign up: counted against the IP and, when known, the account.
+    pub fn login_attempt(&self, ip: &str, account: Option<&str>) -> Result<(), RetryAfter> {
+        Self::check(&self.login, format!("ip:{ip}"))?;
+        if let Some(account) = account {
+            Self::check(&self.login, format!("account:{account}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn api_request(&self, credential_id: &str) -> Result<(), RetryAfter> {
+        Self::check(&self.api, credential_id.to_owned())
+    }
+
+    /// Forgets idle keys so the maps stay small.
+    pub fn shrink(&self) {
+        self.login.retain_recent();
+        self.api.retain_recent();
+    }
+}

@@ -1,0 +1,168 @@
+//! Browser sessions kept in the database, so logout, offboarding and "sign out everywhere"
+//! end a session at once on every instance. The table keeps a SHA-256 of the session key,
+//! never the key the cookie carries.
+
+use std::collections::HashMap;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::db::models::now;
+use crate::db::schema::sessions;
+use crate::db::Db;
+
+pub const USER_ID_KEY: &str = "user_id";
+
+#[derive(Clone)]
+pub struct DbSessionStore {
+    db: Db,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+fn row_id(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn expiry(ttl: &Duration) -> NaiveDateTime {
+    now() + chrono::Duration::seconds(ttl.whole_seconds().max(1))
+}
+
+/// The signed-in user's id, kept in its own column so all of a user's sessions can be ended.
+fn user_of(state: &HashMap<String, String>) -> Option<String> {
+    state
+        .get(USER_ID_KEY)
+        .and_then(|v| serde_json::from_str::<String>(v).ok())
+}
+
+impl SessionStore for DbSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let id = row_id(key.as_ref());
+        let state: Option<String> = self
+            .db
+            .run(move |conn| {
+                sessions::table
+                    .filter(sessions::id.eq(id))
+                    .filter(sessions::expires_at.gt(now()))
+                    .select(sessions::state)
+                    .first::<String>(conn)
+                    .optional()
+            })
+            .await
+            .map_err(|e| LoadError::Other(anyhow::anyhow!("{e}")))?;
+        state
+            .map(|s| serde_json::from_str(&s).map_err(|e| LoadError::Deserialization(e.into())))
+            .transpose()
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        ttl: &Duration,
+    ) -> Result<SessionKey, SaveError> {
+        let key = new_key();
+        let id = row_id(&key);
+        let user_id = user_of(&state);
+        let body = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let expires_at = expiry(ttl);
+        self.db
+            .run(move |conn| {
+                diesel::insert_into(sessions::table)
+                    .values((
+                        sessions::id.eq(id),
+                        sessions::user_id.eq(user_id),
+                        sessions::state.eq(body),
+                        sessions::created_at.eq(now()),
+                        sessions::expires_at.eq(expires_at),
+                    ))
+                    .execute(conn)
+            })
+            .await
+            .map_err(|e| SaveError::Other(anyhow::anyhow!("{e}")))?;
+        SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        let id = row_id(key.as_ref());
+        let user_id = user_of(&state);
+        let body =
+            serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let expires_at = expiry(ttl);
+        let updated = self
+            .db
+            .run(move |conn| {
+                // A session deleted meanwhile (logout elsewhere, offboarding) stays deleted.
+                diesel::update(
+                    sessions::table
+                        .filter(sessions::id.eq(id))
+                        .filter(sessions::expires_at.gt(now())),
+                )
+                .set((
+                    sessions::user_id.eq(user_id),
+                    sessions::state.eq(body),
+                    sessions::expires_at.eq(expires_at),
+                ))
+                .execute(conn)
+            })
+            .await
+            .map_err(|e| UpdateError::Other(anyhow::anyhow!("{e}")))?;
+        if updated == 0 {
+            return Err(UpdateError::Other(anyhow::anyhow!(
+                "session no longer exists"
+            )));
+        }
+        Ok(key)
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        let id = row_id(key.as_ref());
+        let expires_at = expiry(ttl);
+        self.db
+            .run(move |conn| {
+                diesel::update(sessions::table.filter(sessions::id.eq(id)))
+                    .set(sessions::expires_at.eq(expires_at))
+                    .execute(conn)
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        let id = row_id(key.as_ref());
+        self.db
+            .run(move |conn| {
+                diesel::delete(sessions::table.filter(sessions::id.eq(id))).execute(conn)
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+}
+
+/// Removes expired rows; called now and then by a background task.
+pub fn purge_expired(conn: &mut crate::db::DbConnection) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.le(now()))).execute(conn)
+}

@@ -1,0 +1,267 @@
+//! Who may do what: the one place for every permission rule of the console and the API.
+//! Handlers ask `authorize(actor, action)`; none decides on roles by itself.
+
+use crate::db::models::User;
+use crate::domain::{CompanyId, Role};
+
+/// Who is acting, and through what.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A person in the browser console.
+    Member(&'a User),
+    /// A Personal Access Token: its owner, with the owner's role, minus credential and
+    /// user-lifecycle management.
+    Pat(&'a User),
+    /// A Platform API Key: full access to its company's resources.
+    ApiKey { company: &'a CompanyId },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    /// The admin area: members, company settings, audit log, SSO.
+    ViewAdminArea,
+    /// Create, deactivate, activate and revoke Platform API Keys.
+    ManageApiKeys,
+    /// Create and revoke one's own Personal Access Tokens (browser only).
+    ManageOwnTokens,
+    /// List the users of the company.
+    ListUsers,
+    /// Read this user's appointments.
+    ReadAppointmentsOf(&'a User),
+    CreateUser,
+    UpdateUser(&'a User),
+    DeleteUser(&'a User),
+    ChangeRole {
+        target: &'a User,
+        to: Role,
+    },
+    TransferOwnership {
+        to: &'a User,
+    },
+    Offboard(&'a User),
+    Invite {
+        role: Role,
+    },
+    SignOutEverywhere(&'a User),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub &'static str);
+
+fn same_company(actor: &Actor<'_>, target: &User) -> bool {
+    match actor {
+        Actor::Member(u) | Actor::Pat(u) => u.company_id == target.company_id,
+        Actor::ApiKey { company } => **company == target.company_id,
+    }
+}
+
+fn allow(condition: bool, reason: &'static str) -> Result<(), Denied> {
+    if condition {
+        Ok(())
+    } else {
+        Err(Denied(reason))
+    }
+}
+
+pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
+    let target = match action {
+        Action::ReadAppointmentsOf(t)
+        | Action::UpdateUser(t)
+        | Action::DeleteUser(t)
+        | Action::ChangeRole { target: t, .. }
+        | Action::TransferOwnership { to: t }
+        | Action::Offboard(t)
+        | Action::SignOutEverywhere(t) => Some(t),
+        _ => None,
+    };
+    if let Some(t) = target {
+        allow(same_company(&actor, t), "That user is not in your company.")?;
+    }
+
+    match actor {
+        Actor::ApiKey { .. } => match action {
+            Action::ManageApiKeys | Action::ManageOwnTokens | Action::ViewAdminArea => Err(Denied(
+                "A Platform API Key cannot manage credentials or settings.",
+            )),
+            Action::DeleteUser(t) | Action::Offboard(t) => allow(
+                t.role() != Role::Owner,
+                "The company owner cannot be removed.",
+            ),
+            Action::ChangeRole { target, to } => allow(
+                target.role() != Role::Owner && to != Role::Owner,
+                "Ownership changes only through a transfer by the owner.",
+            ),
+            Action::TransferOwnership { .. } => {
+                Err(Denied("Only the owner can transfer ownership."))
+            }
+            _ => Ok(()),
+        },
+        Actor::Pat(me) => match action {
+            Action::ListUsers => allow(me.role().is_admin(), "Listing users needs an admin role."),
+            Action::ReadAppointmentsOf(t) => allow(
+                t.id == me.id || me.role().is_admin(),
+                "Only admins can read other users' appointments.",
+            ),
+            Action::UpdateUser(t) => allow(
+                t.id == me.id,
+                "A Personal Access Token can update only its owner's profile.",
+            ),
+            _ => Err(Denied("This needs a Platform API Key or the dashboard.")),
+        },
+        Actor::Member(me) => {
+            let admin = me.role().is_admin();
+            let owner = me.role() == Role::Owner;
+            match action {
+                Action::ManageOwnTokens => Ok(()),
+                Action::ViewAdminArea
+                | Action::ManageApiKeys
+                | Action::ListUsers
+                | Action::CreateUser => allow(admin, "This page is for admins."),
+                Action::ReadAppointmentsOf(t) => allow(
+                    t.id == me.id || admin,
+                    "Only admins can see other users' appointments.",
+                ),
+                Action::UpdateUser(t) => {
+                    allow(t.id == me.id || admin, "Only admins can edit other users.")
+                }
+                Action::Invite { role } => allow(
+                    admin && role != Role::Owner,
+                    "Admins invite members and admins; ownership is transferred, not invited.",
+                ),
+                Action::ChangeRole { target, to } => {
+                    allow(admin, "Only admins change roles.")?;
+                    allow(target.id != me.id, "You cannot change your own role.")?;
+                    allow(
+                        target.role() != Role::Owner,
+                        "Nobody can demote the owner; the owner transfers ownership.",
+                    )?;
+                    allow(to != Role::Owner, "Ownership is transferred, not assigned.")?;
+                    allow(
+                        owner || (target.role() != Role::Admin && to != Role::Admin),
+                        "Only the owner changes an admin's role or makes admins.",
+                    )
+                }
+                Action::TransferOwnership { to } => {
+                    allow(owner, "Only the owner can transfer ownership.")?;
+                    allow(to.id != me.id, "You already own this company.")?;
+                    allow(
+                        to.role() == Role::Admin && to.is_active(),
+                        "Ownership goes to an active admin.",
+                    )
+                }
+                Action::Offboard(t) | Action::DeleteUser(t) => {
+                    allow(admin, "Only admins offboard members.")?;
+                    allow(t.id != me.id, "You cannot offboard yourself.")?;
+                    allow(
+                        t.role() != Role::Owner,
+                        "Transfer ownership before offboarding the owner.",
+                    )?;
+                    allow(
+                        owner || t.role() != Role::Admin,
+                        "Only the owner offboards an admin.",
+                    )
+                }
+                Action::SignOutEverywhere(t) => {
+                    allow(
+                        t.id == me.id || admin,
+                        "Only admins sign out other members.",
+                    )?;
+                    allow(
+                        t.id == me.id || t.role() != Role::Owner || owner,
+                        "Only the owner signs out the owner.",
+                    )
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::models::now;
+    use crate::domain::UserId;
+
+    fn user(company: &CompanyId, role: Role) -> User {
+        User {
+            id: UserId::new(),
+            company_id: company.clone(),
+            email: format!("{}@example.com", role.as_str()),
+            name: role.as_str().into(),
+            role: role.as_str().into(),
+            status: "active".into(),
+            password_hash: None,
+            created_at: now(),
+            updated_at: now(),
+            last_sign_in_at: None,
+        }
+    }
+
+    #[test]
+    fn members_cannot_enter_the_admin_area() {
+        let c = CompanyId::new();
+        let member = user(&c, Role::Member);
+        assert!(authorize(Actor::Member(&member), Action::ViewAdminArea).is_err());
+        assert!(authorize(Actor::Member(&member), Action::ManageOwnTokens).is_ok());
+        let admin = user(&c, Role::Admin);
+        assert!(authorize(Actor::Member(&admin), Action::ViewAdminArea).is_ok());
+    }
+
+    #[test]
+    fn role_changes_follow_the_hierarchy() {
+        let c = CompanyId::new();
+        let (owner, admin, admin2, member) = (
+            user(&c, Role::Owner),
+            user(&c, Role::Admin),
+            user(&c, Role::Admin),
+            user(&c, Role::Member),
+        );
+        let change = |a: &User, t: &User, to| {
+            authorize(Actor::Member(a), Action::ChangeRole { target: t, to })
+        };
+        assert!(change(&admin, &member, Role::Member).is_ok());
+        assert!(change(&admin, &member, Role::Admin).is_err());
+        assert!(change(&admin, &admin2, Role::Member).is_err());
+        assert!(change(&owner, &admin2, Role::Member).is_ok());
+        assert!(change(&owner, &member, Role::Admin).is_ok());
+        assert!(change(&admin, &owner, Role::Member).is_err());
+        assert!(change(&member, &member, Role::Admin).is_err());
+    }
+
+    #[test]
+    fn nobody_reaches_across_companies() {
+        let (a, b) = (CompanyId::new(), CompanyId::new());
+        let admin_a = user(&a, Role::Admin);
+        let member_b = user(&b, Role::Member);
+        assert!(authorize(Actor::Member(&admin_a), Action::Offboard(&member_b)).is_err());
+        assert!(authorize(Actor::ApiKey { company: &a }, Action::DeleteUser(&member_b)).is_err());
+        assert!(authorize(Actor::Pat(&admin_a), Action::ReadAppointmentsOf(&member_b)).is_err());
+    }
+
+    #[test]
+    fn pats_act_as_their_owner_but_never_manage_users_or_credentials() {
+        let c = CompanyId::new();
+        let (admin, member) = (user(&c, Role::Admin), user(&c, Role::Member));
+        assert!(authorize(Actor::Pat(&admin), Action::ListUsers).is_ok());
+        assert!(authorize(Actor::Pat(&member), Action::ListUsers).is_err());
+        assert!(authorize(Actor::Pat(&admin), Action::ReadAppointmentsOf(&member)).is_ok());
+        assert!(authorize(Actor::Pat(&member), Action::ReadAppointmentsOf(&admin)).is_err());
+        assert!(authorize(Actor::Pat(&admin), Action::CreateUser).is_err());
+        assert!(authorize(Actor::Pat(&admin), Action::DeleteUser(&member)).is_err());
+        assert!(authorize(Actor::Pat(&admin), Action::UpdateUser(&member)).is_err());
+        assert!(authorize(Actor::Pat(&member), Action::UpdateUser(&member)).is_ok());
+        assert!(authorize(Actor::Pat(&admin), Action::ManageApiKeys).is_err());
+        assert!(authorize(Actor::Pat(&admin), Action::ManageOwnTokens).is_err());
+    }
+
+    #[test]
+    fn owners_are_not_offboarded() {
+        let c = CompanyId::new();
+        let (owner, admin) = (user(&c, Role::Owner), user(&c, Role::Admin));
+        assert!(authorize(Actor::Member(&admin), Action::Offboard(&owner)).is_err());
+        assert!(authorize(Actor::Member(&owner), Action::Offboard(&owner)).is_err());
+        assert!(authorize(Actor::ApiKey { company: &c }, Action::DeleteUser(&owner)).is_err());
+        assert!(authorize(Actor::Member(&owner), Action::Offboard(&admin)).is_ok());
+    }
+}

@@ -1,0 +1,152 @@
+//! Typed settings read from the environment. Secrets are wrapped so they never print.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::db::DatabaseUrl;
+
+pub const MIN_SECRET_KEY_LEN: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind_addr: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub data_dir: PathBuf,
+    /// Where the console is reached from outside, without a trailing slash.
+    pub public_url: String,
+    pub secret_key: SecretString,
+    pub session_idle_timeout: Duration,
+    pub session_max_lifetime: Duration,
+    pub login_rate_limit_per_minute: u32,
+    pub api_rate_limit_per_minute: u32,
+    pub api_rate_limit_burst: u32,
+    pub db_pool_size: u32,
+    pub max_concurrent_password_hashes: usize,
+}
+
+impl Settings {
+    /// True when the public URL is https, which marks a production deployment.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".into()));
+        let bind_addr: SocketAddr = var("BIND_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .context("BIND_ADDR must be host:port, like 127.0.0.1:8080")?;
+        let database_url = DatabaseUrl::parse(&var("DATABASE_URL").unwrap_or_else(|| {
+            data_dir
+                .join("console.sqlite")
+                .to_string_lossy()
+                .into_owned()
+        }));
+        let public_url = var("PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        url::Url::parse(&public_url).context("PUBLIC_URL must be an absolute URL")?;
+        let production = public_url.starts_with("https://");
+        let secret_key = match var("SECRET_KEY") {
+            Some(key) if key.len() >= MIN_SECRET_KEY_LEN => SecretString::from(key),
+            Some(_) => bail!("SECRET_KEY must be at least {MIN_SECRET_KEY_LEN} characters long"),
+            None if production => bail!(
+                "SECRET_KEY is required when PUBLIC_URL is https (generate one with: openssl rand -hex 32)"
+            ),
+            None => development_secret_key(&data_dir)?,
+        };
+        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
+            match var(name) {
+                Some(v) => v
+                    .parse()
+                    .with_context(|| format!("{name} must be a whole number")),
+                None => Ok(default),
+            }
+        };
+        Ok(Self {
+            bind_addr,
+            database_url,
+            data_dir,
+            public_url,
+            secret_key,
+            session_idle_timeout: Duration::from_secs(number(
+                "SESSION_IDLE_TIMEOUT_SECS",
+                30 * 60,
+            )?),
+            session_max_lifetime: Duration::from_secs(number(
+                "SESSION_MAX_LIFETIME_SECS",
+                12 * 3600,
+            )?),
+            login_rate_limit_per_minute: number("LOGIN_RATE_LIMIT_PER_MINUTE", 10)?.max(1) as u32,
+            api_rate_limit_per_minute: number("API_RATE_LIMIT_PER_MINUTE", 100)?.max(1) as u32,
+            api_rate_limit_burst: number("API_RATE_LIMIT_BURST", 200)?.max(1) as u32,
+            db_pool_size: number("DB_POOL_SIZE", 16)?.max(1) as u32,
+            max_concurrent_password_hashes: number("MAX_CONCURRENT_PASSWORD_HASHES", 4)?.max(1)
+                as usize,
+        })
+    }
+
+    /// Settings for tests and tools: a given database, a fixed key, an ephemeral port.
+    pub fn for_tests(database_url: DatabaseUrl, data_dir: PathBuf) -> Self {
+        Self {
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url,
+            data_dir,
+            public_url: "http://127.0.0.1".into(),
+            secret_key: SecretString::from(
+                "test-secret-key-that-is-long-enough-0123456789".to_owned(),
+            ),
+            session_idle_timeout: Duration::from_secs(1800),
+            session_max_lifetime: Duration::from_secs(12 * 3600),
+            login_rate_limit_per_minute: 1000,
+            api_rate_limit_per_minute: 6000,
+            api_rate_limit_burst: 6000,
+            db_pool_size: 8,
+            max_concurrent_password_hashes: 4,
+        }
+    }
+
+    pub fn secret_key_bytes(&self) -> &[u8] {
+        self.secret_key.expose_secret().as_bytes()
+    }
+}
+
+/// In development a key is generated once into the data folder (mode 0600), so restarts keep
+/// sessions and stored credential hashes valid.
+fn development_secret_key(data_dir: &Path) -> anyhow::Result<SecretString> {
+    use rand::RngCore;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let path = data_dir.join("secret_key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let key = existing.trim().to_owned();
+        if key.len() >= MIN_SECRET_KEY_LEN {
+            return Ok(SecretString::from(key));
+        }
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(key.as_bytes())?;
+    tracing::warn!(
+        path = %path.display(),
+        "SECRET_KEY is not set: generated a development key; set SECRET_KEY in production"
+    );
+    Ok(SecretString::from(key))
+}

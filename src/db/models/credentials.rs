@@ -1,0 +1,260 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{personal_access_tokens as pats, platform_api_keys as keys, users};
+use crate::db::DbConnection;
+use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
+
+use super::User;
+
+/// What a credential's list row says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialStatus {
+    Active,
+    Expired,
+    Deactivated,
+    Revoked,
+}
+
+impl CredentialStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expired => "expired",
+            Self::Deactivated => "deactivated",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// "Last used" is written at most once a minute per credential (or when the IP changes),
+/// so the request path rarely writes.
+pub const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+fn last_used_is_stale(
+    at: Option<NaiveDateTime>,
+    ip: Option<&str>,
+    now: NaiveDateTime,
+    new_ip: &str,
+) -> bool {
+    match at {
+        None => true,
+        Some(at) => (now - at).num_seconds() >= LAST_USED_RESOLUTION_SECS || ip != Some(new_ip),
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = pats)]
+pub struct PersonalAccessToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub token_hash: String,
+    pub prefix: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub last_used_ip: Option<String>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl PersonalAccessToken {
+    pub fn status(&self, now: NaiveDateTime) -> CredentialStatus {
+        if self.revoked_at.is_some() {
+            CredentialStatus::Revoked
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            CredentialStatus::Expired
+        } else {
+            CredentialStatus::Active
+        }
+    }
+
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        diesel::insert_into(pats::table)
+            .values(self)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// The token with this hash and its owner: the one indexed lookup per API request.
+    pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<(Self, User)>> {
+        pats::table
+            .inner_join(users::table)
+            .filter(pats::token_hash.eq(hash))
+            .select((Self::as_select(), User::as_select()))
+            .first(conn)
+            .optional()
+    }
+
+    pub fn list_for_user(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<Self>> {
+        pats::table
+            .filter(pats::user_id.eq(user))
+            .order((pats::revoked_at.is_null().desc(), pats::created_at.desc()))
+            .load(conn)
+    }
+
+    pub fn find_for_user(
+        conn: &mut DbConnection,
+        user: &UserId,
+        id: &TokenId,
+    ) -> QueryResult<Option<Self>> {
+        pats::table
+            .filter(pats::id.eq(id))
+            .filter(pats::user_id.eq(user))
+            .first(conn)
+            .optional()
+    }
+
+    pub fn name_taken(conn: &mut DbConnection, user: &UserId, name: &str) -> QueryResult<bool> {
+        let n: i64 = pats::table
+            .filter(pats::user_id.eq(user))
+            .filter(pats::name.eq(name))
+            .filter(pats::revoked_at.is_null())
+            .count()
+            .get_result(conn)?;
+        Ok(n > 0)
+    }
+
+    pub fn revoke(conn: &mut DbConnection, id: &TokenId) -> QueryResult<usize> {
+        diesel::update(pats::table.find(id).filter(pats::revoked_at.is_null()))
+            .set(pats::revoked_at.eq(super::now()))
+            .execute(conn)
+    }
+
+    pub fn revoke_all_of(conn: &mut DbConnection, user: &UserId) -> QueryResult<usize> {
+        diesel::update(
+            pats::table
+                .filter(pats::user_id.eq(user))
+                .filter(pats::revoked_at.is_null()),
+        )
+        .set(pats::revoked_at.eq(super::now()))
+        .execute(conn)
+    }
+
+    pub fn count_active_of(conn: &mut DbConnection, user: &UserId) -> QueryResult<i64> {
+        let now = super::now();
+        pats::table
+            .filter(pats::user_id.eq(user))
+            .filter(pats::revoked_at.is_null())
+            .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
+            .count()
+            .get_result(conn)
+    }
+
+    pub fn touch(&self, conn: &mut DbConnection, now: NaiveDateTime, ip: &str) -> QueryResult<()> {
+        if last_used_is_stale(self.last_used_at, self.last_used_ip.as_deref(), now, ip) {
+            diesel::update(pats::table.find(&self.id))
+                .set((pats::last_used_at.eq(now), pats::last_used_ip.eq(ip)))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = keys)]
+pub struct PlatformApiKey {
+    pub id: ApiKeyId,
+    pub company_id: CompanyId,
+    pub name: String,
+    pub secret_hash: String,
+    pub prefix: String,
+    pub created_by: UserId,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub last_used_ip: Option<String>,
+    pub deactivated_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl PlatformApiKey {
+    pub fn status(&self, now: NaiveDateTime) -> CredentialStatus {
+        if self.revoked_at.is_some() {
+            CredentialStatus::Revoked
+        } else if self.deactivated_at.is_some() {
+            CredentialStatus::Deactivated
+        } else if self.expires_at <= now {
+            CredentialStatus::Expired
+        } else {
+            CredentialStatus::Active
+        }
+    }
+
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        diesel::insert_into(keys::table)
+            .values(self)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Self>> {
+        keys::table
+            .filter(keys::secret_hash.eq(hash))
+            .first(conn)
+            .optional()
+    }
+
+    /// The company's keys with the name of who created each.
+    pub fn list_for_company(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+    ) -> QueryResult<Vec<(Self, String)>> {
+        keys::table
+            .inner_join(users::table.on(users::id.eq(keys::created_by)))
+            .filter(keys::company_id.eq(company))
+            .order((keys::revoked_at.is_null().desc(), keys::created_at.desc()))
+            .select((Self::as_select(), users::name))
+            .load(conn)
+    }
+
+    pub fn find_in_company(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        id: &ApiKeyId,
+    ) -> QueryResult<Option<Self>> {
+        keys::table
+            .filter(keys::id.eq(id))
+            .filter(keys::company_id.eq(company))
+            .first(conn)
+            .optional()
+    }
+
+    pub fn created_by_user(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<Self>> {
+        keys::table
+            .filter(keys::created_by.eq(user))
+            .filter(keys::revoked_at.is_null())
+            .order(keys::created_at.desc())
+            .load(conn)
+    }
+
+    pub fn set_deactivated(
+        conn: &mut DbConnection,
+        id: &ApiKeyId,
+        deactivated: bool,
+    ) -> QueryResult<usize> {
+        let value = if deactivated {
+            Some(super::now())
+        } else {
+            None
+        };
+        diesel::update(keys::table.find(id).filter(keys::revoked_at.is_null()))
+            .set(keys::deactivated_at.eq(value))
+            .execute(conn)
+    }
+
+    pub fn revoke(conn: &mut DbConnection, id: &ApiKeyId) -> QueryResult<usize> {
+        diesel::update(keys::table.find(id).filter(keys::revoked_at.is_null()))
+            .set(keys::revoked_at.eq(super::now()))
+            .execute(conn)
+    }
+
+    pub fn touch(&self, conn: &mut DbConnection, now: NaiveDateTime, ip: &str) -> QueryResult<()> {
+        if last_used_is_stale(self.last_used_at, self.last_used_ip.as_deref(), now, ip) {
+            diesel::update(keys::table.find(&self.id))
+                .set((keys::last_used_at.eq(now), keys::last_used_ip.eq(ip)))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}

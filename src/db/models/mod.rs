@@ -1,0 +1,19 @@
+//! Rows and the queries on them. Every function takes a connection and returns `QueryResult`.
+
+mod audit;
+mod company;
+mod credentials;
+mod scheduling;
+mod user;
+
+pub use audit::*;
+pub use company::*;
+pub use credentials::*;
+pub use scheduling::*;
+pub use user::*;
+
+/// The current time in UTC, at microsecond precision (what both backends keep).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

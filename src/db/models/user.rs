@@ -1,0 +1,121 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{sessions, users};
+use crate::db::DbConnection;
+use crate::domain::{CompanyId, Email, Role, UserId, UserStatus};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: UserId,
+    pub company_id: CompanyId,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub status: String,
+    pub password_hash: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_sign_in_at: Option<NaiveDateTime>,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        // The column's CHECK constraint admits only the three roles.
+        Role::parse(&self.role).unwrap_or(Role::Member)
+    }
+
+    pub fn status(&self) -> UserStatus {
+        UserStatus::parse(&self.status).unwrap_or(UserStatus::Deactivated)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status() == UserStatus::Active
+    }
+
+    pub fn find(conn: &mut DbConnection, id: &UserId) -> QueryResult<Option<Self>> {
+        users::table.find(id).first(conn).optional()
+    }
+
+    /// The live (not removed) account with this email, if any.
+    pub fn find_by_email(conn: &mut DbConnection, email: &Email) -> QueryResult<Option<Self>> {
+        users::table
+            .filter(users::email.eq(email.as_str()))
+            .filter(users::status.ne(UserStatus::Removed.as_str()))
+            .first(conn)
+            .optional()
+    }
+
+    /// A user of this company (any status), or None: the one lookup for "is this id ours".
+    pub fn find_in_company(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        id: &UserId,
+    ) -> QueryResult<Option<Self>> {
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::company_id.eq(company))
+            .first(conn)
+            .optional()
+    }
+
+    pub fn owner_of(conn: &mut DbConnection, company: &CompanyId) -> QueryResult<Self> {
+        users::table
+            .filter(users::company_id.eq(company))
+            .filter(users::role.eq(Role::Owner.as_str()))
+            .filter(users::status.eq(UserStatus::Active.as_str()))
+            .first(conn)
+    }
+
+    pub fn list_in_company(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<(Vec<Self>, i64)> {
+        let total = users::table
+            .filter(users::company_id.eq(company))
+            .count()
+            .get_result(conn)?;
+        let page = users::table
+            .filter(users::company_id.eq(company))
+            .order((users::created_at.asc(), users::id.asc()))
+            .limit(limit)
+            .offset(offset)
+            .load(conn)?;
+        Ok((page, total))
+    }
+
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        diesel::insert_into(users::table)
+            .values(self)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    pub fn record_sign_in(conn: &mut DbConnection, id: &UserId) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set(users::last_sign_in_at.eq(super::now()))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    pub fn set_status(
+        conn: &mut DbConnection,
+        id: &UserId,
+        status: UserStatus,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::status.eq(status.as_str()),
+                users::updated_at.eq(super::now()),
+            ))
+            .execute(conn)
+    }
+
+    /// Ends every browser session of this user, on every instance, at once.
+    pub fn end_all_sessions(conn: &mut DbConnection, id: &UserId) -> QueryResult<usize> {
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(id.as_str()))).execute(conn)
+    }
+}

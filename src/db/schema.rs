@@ -1,0 +1,142 @@
+// One schema for both backends: only types SQLite and PostgreSQL share.
+
+diesel::table! {
+    companies (id) {
+        id -> Text,
+        name -> Text,
+        slug -> Text,
+        require_invitation -> Bool,
+        allowed_domains -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        company_id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        status -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_sign_in_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        company_id -> Text,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    meeting_types (id) {
+        id -> Text,
+        owner_id -> Text,
+        title -> Text,
+        slug -> Text,
+        duration_minutes -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    appointments (id) {
+        id -> Text,
+        meeting_type_id -> Text,
+        host_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        attendee_name -> Text,
+        attendee_email -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    personal_access_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        last_used_ip -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    platform_api_keys (id) {
+        id -> Text,
+        company_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        prefix -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        last_used_ip -> Nullable<Text>,
+        deactivated_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        company_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        credential_id -> Nullable<Text>,
+        kind -> Text,
+        target -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> companies (company_id));
+diesel::joinable!(invitations -> companies (company_id));
+diesel::joinable!(meeting_types -> users (owner_id));
+diesel::joinable!(appointments -> meeting_types (meeting_type_id));
+diesel::joinable!(personal_access_tokens -> users (user_id));
+diesel::joinable!(platform_api_keys -> companies (company_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    companies,
+    users,
+    invitations,
+    meeting_types,
+    appointments,
+    sessions,
+    personal_access_tokens,
+    platform_api_keys,
+    audit_events,
+);

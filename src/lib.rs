@@ -1,0 +1,12 @@
+pub mod api;
+pub mod auth;
+pub mod authz;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,225 @@
+//! Issuing and ending credentials. The clear value leaves here once, in `Issued`, for the
+//! one response that shows it; the database keeps an HMAC and a display prefix.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::auth::keys::Keys;
+use crate::auth::tokens::{self, Issued};
+use crate::db::models::{now, PersonalAccessToken, PlatformApiKey, User};
+use crate::db::DbConnection;
+use crate::domain::{ApiKeyId, FieldError, Label, TokenId};
+use crate::error::AppError;
+use crate::services::audit::{self, AuditKind, Event, Origin};
+
+pub const API_KEY_MAX_DAYS: i64 = 90;
+
+/// A request to create a credential, already parsed.
+pub struct CredentialRequest {
+    pub name: Label,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// Parses a name and an optional `YYYY-MM-DD` expiry (end of that day, UTC).
+pub fn parse_request(
+    name: &str,
+    expires_at: &str,
+    expiry_required: bool,
+) -> Result<CredentialRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = Label::parse("name", "name", name, 100)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let today = now().date();
+    let expires = match expires_at.trim() {
+        "" if expiry_required => {
+            errors.push(FieldError::new(
+                "expires_at",
+                "Choose an expiry date, 1 to 90 days ahead.",
+            ));
+            None
+        }
+        "" => None,
+        raw => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "expires_at",
+                    "Enter the date as YYYY-MM-DD.",
+                ));
+                None
+            }
+            Ok(date) if date <= today => {
+                errors.push(FieldError::new(
+                    "expires_at",
+                    "Choose a date in the future.",
+                ));
+                None
+            }
+            Ok(date) if expiry_required && (date - today).num_days() > API_KEY_MAX_DAYS => {
+                errors.push(FieldError::new(
+                    "expires_at",
+                    "An API key expires at most 90 days ahead.",
+                ));
+                None
+            }
+            Ok(date) => date.and_hms_opt(23, 59, 59),
+        },
+    };
+    match name {
+        Some(name) if errors.is_empty() => Ok(CredentialRequest {
+            name,
+            expires_at: expires,
+        }),
+        _ => Err(errors),
+    }
+}
+
+pub enum CreateOutcome<T> {
+    Created(T, Issued),
+    Invalid(Vec<FieldError>),
+}
+
+pub fn create_pat(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    owner: &User,
+    request: CredentialRequest,
+    origin: &Origin,
+) -> Result<CreateOutcome<PersonalAccessToken>, AppError> {
+    if PersonalAccessToken::name_taken(conn, &owner.id, request.name.as_str())? {
+        return Ok(CreateOutcome::Invalid(vec![FieldError::new(
+            "name",
+            "You already have a token with this name. Choose another.",
+        )]));
+    }
+    let issued = tokens::issue_pat();
+    let token = PersonalAccessToken {
+        id: TokenId::new(),
+        user_id: owner.id.clone(),
+        name: request.name.into_string(),
+        token_hash: keys.credential_hash(tokens::reveal(&issued)),
+        prefix: issued.display_prefix.clone(),
+        created_at: now(),
+        expires_at: request.expires_at,
+        last_used_at: None,
+        last_used_ip: None,
+        revoked_at: None,
+    };
+    token.insert(conn)?;
+    audit::record(
+        conn,
+        origin,
+        Event::new(AuditKind::PatCreated)
+            .company(&owner.company_id)
+            .actor(&owner.id)
+            .target(format!("token {} ({})", token.name, token.id)),
+    )?;
+    Ok(CreateOutcome::Created(token, issued))
+}
+
+/// Revokes one of `owner`'s tokens. Another user's token is "not found".
+pub fn revoke_pat(
+    conn: &mut DbConnection,
+    owner: &User,
+    id: &TokenId,
+    origin: &Origin,
+) -> Result<PersonalAccessToken, AppError> {
+    let token =
+        PersonalAccessToken::find_for_user(conn, &owner.id, id)?.ok_or(AppError::NotFound)?;
+    if PersonalAccessToken::revoke(conn, id)? > 0 {
+        audit::record(
+            conn,
+            origin,
+            Event::new(AuditKind::PatRevoked)
+                .company(&owner.company_id)
+                .actor(&owner.id)
+                .target(format!("token {} ({})", token.name, token.id)),
+        )?;
+    }
+    Ok(token)
+}
+
+pub fn create_api_key(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    admin: &User,
+    request: CredentialRequest,
+    origin: &Origin,
+) -> Result<CreateOutcome<PlatformApiKey>, AppError> {
+    let Some(expires_at) = request.expires_at else {
+        return Ok(CreateOutcome::Invalid(vec![FieldError::new(
+            "expires_at",
+            "Choose an expiry date.",
+        )]));
+    };
+    let id = ApiKeyId::new();
+    let issued = tokens::issue_api_key(&id);
+    let key = PlatformApiKey {
+        id,
+        company_id: admin.company_id.clone(),
+        name: request.name.into_string(),
+        secret_hash: keys.credential_hash(tokens::reveal(&issued)),
+        prefix: issued.display_prefix.clone(),
+        created_by: admin.id.clone(),
+        created_at: now(),
+        expires_at,
+        last_used_at: None,
+        last_used_ip: None,
+        deactivated_at: None,
+        revoked_at: None,
+    };
+    key.insert(conn)?;
+    audit::record(
+        conn,
+        origin,
+        Event::new(AuditKind::ApiKeyCreated)
+            .company(&admin.company_id)
+            .actor(&admin.id)
+            .target(format!("api key {} ({})", key.name, key.id)),
+    )?;
+    Ok(CreateOutcome::Created(key, issued))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyChange {
+    Deactivate,
+    Activate,
+    Revoke,
+}
+
+pub fn change_api_key(
+    conn: &mut DbConnection,
+    admin: &User,
+    id: &ApiKeyId,
+    change: KeyChange,
+    origin: &Origin,
+) -> Result<PlatformApiKey, AppError> {
+    let key =
+        PlatformApiKey::find_in_company(conn, &admin.company_id, id)?.ok_or(AppError::NotFound)?;
+    if key.revoked_at.is_some() {
+        return Err(AppError::Conflict(
+            "This key is revoked; revocation is permanent.".into(),
+        ));
+    }
+    let (changed, kind) = match change {
+        KeyChange::Deactivate => (
+            PlatformApiKey::set_deactivated(conn, id, true)?,
+            AuditKind::ApiKeyDeactivated,
+        ),
+        KeyChange::Activate => (
+            PlatformApiKey::set_deactivated(conn, id, false)?,
+            AuditKind::ApiKeyActivated,
+        ),
+        KeyChange::Revoke => (PlatformApiKey::revoke(conn, id)?, AuditKind::ApiKeyRevoked),
+    };
+    if changed > 0 {
+        audit::record(
+            conn,
+            origin,
+            Event::new(kind)
+                .company(&admin.company_id)
+                .actor(&admin.id)
+                .target(format!("api key {} ({})", key.name, key.id)),
+        )?;
+    }
+    Ok(key)
+}

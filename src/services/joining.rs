@@ -1,0 +1,107 @@
+//! Creating accounts: a new workspace with its owner, and the joining rule that every path
+//! creating a user goes through.
+
+use diesel::prelude::*;
+
+use crate::db::models::{now, Company, User};
+use crate::db::schema::companies;
+use crate::db::DbConnection;
+use crate::domain::{CompanyId, Email, Label, Role, UserId, UserStatus};
+use crate::error::AppError;
+
+/// Where a new account with this email belongs.
+#[derive(Debug)]
+pub enum Joining {
+    /// A company claims the email's domain and lets such emails join as members.
+    JoinCompany(Company),
+    /// Nobody claims it: the person gets a workspace of their own.
+    NewCompany,
+    /// A company claims the domain but requires an invitation.
+    NeedsInvitation(Company),
+}
+
+pub const NEEDS_INVITATION_MESSAGE: &str =
+    "Your organization requires an invitation to join. Ask an admin of your company for an invitation.";
+
+/// The joining rule for an email without an invitation.
+pub fn decide(conn: &mut DbConnection, email: &Email) -> QueryResult<Joining> {
+    let domain = email.domain().to_owned();
+    let candidates: Vec<Company> = companies::table
+        .filter(companies::allowed_domains.like(format!("%{domain}%")))
+        .load(conn)?;
+    let claimed = candidates
+        .into_iter()
+        .find(|c| c.domains().iter().any(|d| *d == domain));
+    Ok(match claimed {
+        Some(company) if company.require_invitation => Joining::NeedsInvitation(company),
+        Some(company) => Joining::JoinCompany(company),
+        None => Joining::NewCompany,
+    })
+}
+
+pub struct NewAccount {
+    pub name: Label,
+    pub email: Email,
+    pub password_hash: Option<String>,
+}
+
+fn new_user(company: &CompanyId, account: NewAccount, role: Role) -> User {
+    let at = now();
+    User {
+        id: UserId::new(),
+        company_id: company.clone(),
+        email: account.email.as_str().to_owned(),
+        name: account.name.into_string(),
+        role: role.as_str().to_owned(),
+        status: UserStatus::Active.as_str().to_owned(),
+        password_hash: account.password_hash,
+        created_at: at,
+        updated_at: at,
+        last_sign_in_at: None,
+    }
+}
+
+/// Creates a company and its owner. Call inside a transaction.
+pub fn create_workspace(
+    conn: &mut DbConnection,
+    company_name: &Label,
+    account: NewAccount,
+) -> Result<(Company, User), AppError> {
+    ensure_email_free(conn, &account.email)?;
+    let company = Company {
+        id: CompanyId::new(),
+        name: company_name.as_str().to_owned(),
+        slug: Company::free_slug(conn, company_name.as_str())?
+            .as_str()
+            .to_owned(),
+        require_invitation: false,
+        allowed_domains: String::new(),
+        created_at: now(),
+    };
+    company.insert(conn)?;
+    let owner = new_user(&company.id, account, Role::Owner);
+    owner.insert(conn)?;
+    Ok((company, owner))
+}
+
+/// Adds a user to an existing company. Call inside a transaction.
+pub fn add_member(
+    conn: &mut DbConnection,
+    company: &CompanyId,
+    account: NewAccount,
+    role: Role,
+) -> Result<User, AppError> {
+    ensure_email_free(conn, &account.email)?;
+    let user = new_user(company, account, role);
+    user.insert(conn)?;
+    Ok(user)
+}
+
+pub const EMAIL_TAKEN_MESSAGE: &str = "An account with this email already exists. Sign in instead.";
+
+fn ensure_email_free(conn: &mut DbConnection, email: &Email) -> Result<(), AppError> {
+    if User::find_by_email(conn, email)?.is_some() {
+        return Err(AppError::Conflict(EMAIL_TAKEN_MESSAGE.into()));
+    }
+    Ok(())
+}

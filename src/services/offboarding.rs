@@ -1,0 +1,126 @@
+//! Offboarding a member: in one transaction their meeting types and future appointments go to a
+//! colleague, their tokens and sessions die, their pending invitations are withdrawn, and they
+//! become `removed`. A failure anywhere leaves everything as it was.
+
+use diesel::prelude::*;
+
+use crate::db::models::{now, MeetingType, PersonalAccessToken, User};
+use crate::db::schema::{appointments, invitations, meeting_types};
+use crate::db::DbConnection;
+use crate::domain::{UserId, UserStatus};
+use crate::error::AppError;
+use crate::services::audit::{self, AuditKind, Event, Origin};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OffboardingReport {
+    pub meeting_types_moved: usize,
+    pub slugs_renamed: usize,
+    pub appointments_moved: usize,
+    pub tokens_revoked: usize,
+    pub sessions_ended: usize,
+    pub invitations_revoked: usize,
+}
+
+/// The slug each of the leaver's meeting types will have with the new owner: unchanged, or
+/// with the first free numeric suffix when the new owner already uses it.
+pub fn planned_slugs(
+    conn: &mut DbConnection,
+    leaver: &UserId,
+    receiver: &UserId,
+) -> QueryResult<Vec<(MeetingType, String)>> {
+    let theirs = MeetingType::list_for_owner(conn, leaver)?;
+    let mut taken: std::collections::HashSet<String> = meeting_types::table
+        .filter(meeting_types::owner_id.eq(receiver))
+        .select(meeting_types::slug)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let mut planned = Vec::with_capacity(theirs.len());
+    for mt in theirs {
+        let mut slug = mt.slug.clone();
+        let mut n = 1;
+        while taken.contains(&slug) {
+            n += 1;
+            slug = format!("{}-{n}", mt.slug);
+        }
+        taken.insert(slug.clone());
+        planned.push((mt, slug));
+    }
+    Ok(planned)
+}
+
+/// Carries out the offboarding. Call inside a transaction (`Db::transaction`).
+pub fn offboard(
+    conn: &mut DbConnection,
+    actor: Option<&UserId>,
+    credential: Option<&str>,
+    leaver: &User,
+    receiver_id: &UserId,
+    origin: &Origin,
+) -> Result<OffboardingReport, AppError> {
+    // Re-read both inside the transaction: the receiver may have been removed meanwhile.
+    let receiver = User::find_in_company(conn, &leaver.company_id, receiver_id)?
+        .filter(|r| r.is_active() && r.id != leaver.id)
+        .ok_or_else(|| {
+            AppError::Conflict(
+                "The member chosen to receive the meeting types is not an active member.".into(),
+            )
+        })?;
+    let leaver_now = User::find(conn, &leaver.id)?.ok_or(AppError::NotFound)?;
+    if leaver_now.status() == UserStatus::Removed {
+        return Err(AppError::Conflict(
+            "This member has already been offboarded.".into(),
+        ));
+    }
+
+    let mut report = OffboardingReport::default();
+    let at = now();
+    for (mt, slug) in planned_slugs(conn, &leaver.id, &receiver.id)? {
+        if slug != mt.slug {
+            report.slugs_renamed += 1;
+        }
+        diesel::update(meeting_types::table.find(&mt.id))
+            .set((
+                meeting_types::owner_id.eq(&receiver.id),
+                meeting_types::slug.eq(&slug),
+            ))
+            .execute(conn)?;
+        report.meeting_types_moved += 1;
+    }
+    report.appointments_moved = diesel::update(
+        appointments::table
+            .filter(appointments::host_id.eq(&leaver.id))
+            .filter(appointments::starts_at.ge(at)),
+    )
+    .set(appointments::host_id.eq(&receiver.id))
+    .execute(conn)?;
+    report.tokens_revoked = PersonalAccessToken::revoke_all_of(conn, &leaver.id)?;
+    report.sessions_ended = User::end_all_sessions(conn, &leaver.id)?;
+    report.invitations_revoked = diesel::update(
+        invitations::table
+            .filter(invitations::invited_by.eq(&leaver.id))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set(invitations::revoked_at.eq(at))
+    .execute(conn)?;
+    User::set_status(conn, &leaver.id, UserStatus::Removed)?;
+
+    let mut event = Event::new(AuditKind::MemberOffboarded)
+        .company(&leaver.company_id)
+        .target(format!("{} ({})", leaver.email, leaver.id))
+        .detail(format!(
+            "to {}: {} meeting types ({} renamed), {} appointments, {} tokens revoked, {} sessions ended, {} invitations revoked",
+            receiver.email,
+            report.meeting_types_moved,
+            report.slugs_renamed,
+            report.appointments_moved,
+            report.tokens_revoked,
+            report.sessions_ended,
+            report.invitations_revoked
+        ));
+    event.actor = actor.cloned();
+    event.credential = credential.map(str::to_owned);
+    audit::record(conn, origin, event)?;
+    Ok(report)
+}

@@ -1,0 +1,163 @@
+//! Builds the application: database, keys, middleware and routes, bound to a socket.
+//! Tests call `Application::build` with port 0 and talk HTTP to the real thing.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
+use actix_session::SessionMiddleware;
+use actix_web::cookie::SameSite;
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::keys::Keys;
+use crate::auth::password::PasswordHasherPool;
+use crate::auth::rate_limit::RateLimits;
+use crate::auth::session_store::{self, DbSessionStore};
+use crate::auth::{csrf, session};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::{api, web as pages};
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    db: Db,
+}
+
+/// Content-Security-Policy: no inline scripts or styles, nothing from elsewhere, no framing.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+        let migrate = db.clone();
+        actix_web::rt::task::spawn_blocking(move || migrate.migrate()).await??;
+        let listener = TcpListener::bind(settings.bind_addr)?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, settings, db.clone())?;
+        Ok(Self { server, port, db })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Server> {
+    let keys = web::Data::new(Keys::derive(settings.secret_key_bytes()));
+    let limits = web::Data::new(RateLimits::new(
+        settings.login_rate_limit_per_minute,
+        settings.api_rate_limit_per_minute,
+        settings.api_rate_limit_burst,
+    ));
+    let hasher = web::Data::new(PasswordHasherPool::new(
+        settings.max_concurrent_password_hashes,
+    ));
+    spawn_housekeeping(db.clone(), limits.get_ref().clone());
+    let https = settings.is_https();
+    let idle =
+        actix_web::cookie::time::Duration::seconds(settings.session_idle_timeout.as_secs() as i64);
+    let settings = web::Data::new(settings);
+    let db_data = web::Data::new(db.clone());
+
+    let server = HttpServer::new(move || {
+        let mut headers = DefaultHeaders::new()
+            .add(("Content-Security-Policy", CSP))
+            .add(("X-Content-Type-Options", "nosniff"))
+            .add(("X-Frame-Options", "DENY"))
+            .add(("Referrer-Policy", "same-origin"))
+            .add(("Cross-Origin-Opener-Policy", "same-origin"))
+            .add((
+                "Permissions-Policy",
+                "camera=(), microphone=(), geolocation=()",
+            ));
+        if https {
+            headers = headers.add((
+                "Strict-Transport-Security",
+                "max-age=63072000; includeSubDomains",
+            ));
+        }
+        let sessions =
+            SessionMiddleware::builder(DbSessionStore::new(db.clone()), keys.cookie_key())
+                .cookie_name(if https {
+                    "__Host-session".into()
+                } else {
+                    "session".into()
+                })
+                .cookie_secure(https)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_path("/".into())
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(
+                    BrowserSession::default()
+                        .state_ttl(idle)
+                        .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                )
+                .build();
+
+        App::new()
+            .app_data(settings.clone())
+            .app_data(db_data.clone())
+            .app_data(keys.clone())
+            .app_data(limits.clone())
+            .app_data(hasher.clone())
+            .app_data(web::FormConfig::default().limit(64 * 1024))
+            .wrap(from_fn(pages::page::clear_shown_flash))
+            .wrap(from_fn(csrf::protect))
+            .wrap(sessions)
+            .wrap(headers)
+            .wrap(TracingLogger::default())
+            .configure(pages::health::routes)
+            .configure(api::routes)
+            .service(actix_files::Files::new("/static", static_dir()).prefer_utf8(true))
+            .configure(pages::sign_in::routes)
+            .service(
+                web::scope("")
+                    .wrap(from_fn(session::require_sign_in))
+                    .configure(pages::dashboard::routes)
+                    .configure(pages::integrations::routes)
+                    .configure(pages::admin_api_keys::routes)
+                    .default_service(web::to(|| async {
+                        Err::<actix_web::HttpResponse, _>(AppError::NotFound)
+                    })),
+            )
+    })
+    .listen(listener)?
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}
+
+/// The static folder: beside the crate when run from the source tree, or `STATIC_DIR`.
+fn static_dir() -> String {
+    std::env::var("STATIC_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_owned())
+}
+
+/// Every few minutes: drop expired sessions and idle rate-limit keys.
+fn spawn_housekeeping(db: Db, limits: RateLimits) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = db.run(|conn| session_store::purge_expired(conn)).await {
+                tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+            limits.shrink();
+        }
+    });
+}

@@ -1,0 +1,232 @@
+//! Integrations → API: each user's own Personal Access Tokens.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::keys::Keys;
+use crate::auth::session::CurrentUser;
+use crate::auth::tokens;
+use crate::db::models::{now, PersonalAccessToken};
+use crate::db::Db;
+use crate::domain::TokenId;
+use crate::error::AppError;
+use crate::services::audit::Origin;
+use crate::services::credentials::{self, CreateOutcome};
+
+use super::page::{redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell};
+use super::views::{fmt_date, fmt_time, CredentialRow};
+
+const PAT_EXPIRY_OPTIONS: &[(&str, &str)] = &[
+    ("7", "7 days"),
+    ("30", "30 days"),
+    ("60", "60 days"),
+    ("90", "90 days"),
+    ("none", "No expiry"),
+    ("custom", "Custom date"),
+];
+
+#[derive(Template)]
+#[template(path = "integrations/index.html")]
+struct IntegrationsPage {
+    shell: Shell,
+    active_tokens: usize,
+}
+
+#[derive(Template)]
+#[template(path = "integrations/api.html")]
+struct TokensPage {
+    shell: Shell,
+    tokens: Vec<CredentialRow>,
+    new_secret: Option<String>,
+    new_secret_name: String,
+    form_name: String,
+    form_expiry: String,
+    form_custom: String,
+    errors: FormErrors,
+    today: String,
+    expiry_options: &'static [(&'static str, &'static str)],
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewTokenForm {
+    #[serde(default)]
+    name: String,
+    /// A preset ("7", "30", "60", "90", "none", "custom").
+    #[serde(default)]
+    expiry: String,
+    /// The date for "custom" (or a date given directly), `YYYY-MM-DD`.
+    #[serde(default)]
+    expires_at: String,
+}
+
+fn rows(tokens: Vec<PersonalAccessToken>) -> Vec<CredentialRow> {
+    let at = now();
+    tokens
+        .into_iter()
+        .map(|t| CredentialRow {
+            status: t.status(at).label(),
+            id: t.id.to_string(),
+            name: t.name,
+            prefix: t.prefix,
+            created_by: String::new(),
+            created: fmt_time(Some(t.created_at)),
+            expires: t
+                .expires_at
+                .map(|e| fmt_date(Some(e)))
+                .unwrap_or_else(|| "never".into()),
+            last_used: fmt_time(t.last_used_at),
+            last_used_ip: t.last_used_ip.unwrap_or_default(),
+        })
+        .collect()
+}
+
+async fn load_rows(db: &Db, me: &CurrentUser) -> Result<Vec<CredentialRow>, AppError> {
+    let id = me.user.id.clone();
+    Ok(rows(
+        db.run(move |conn| PersonalAccessToken::list_for_user(conn, &id))
+            .await?,
+    ))
+}
+
+#[get("/integrations")]
+async fn integrations(
+    shell: Shell,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let rows = load_rows(&db, &me).await?;
+    let active_tokens = rows.iter().filter(|r| r.status == "active").count();
+    render(&IntegrationsPage {
+        shell,
+        active_tokens,
+    })
+}
+
+#[get("/integrations/api")]
+async fn tokens_page(
+    shell: Shell,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let tokens = load_rows(&db, &me).await?;
+    render(&TokensPage {
+        shell,
+        tokens,
+        new_secret: None,
+        new_secret_name: String::new(),
+        form_name: String::new(),
+        form_expiry: "30".into(),
+        form_custom: String::new(),
+        errors: FormErrors::default(),
+        today: now().date().to_string(),
+        expiry_options: PAT_EXPIRY_OPTIONS,
+    })
+}
+
+/// Turns a preset into a date string: "30" → today + 30 days; "none" → "".
+pub fn expiry_from_preset(preset: &str, custom: &str) -> String {
+    match preset.trim() {
+        "none" => String::new(),
+        "custom" | "" => custom.trim().to_owned(),
+        days => match days.parse::<i64>() {
+            Ok(d) if (1..=3650).contains(&d) => {
+                (now().date() + chrono::Duration::days(d)).to_string()
+            }
+            _ => "invalid".into(),
+        },
+    }
+}
+
+#[post("/integrations/api/tokens")]
+async fn create_token(
+    req: HttpRequest,
+    shell: Shell,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    form: web::Form<NewTokenForm>,
+) -> Result<HttpResponse, AppError> {
+    let me = me.into_inner();
+    let form = form.into_inner();
+    let expires_at = expiry_from_preset(&form.expiry, &form.expires_at);
+    let origin = Origin::of(&req);
+    let parsed = credentials::parse_request(&form.name, &expires_at, false);
+    let outcome = match parsed {
+        Err(errors) => CreateOutcome::Invalid(errors),
+        Ok(request) => {
+            let (keys, user) = (keys.clone(), me.user.clone());
+            db.transaction(move |conn| {
+                credentials::create_pat(conn, &keys, &user, request, &origin)
+            })
+            .await?
+        }
+    };
+    let tokens = load_rows(&db, &me).await?;
+    let base = TokensPage {
+        shell,
+        tokens,
+        new_secret: None,
+        new_secret_name: String::new(),
+        form_name: String::new(),
+        form_expiry: "30".into(),
+        form_custom: String::new(),
+        errors: FormErrors::default(),
+        today: now().date().to_string(),
+        expiry_options: PAT_EXPIRY_OPTIONS,
+    };
+    match outcome {
+        // The one and only time the clear token is sent; the response is not cached.
+        CreateOutcome::Created(token, issued) => render(&TokensPage {
+            new_secret: Some(tokens::reveal(&issued).to_owned()),
+            new_secret_name: token.name,
+            ..base
+        }),
+        CreateOutcome::Invalid(errors) => render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &TokensPage {
+                form_name: form.name,
+                form_expiry: if form.expiry.is_empty() {
+                    "custom".into()
+                } else {
+                    form.expiry
+                },
+                form_custom: form.expires_at,
+                errors: FormErrors(errors),
+                ..base
+            },
+        ),
+    }
+}
+
+#[post("/integrations/api/tokens/{id}/revoke")]
+async fn revoke_token(
+    req: HttpRequest,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id: TokenId = path.into_inner().parse().map_err(|_| AppError::NotFound)?;
+    let user = me.into_inner().user;
+    let origin = Origin::of(&req);
+    let token = db
+        .transaction(move |conn| credentials::revoke_pat(conn, &user, &id, &origin))
+        .await?;
+    Ok(redirect_with_flash(
+        &req,
+        "/integrations/api",
+        FlashKind::Success,
+        &format!(
+            "Token \u{201c}{}\u{201d} revoked. It no longer works.",
+            token.name
+        ),
+    ))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(integrations)
+        .service(tokens_page)
+        .service(create_token)
+        .service(revoke_token);
+}

@@ -1,0 +1,18 @@
+//! The console's pages, one module per page group.
+
+pub mod admin_api_keys;
+pub mod dashboard;
+pub mod health;
+pub mod integrations;
+pub mod page;
+pub mod sign_in;
+pub mod views;
+
+use crate::auth::session::CurrentUser;
+use crate::authz::{authorize, Action, Actor};
+use crate::error::AppError;
+
+/// Refuses with 403 unless the signed-in user may do `action`.
+pub fn require(me: &CurrentUser, action: Action<'_>) -> Result<(), AppError> {
+    authorize(Actor::Member(&me.user), action).map_err(|_| AppError::Forbidden)
+}

@@ -1,0 +1,337 @@
+//! Signing up, in and out with email and password.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::auth::password::PasswordHasherPool;
+use crate::auth::rate_limit::RateLimits;
+use crate::auth::session::{self, signed_in_user_id};
+use crate::db::models::User;
+use crate::db::Db;
+use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
+use crate::domain::{Email, FieldError, Label};
+use crate::error::AppError;
+use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::joining::{self, Joining, NewAccount};
+
+use super::page::{
+    redirect, redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
+};
+
+pub const BAD_CREDENTIALS: &str = "Invalid email or password";
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    shell: Shell,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/signup.html")]
+struct SignupPage {
+    shell: Shell,
+    form: SignupForm,
+    errors: FormErrors,
+    recommended: usize,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    company_name: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[get("/")]
+async fn home(session: Session) -> HttpResponse {
+    match signed_in_user_id(&session) {
+        Some(_) => redirect("/dashboard"),
+        None => redirect("/login"),
+    }
+}
+
+#[get("/login")]
+async fn login_form(shell: Shell, session: Session) -> Result<HttpResponse, AppError> {
+    if signed_in_user_id(&session).is_some() {
+        return Ok(redirect("/dashboard"));
+    }
+    render(&LoginPage {
+        shell,
+        email: String::new(),
+        error: None,
+    })
+}
+
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// Counts an attempt against the IP and the account; over the limit, audits and refuses.
+async fn limit_attempt(
+    req: &HttpRequest,
+    db: &Db,
+    limits: &RateLimits,
+    account: &str,
+    what: &str,
+) -> Result<(), AppError> {
+    let ip = client_ip(req);
+    if let Err(retry) = limits.login_attempt(&ip, Some(account)) {
+        let origin = Origin::of(req);
+        let detail = format!("{what} attempts over the limit");
+        db.run(move |conn| {
+            audit::record(
+                conn,
+                &origin,
+                Event::new(AuditKind::RateLimited).detail(detail),
+            )
+        })
+        .await?;
+        return Err(AppError::RateLimited {
+            retry_after_secs: retry.0,
+        });
+    }
+    Ok(())
+}
+
+#[post("/login")]
+async fn login(
+    req: HttpRequest,
+    shell: Shell,
+    session: Session,
+    db: web::Data<Db>,
+    hasher: web::Data<PasswordHasherPool>,
+    limits: web::Data<RateLimits>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let email_key = form.email.trim().to_lowercase();
+    limit_attempt(&req, &db, &limits, &email_key, "sign-in").await?;
+
+    let email = Email::parse("email", &form.email).ok();
+    let lookup = email.clone();
+    let user = match lookup {
+        Some(email) => {
+            db.run(move |conn| User::find_by_email(conn, &email))
+                .await?
+        }
+        None => None,
+    };
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let password_ok = hasher
+        .verify(stored, SecretString::from(form.password))
+        .await?;
+    let origin = Origin::of(&req);
+    match user {
+        Some(user) if password_ok && user.is_active() => {
+            session::sign_in(&session, &user.id)?;
+            let (id, company) = (user.id.clone(), user.company_id.clone());
+            db.run(move |conn| {
+                User::record_sign_in(conn, &id)?;
+                audit::record(
+                    conn,
+                    &origin,
+                    Event::new(AuditKind::SignInSucceeded)
+                        .company(&company)
+                        .actor(&id),
+                )
+            })
+            .await?;
+            Ok(redirect("/dashboard"))
+        }
+        other => {
+            let event = match &other {
+                Some(u) => Event::new(AuditKind::SignInFailed)
+                    .company(&u.company_id)
+                    .target(u.id.to_string()),
+                None => Event::new(AuditKind::SignInFailed),
+            }
+            .detail("password sign-in refused");
+            db.run(move |conn| audit::record(conn, &origin, event))
+                .await?;
+            render_with_status(
+                StatusCode::UNAUTHORIZED,
+                &LoginPage {
+                    shell,
+                    email: form.email,
+                    error: Some(BAD_CREDENTIALS.into()),
+                },
+            )
+        }
+    }
+}
+
+#[post("/logout")]
+async fn logout(
+    req: HttpRequest,
+    session: Session,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(user_id) = signed_in_user_id(&session) {
+        let origin = Origin::of(&req);
+        db.run(move |conn| {
+            let company = User::find(conn, &user_id)?.map(|u| u.company_id);
+            let mut event = Event::new(AuditKind::SignedOut).actor(&user_id);
+            event.company = company;
+            audit::record(conn, &origin, event)
+        })
+        .await?;
+    }
+    session::sign_out(&session);
+    Ok(redirect_with_flash(
+        &req,
+        "/login",
+        FlashKind::Success,
+        "You have been signed out.",
+    ))
+}
+
+#[get("/signup")]
+async fn signup_form(shell: Shell) -> Result<HttpResponse, AppError> {
+    render(&SignupPage {
+        shell,
+        form: SignupForm::default(),
+        errors: FormErrors::default(),
+        recommended: RECOMMENDED_LENGTH,
+    })
+}
+
+struct ValidSignup {
+    company: Label,
+    name: Label,
+    email: Email,
+    password: NewPassword,
+}
+
+fn parse_signup(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
+    let company = Label::parse("company_name", "company name", &form.company_name, 100);
+    let name = Label::parse("name", "name", &form.name, 100);
+    let email = Email::parse("email", &form.email);
+    let password = NewPassword::parse("password", &form.password);
+    match (company, name, email, password) {
+        (Ok(company), Ok(name), Ok(email), Ok(password)) => Ok(ValidSignup {
+            company,
+            name,
+            email,
+            password,
+        }),
+        (c, n, e, p) => Err([c.err(), n.err(), e.err(), p.err()]
+            .into_iter()
+            .flatten()
+            .collect()),
+    }
+}
+
+#[post("/signup")]
+async fn signup(
+    req: HttpRequest,
+    shell: Shell,
+    session: Session,
+    db: web::Data<Db>,
+    hasher: web::Data<PasswordHasherPool>,
+    limits: web::Data<RateLimits>,
+    form: web::Form<SignupForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut form = form.into_inner();
+    limit_attempt(
+        &req,
+        &db,
+        &limits,
+        &form.email.trim().to_lowercase(),
+        "sign-up",
+    )
+    .await?;
+    let rerender = |shell, mut form: SignupForm, errors| {
+        form.password.clear();
+        render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SignupPage {
+                shell,
+                form,
+                errors: FormErrors(errors),
+                recommended: RECOMMENDED_LENGTH,
+            },
+        )
+    };
+    let valid = match parse_signup(&form) {
+        Ok(v) => v,
+        Err(errors) => return rerender(shell, form, errors),
+    };
+    let hash = hasher.hash(valid.password.secret().clone()).await?;
+    form.password.clear();
+    let origin = Origin::of(&req);
+    let outcome = db
+        .transaction(move |conn| {
+            let account = NewAccount {
+                name: valid.name,
+                email: valid.email.clone(),
+                password_hash: Some(hash),
+            };
+            let user = match joining::decide(conn, &valid.email)? {
+                Joining::NeedsInvitation(_) => {
+                    return Ok(Err(FieldError::new(
+                        "email",
+                        joining::NEEDS_INVITATION_MESSAGE,
+                    )))
+                }
+                Joining::JoinCompany(company) => {
+                    joining::add_member(conn, &company.id, account, crate::domain::Role::Member)?
+                }
+                Joining::NewCompany => joining::create_workspace(conn, &valid.company, account)?.1,
+            };
+            audit::record(
+                conn,
+                &origin,
+                Event::new(AuditKind::SignedUp)
+                    .company(&user.company_id)
+                    .actor(&user.id),
+            )?;
+            Ok(Ok(user))
+        })
+        .await;
+    match outcome {
+        Ok(Ok(user)) => {
+            session::sign_in(&session, &user.id)?;
+            Ok(redirect_with_flash(
+                &req,
+                "/dashboard",
+                FlashKind::Success,
+                "Welcome! Your account is ready.",
+            ))
+        }
+        Ok(Err(field_error)) => rerender(shell, form, vec![field_error]),
+        Err(AppError::Conflict(message)) => {
+            rerender(shell, form, vec![FieldError::new("email", message)])
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(home)
+        .service(login_form)
+        .service(login)
+        .service(logout)
+        .service(signup_form)
+        .service(signup);
+}

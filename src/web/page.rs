@@ -89,7 +89,8 @@ impl FromRequest for Shell {
 fn read_flash(req: &HttpRequest) -> Option<Flash> {
     let keys = req.app_data::<web::Data<Keys>>()?;
     let cookie = req.cookie(FLASH_COOKIE)?;
-    let raw = urlencoding_decode(keys.verify_signed(cookie.value())?)?;
+    // The cookie layer percent-encodes on the way out and decodes on the way in.
+    let raw = keys.verify_signed(cookie.value())?;
     let (kind, text) = raw.split_once(':')?;
     let kind = match kind {
         "success" => FlashKind::Success,
@@ -100,14 +101,6 @@ fn read_flash(req: &HttpRequest) -> Option<Flash> {
         kind,
         text: text.to_owned(),
     })
-}
-
-fn urlencoding_decode(s: &str) -> Option<String> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("m={s}"))
-        .ok()?
-        .into_iter()
-        .next()
-        .map(|(_, v)| v)
 }
 
 /// Once a page has shown the flash, the cookie goes.
@@ -146,11 +139,7 @@ pub fn redirect_with_flash(
             FlashKind::Success => "success",
             FlashKind::Error => "error",
         };
-        let encoded = serde_urlencoded::to_string([("m", format!("{kind}:{text}"))])
-            .unwrap_or_default()
-            .trim_start_matches("m=")
-            .to_owned();
-        let cookie = Cookie::build(FLASH_COOKIE, keys.sign(&encoded))
+        let cookie = Cookie::build(FLASH_COOKIE, keys.sign(&format!("{kind}:{text}")))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)

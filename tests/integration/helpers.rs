@@ -1,0 +1,309 @@
+//! Spawns the real application on port 0 against a fresh database of the backend named by
+//! `TEST_BACKEND` (`sqlite`, the default, or `postgres`), and talks HTTP to it.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use meetergo_console::config::Settings;
+use meetergo_console::db::{DatabaseUrl, Db};
+use meetergo_console::startup::Application;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+
+pub const PASSWORD: &str = "a sturdy passphrase for tests";
+
+pub fn backend() -> &'static str {
+    static B: OnceLock<String> = OnceLock::new();
+    B.get_or_init(|| std::env::var("TEST_BACKEND").unwrap_or_else(|_| "sqlite".into()))
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A new, empty database of the configured backend. A missing PostgreSQL fails the test.
+pub fn fresh_database(dir: &std::path::Path) -> DatabaseUrl {
+    match backend() {
+        "postgres" => {
+            let name = format!("console_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = postgres_admin_url();
+            let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                panic!("TEST_BACKEND=postgres but PostgreSQL is not reachable at {admin}: {e}")
+            });
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .expect("postgres url");
+            DatabaseUrl::Postgres(format!("{base}/{name}"))
+        }
+        "sqlite" => DatabaseUrl::Sqlite(dir.join("test.sqlite").to_string_lossy().into_owned()),
+        other => panic!("unknown TEST_BACKEND {other}"),
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub db: Db,
+    pub settings: Settings,
+    pub data_dir: PathBuf,
+    _dir: tempfile_dir::TempDir,
+}
+
+/// A tiny temp-dir holder (removed on drop).
+pub mod tempfile_dir {
+    pub struct TempDir(pub std::path::PathBuf);
+    impl TempDir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir()
+                .join(format!("console-test-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&p).expect("temp dir");
+            Self(p)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile_dir::TempDir::new();
+        let url = fresh_database(&dir.0);
+        let mut settings = Settings::for_tests(url, dir.0.clone());
+        configure(&mut settings);
+        let app = Application::build(settings.clone())
+            .await
+            .expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db().clone();
+        actix_web::rt::spawn(app.run_until_stopped());
+        Self {
+            address,
+            client: client(),
+            db,
+            settings,
+            data_dir: dir.0.clone(),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_html(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        let status = r.status();
+        (status, r.text().await.expect("body"))
+    }
+
+    /// The CSRF token of the form on `page`.
+    pub async fn csrf_for(&self, page: &str) -> String {
+        let (_, html) = self.get_html(page).await;
+        csrf_in(&html).unwrap_or_else(|| panic!("no csrf_token on {page}"))
+    }
+
+    /// POSTs a form, with the CSRF token read from `page` first.
+    pub async fn post_form(&self, page: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf_for(page).await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn signup(&self, company: &str, name: &str, email: &str) -> Response {
+        self.post_form(
+            "/signup",
+            "/signup",
+            &[
+                ("company_name", company),
+                ("name", name),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_form(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn logout(&self) -> Response {
+        self.post_form("/dashboard", "/logout", &[]).await
+    }
+
+    /// Creates a PAT through the page and returns the clear token shown once.
+    pub async fn create_pat(&self, name: &str, expiry: &str) -> String {
+        let r = self
+            .post_form(
+                "/integrations/api",
+                "/integrations/api/tokens",
+                &[("name", name), ("expiry", expiry)],
+            )
+            .await;
+        assert_eq!(r.status(), 200, "creating PAT {name}");
+        new_secret_in(&r.text().await.expect("body")).expect("new token shown")
+    }
+
+    /// Creates a Platform API Key through the admin page and returns it.
+    pub async fn create_api_key(&self, name: &str, expiry_days: &str) -> String {
+        let r = self
+            .post_form(
+                "/admin/api-keys",
+                "/admin/api-keys",
+                &[("name", name), ("expiry", expiry_days)],
+            )
+            .await;
+        assert_eq!(r.status(), 200, "creating API key {name}");
+        new_secret_in(&r.text().await.expect("body")).expect("new key shown")
+    }
+
+    /// Another browser (its own cookie jar) on the same app.
+    pub fn another_browser(&self) -> Browserless {
+        Browserless {
+            app: self,
+            client: client(),
+        }
+    }
+
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        user_header: Option<&str>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut req = reqwest::Client::new().request(method, self.url(path));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        if let Some(h) = user_header {
+            req = req.header("x-meetergo-api-user-id", h);
+        }
+        let r = req.send().await.expect("api call");
+        let status = r.status();
+        let body = r.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+}
+
+/// A second cookie jar against the same app: another person's browser.
+pub struct Browserless<'a> {
+    pub app: &'a TestApp,
+    pub client: Client,
+}
+
+impl Browserless<'_> {
+    pub fn as_app(&self) -> TestAppView<'_> {
+        TestAppView {
+            address: &self.app.address,
+            client: &self.client,
+        }
+    }
+}
+
+/// The form helpers of `TestApp`, for another cookie jar.
+pub struct TestAppView<'a> {
+    pub address: &'a str,
+    pub client: &'a Client,
+}
+
+impl TestAppView<'_> {
+    pub async fn get_html(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("GET");
+        let s = r.status();
+        (s, r.text().await.expect("body"))
+    }
+
+    pub async fn post_form(&self, page: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        let (_, html) = self.get_html(page).await;
+        let token = csrf_in(&html).unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.client
+            .post(format!("{}{path}", self.address))
+            .form(&all)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_form(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let rest = html.get(start..)?;
+    Some(rest.get(..rest.find('"')?)?.to_owned())
+}
+
+pub fn new_secret_in(html: &str) -> Option<String> {
+    let marker = "data-testid=\"new-token\">";
+    let start = html.find(marker)? + marker.len();
+    let rest = html.get(start..)?;
+    Some(rest.get(..rest.find('<')?)?.trim().to_owned())
+}
+
+pub fn location(r: &Response) -> String {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A unique email for this test run.
+pub fn email(who: &str) -> String {
+    format!(
+        "{who}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}

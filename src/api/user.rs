@@ -37,12 +37,17 @@ pub struct UserBody {
     pub deleted_at: Option<String>,
 }
 
+/// "Ada Lovelace" → ("Ada", "Lovelace"); a single word is a given name.
+fn split_name(name: &str) -> (String, String) {
+    match name.split_once(' ') {
+        Some((g, f)) => (g.to_owned(), f.to_owned()),
+        None => (name.to_owned(), String::new()),
+    }
+}
+
 impl From<&User> for UserBody {
     fn from(u: &User) -> Self {
-        let (given, family) = match u.name.split_once(' ') {
-            Some((g, f)) => (g.to_owned(), f.to_owned()),
-            None => (u.name.clone(), String::new()),
-        };
+        let (given, family) = split_name(&u.name);
         Self {
             id: u.id.to_string(),
             email: u.email.clone(),
@@ -271,10 +276,7 @@ pub async fn update(
     let target = target_in_company(&db, &acting, path.into_inner()).await?;
     authorize(acting.actor(), Action::UpdateUser(&target))?;
     let body = body.into_inner();
-    let (old_given, old_family) = match target.name.split_once(' ') {
-        Some((g, f)) => (g.to_owned(), f.to_owned()),
-        None => (target.name.clone(), String::new()),
-    };
+    let (old_given, old_family) = split_name(&target.name);
     let name = full_name(
         Some(body.given_name.as_deref().unwrap_or(&old_given)),
         Some(body.family_name.as_deref().unwrap_or(&old_family)),

@@ -111,7 +111,11 @@ async fn tokens_page(
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     let tokens = load_rows(&db, &me).await?;
-    render(&TokensPage {
+    render(&page(shell, tokens))
+}
+
+fn page(shell: Shell, tokens: Vec<CredentialRow>) -> TokensPage {
+    TokensPage {
         shell,
         tokens,
         new_secret: None,
@@ -122,7 +126,7 @@ async fn tokens_page(
         errors: FormErrors::default(),
         today: now().date().to_string(),
         expiry_options: PAT_EXPIRY_OPTIONS,
-    })
+    }
 }
 
 /// Turns a preset into a date string: "30" → today + 30 days; "none" → "".
@@ -164,18 +168,7 @@ async fn create_token(
         }
     };
     let tokens = load_rows(&db, &me).await?;
-    let base = TokensPage {
-        shell,
-        tokens,
-        new_secret: None,
-        new_secret_name: String::new(),
-        form_name: String::new(),
-        form_expiry: "30".into(),
-        form_custom: String::new(),
-        errors: FormErrors::default(),
-        today: now().date().to_string(),
-        expiry_options: PAT_EXPIRY_OPTIONS,
-    };
+    let base = page(shell, tokens);
     match outcome {
         // The one and only time the clear token is sent; the response is not cached.
         CreateOutcome::Created(token, issued) => render(&TokensPage {

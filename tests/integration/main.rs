@@ -1,4 +1,5 @@
 //! One integration test binary; its modules mirror the route tree.
 
+mod browser;
 mod helpers;
 mod sign_in;

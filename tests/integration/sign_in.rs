@@ -415,8 +415,15 @@ async fn an_unreachable_database_is_a_503_not_a_crash() {
     use actix_web::ResponseError;
     use meetergo_console::db::{DatabaseUrl, Db};
     // Nothing listens on port 1: the pool cannot connect.
-    let db = Db::connect(&DatabaseUrl::Postgres("postgres://postgres@127.0.0.1:1/none".into()), 1).unwrap();
-    let err = db.run(|conn| diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1")).await.unwrap_err();
+    let db = Db::connect(
+        &DatabaseUrl::Postgres("postgres://postgres@127.0.0.1:1/none".into()),
+        1,
+    )
+    .unwrap();
+    let err = db
+        .run(|conn| diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1"))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_response().status(), 503);
     let api: meetergo_console::api::error::ApiError = err.into();
     assert_eq!(api.error_response().status(), 503);
@@ -441,9 +448,17 @@ async fn the_demo_command_fills_a_fresh_database_once() {
     let app = TestApp::spawn().await;
     let report = meetergo_console::demo::seed(&app.db).unwrap();
     assert!(report.contains("owner@demo.meetergo.test"));
-    let r = app.login("admin@demo.meetergo.test", meetergo_console::demo::DEMO_PASSWORD).await;
+    let r = app
+        .login(
+            "admin@demo.meetergo.test",
+            meetergo_console::demo::DEMO_PASSWORD,
+        )
+        .await;
     assert_eq!(location(&r), "/dashboard");
     let (_, html) = app.get_html("/dashboard").await;
     assert!(html.contains("Product demo"), "demo meeting types show");
-    assert!(meetergo_console::demo::seed(&app.db).is_err(), "a second run refuses");
+    assert!(
+        meetergo_console::demo::seed(&app.db).is_err(),
+        "a second run refuses"
+    );
 }

@@ -26,6 +26,10 @@ pub struct Settings {
     pub api_rate_limit_burst: u32,
     pub db_pool_size: u32,
     pub max_concurrent_password_hashes: usize,
+    /// `smtp://user:pass@host:port` or `smtps://…`; unset writes mail into `DATA_DIR/mail/`.
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub invitation_ttl_days: i64,
 }
 
 impl Settings {
@@ -89,6 +93,10 @@ impl Settings {
             db_pool_size: number("DB_POOL_SIZE", 16)?.max(1) as u32,
             max_concurrent_password_hashes: number("MAX_CONCURRENT_PASSWORD_HASHES", 4)?.max(1)
                 as usize,
+            smtp_url: var("SMTP_URL").map(SecretString::from),
+            mail_from: var("MAIL_FROM")
+                .unwrap_or_else(|| "meetergo console <no-reply@localhost>".into()),
+            invitation_ttl_days: number("INVITATION_TTL_DAYS", 7)?.clamp(1, 90) as i64,
         })
     }
 
@@ -109,7 +117,14 @@ impl Settings {
             api_rate_limit_burst: 6000,
             db_pool_size: 8,
             max_concurrent_password_hashes: 4,
+            smtp_url: None,
+            mail_from: "meetergo console <no-reply@localhost>".into(),
+            invitation_ttl_days: 7,
         }
+    }
+
+    pub fn smtp_url(&self) -> Option<&str> {
+        self.smtp_url.as_ref().map(|s| s.expose_secret())
     }
 
     pub fn secret_key_bytes(&self) -> &[u8] {

@@ -20,6 +20,7 @@ use crate::auth::{csrf, session};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::services::mail::Mailer;
 use crate::{api, web as pages};
 
 pub struct Application {
@@ -66,6 +67,11 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
     let hasher = web::Data::new(PasswordHasherPool::new(
         settings.max_concurrent_password_hashes,
     ));
+    let mailer = web::Data::new(Mailer::from_settings(
+        settings.smtp_url(),
+        &settings.mail_from,
+        &settings.data_dir,
+    )?);
     spawn_housekeeping(db.clone(), limits.get_ref().clone());
     let https = settings.is_https();
     let idle =
@@ -115,6 +121,7 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
             .app_data(keys.clone())
             .app_data(limits.clone())
             .app_data(hasher.clone())
+            .app_data(mailer.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
             .wrap(from_fn(pages::page::clear_shown_flash))
             .wrap(from_fn(csrf::protect))
@@ -125,12 +132,14 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
             .configure(api::routes)
             .service(actix_files::Files::new("/static", static_dir()).prefer_utf8(true))
             .configure(pages::sign_in::routes)
+            .configure(pages::invitations::routes)
             .service(
                 web::scope("")
                     .wrap(from_fn(session::require_sign_in))
                     .configure(pages::dashboard::routes)
                     .configure(pages::integrations::routes)
                     .configure(pages::admin_api_keys::routes)
+                    .configure(pages::settings::routes)
                     .default_service(web::to(|| async {
                         Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                     })),

@@ -15,7 +15,7 @@ const SECRET_LEN: usize = 30;
 const CHECKSUM_LEN: usize = 6;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-fn random_base62(len: usize) -> String {
+pub fn random_base62(len: usize) -> String {
     let mut rng = rand::rngs::OsRng;
     (0..len)
         .map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())]))

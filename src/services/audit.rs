@@ -24,6 +24,13 @@ pub enum AuditKind {
     UserUpdated,
     MemberOffboarded,
     SessionsEnded,
+    RoleChanged,
+    OwnershipTransferred,
+    InvitationSent,
+    InvitationResent,
+    InvitationAccepted,
+    InvitationRevoked,
+    SettingsChanged,
 }
 
 impl AuditKind {
@@ -44,8 +51,40 @@ impl AuditKind {
             Self::UserUpdated => "user.updated",
             Self::MemberOffboarded => "member.offboarded",
             Self::SessionsEnded => "sessions.ended",
+            Self::RoleChanged => "role.changed",
+            Self::OwnershipTransferred => "ownership.transferred",
+            Self::InvitationSent => "invitation.sent",
+            Self::InvitationResent => "invitation.resent",
+            Self::InvitationAccepted => "invitation.accepted",
+            Self::InvitationRevoked => "invitation.revoked",
+            Self::SettingsChanged => "settings.changed",
         }
     }
+
+    pub const ALL: &'static [AuditKind] = &[
+        Self::SignInSucceeded,
+        Self::SignInFailed,
+        Self::SignedOut,
+        Self::SignedUp,
+        Self::RateLimited,
+        Self::PatCreated,
+        Self::PatRevoked,
+        Self::ApiKeyCreated,
+        Self::ApiKeyDeactivated,
+        Self::ApiKeyActivated,
+        Self::ApiKeyRevoked,
+        Self::UserCreated,
+        Self::UserUpdated,
+        Self::MemberOffboarded,
+        Self::SessionsEnded,
+        Self::RoleChanged,
+        Self::OwnershipTransferred,
+        Self::InvitationSent,
+        Self::InvitationResent,
+        Self::InvitationAccepted,
+        Self::InvitationRevoked,
+        Self::SettingsChanged,
+    ];
 }
 
 /// Where a request came from, taken once per request.

@@ -3,4 +3,6 @@
 pub mod audit;
 pub mod credentials;
 pub mod joining;
+pub mod mail;
 pub mod offboarding;
+pub mod team;

@@ -33,6 +33,7 @@ const KEY_EXPIRY_OPTIONS: &[(&str, &str)] = &[
 #[template(path = "admin/api_keys.html")]
 struct ApiKeysPage {
     shell: Shell,
+    section: &'static str,
     keys: Vec<CredentialRow>,
     new_secret: Option<String>,
     new_secret_name: String,
@@ -81,6 +82,7 @@ fn page(shell: Shell, keys: Vec<CredentialRow>) -> ApiKeysPage {
     let today = now().date();
     ApiKeysPage {
         shell,
+        section: "api-keys",
         keys,
         new_secret: None,
         new_secret_name: String::new(),

@@ -4,7 +4,9 @@ pub mod admin_api_keys;
 pub mod dashboard;
 pub mod health;
 pub mod integrations;
+pub mod invitations;
 pub mod page;
+pub mod settings;
 pub mod sign_in;
 pub mod views;
 

@@ -451,13 +451,15 @@ async fn admin_api_key_lifecycle_in_a_browser() {
     let settings = by_testid(&c, "nav-settings").await;
     assert_eq!(
         settings.attr("href").await.expect("href").as_deref(),
-        Some("/admin/api-keys"),
+        Some("/settings/members"),
         "owners see the settings link"
     );
-
-    c.goto(&app.url("/admin/api-keys"))
+    settings.click().await.expect("open settings");
+    by_testid(&c, "settings-nav-api-keys")
         .await
-        .expect("open /admin/api-keys");
+        .click()
+        .await
+        .expect("open Settings → API");
     by_testid(&c, "keys-empty").await;
     fill(&c, "key-name", "Production").await;
     let radio = by_testid(&c, "expiry-30").await;

@@ -5,6 +5,15 @@ use crate::db::schema::audit_events;
 use crate::db::DbConnection;
 use crate::domain::{AuditEventId, CompanyId};
 
+/// What the audit log page filters by.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub kind: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
@@ -38,6 +47,41 @@ impl AuditEvent {
             .order(audit_events::created_at.desc())
             .limit(limit)
             .load(conn)
+    }
+
+    /// A page of the company's events matching `filter`, newest first, with the total count.
+    pub fn search(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        filter: &AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<(Vec<Self>, i64)> {
+        let query = || {
+            let mut q = audit_events::table
+                .filter(audit_events::company_id.eq(company))
+                .into_boxed();
+            if let Some(actor) = &filter.actor {
+                q = q.filter(audit_events::actor_id.eq(actor.clone()));
+            }
+            if let Some(kind) = &filter.kind {
+                q = q.filter(audit_events::kind.eq(kind.clone()));
+            }
+            if let Some(from) = filter.from {
+                q = q.filter(audit_events::created_at.ge(from));
+            }
+            if let Some(until) = filter.until {
+                q = q.filter(audit_events::created_at.lt(until));
+            }
+            q
+        };
+        let total = query().count().get_result(conn)?;
+        let rows = query()
+            .order((audit_events::created_at.desc(), audit_events::id.desc()))
+            .limit(limit)
+            .offset(offset)
+            .load(conn)?;
+        Ok((rows, total))
     }
 
     pub fn of_kind(conn: &mut DbConnection, kind: &str) -> QueryResult<Vec<Self>> {

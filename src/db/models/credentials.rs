@@ -141,6 +141,33 @@ impl PersonalAccessToken {
             .get_result(conn)
     }
 
+    /// Active token counts for these users, in one query.
+    pub fn active_counts(
+        conn: &mut DbConnection,
+        users: &[UserId],
+    ) -> QueryResult<std::collections::HashMap<UserId, i64>> {
+        let now = super::now();
+        let rows: Vec<(UserId, i64)> = pats::table
+            .filter(pats::user_id.eq_any(users))
+            .filter(pats::revoked_at.is_null())
+            .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
+            .group_by(pats::user_id)
+            .select((pats::user_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The user's tokens that still work.
+    pub fn active_of(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<Self>> {
+        let now = super::now();
+        pats::table
+            .filter(pats::user_id.eq(user))
+            .filter(pats::revoked_at.is_null())
+            .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
+            .order(pats::created_at.desc())
+            .load(conn)
+    }
+
     pub fn touch(&self, conn: &mut DbConnection, now: NaiveDateTime, ip: &str) -> QueryResult<()> {
         if last_used_is_stale(self.last_used_at, self.last_used_ip.as_deref(), now, ip) {
             diesel::update(pats::table.find(&self.id))

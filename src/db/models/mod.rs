@@ -3,12 +3,14 @@
 mod audit;
 mod company;
 mod credentials;
+mod invitation;
 mod scheduling;
 mod user;
 
 pub use audit::*;
 pub use company::*;
 pub use credentials::*;
+pub use invitation::*;
 pub use scheduling::*;
 pub use user::*;
 

@@ -5,6 +5,8 @@ use crate::db::schema::{sessions, users};
 use crate::db::DbConnection;
 use crate::domain::{CompanyId, Email, Role, UserId, UserStatus};
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
@@ -85,6 +87,51 @@ impl User {
             .offset(offset)
             .load(conn)?;
         Ok((page, total))
+    }
+
+    /// A page of the company's users whose name or email contains `query` (any case).
+    pub fn search_in_company(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        query: &str,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<(Vec<Self>, i64)> {
+        let pattern = format!("%{}%", query.to_lowercase().replace(['%', '_'], ""));
+        let filtered = || {
+            users::table.filter(users::company_id.eq(company)).filter(
+                lower(users::name)
+                    .like(pattern.clone())
+                    .or(users::email.like(pattern.clone())),
+            )
+        };
+        let total = filtered().count().get_result(conn)?;
+        let page = filtered()
+            .order((users::created_at.asc(), users::id.asc()))
+            .limit(limit)
+            .offset(offset)
+            .load(conn)?;
+        Ok((page, total))
+    }
+
+    /// Active members of the company, by name.
+    pub fn active_in_company(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+    ) -> QueryResult<Vec<Self>> {
+        users::table
+            .filter(users::company_id.eq(company))
+            .filter(users::status.eq(UserStatus::Active.as_str()))
+            .order(users::name.asc())
+            .load(conn)
+    }
+
+    pub fn count_sessions(conn: &mut DbConnection, id: &UserId) -> QueryResult<i64> {
+        sessions::table
+            .filter(sessions::user_id.eq(id.as_str()))
+            .filter(sessions::expires_at.gt(super::now()))
+            .count()
+            .get_result(conn)
     }
 
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {

@@ -1,0 +1,189 @@
+//! Company settings (name, Require Invitation, email domains) and the ownership transfer.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::auth::password::PasswordHasherPool;
+use crate::auth::session::CurrentUser;
+use crate::authz::Action;
+use crate::db::models::User;
+use crate::db::Db;
+use crate::domain::{FieldError, Role, UserId};
+use crate::error::AppError;
+use crate::services::audit::Origin;
+use crate::services::team;
+use crate::web::page::{
+    redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
+};
+use crate::web::require;
+
+pub struct AdminChoice {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings/company.html")]
+struct CompanyPage {
+    shell: Shell,
+    section: &'static str,
+    name: String,
+    require_invitation: bool,
+    allowed_domains: String,
+    own_domain: String,
+    is_owner: bool,
+    admins: Vec<AdminChoice>,
+    errors: FormErrors,
+    transfer_errors: FormErrors,
+}
+
+async fn page(shell: Shell, me: &CurrentUser, db: &Db) -> Result<CompanyPage, AppError> {
+    let company = me.company.id.clone();
+    let me_id = me.user.id.clone();
+    let admins = db
+        .run(move |conn| User::active_in_company(conn, &company))
+        .await?
+        .into_iter()
+        .filter(|u| u.role() == Role::Admin && u.id != me_id)
+        .map(|u| AdminChoice {
+            id: u.id.to_string(),
+            label: format!("{} ({})", u.name, u.email),
+        })
+        .collect();
+    Ok(CompanyPage {
+        shell,
+        section: "company",
+        name: me.company.name.clone(),
+        require_invitation: me.company.require_invitation,
+        allowed_domains: me.company.allowed_domains.clone(),
+        own_domain: me
+            .user
+            .email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_default(),
+        is_owner: me.user.role() == Role::Owner,
+        admins,
+        errors: FormErrors::default(),
+        transfer_errors: FormErrors::default(),
+    })
+}
+
+#[get("/settings/company")]
+async fn show(
+    shell: Shell,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    require(&me, Action::ViewAdminArea)?;
+    render(&page(shell, &me, &db).await?)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    name: String,
+    /// Present ("on") when the checkbox is ticked.
+    require_invitation: Option<String>,
+    #[serde(default)]
+    allowed_domains: String,
+}
+
+#[post("/settings/company")]
+async fn save(
+    req: HttpRequest,
+    shell: Shell,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, AppError> {
+    require(&me, Action::ViewAdminArea)?;
+    let me = me.into_inner();
+    let form = form.into_inner();
+    let require_invitation = form.require_invitation.is_some();
+    let outcome = match team::parse_settings(&form.name, require_invitation, &form.allowed_domains)
+    {
+        Err(errors) => Err(errors),
+        Ok(settings) => {
+            let (actor, origin) = (me.user.clone(), Origin::of(&req));
+            db.transaction(move |conn| team::update_settings(conn, &actor, settings, &origin))
+                .await?
+        }
+    };
+    match outcome {
+        Ok(_) => Ok(redirect_with_flash(
+            &req,
+            "/settings/company",
+            FlashKind::Success,
+            "Company settings saved.",
+        )),
+        Err(errors) => {
+            let mut p = page(shell, &me, &db).await?;
+            p.name = form.name;
+            p.require_invitation = require_invitation;
+            p.allowed_domains = form.allowed_domains;
+            p.errors = FormErrors(errors);
+            render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TransferForm {
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[post("/settings/company/transfer-ownership")]
+async fn transfer(
+    req: HttpRequest,
+    shell: Shell,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    hasher: web::Data<PasswordHasherPool>,
+    form: web::Form<TransferForm>,
+) -> Result<HttpResponse, AppError> {
+    require(&me, Action::ViewAdminArea)?;
+    let me = me.into_inner();
+    let form = form.into_inner();
+    // Who may transfer is decided in authz (via team::transfer_ownership); the password re-check is extra.
+    let password_ok = hasher
+        .verify(
+            me.user.password_hash.clone(),
+            SecretString::from(form.password),
+        )
+        .await?;
+    let to: Option<UserId> = form.user_id.parse().ok();
+    let problem = match (&to, password_ok) {
+        (None, _) => Some(FieldError::new(
+            "user_id",
+            "Choose the admin who becomes the owner.",
+        )),
+        (_, false) => Some(FieldError::new("password", "That is not your password.")),
+        _ => None,
+    };
+    if let (None, Some(to)) = (problem.clone(), to) {
+        let (owner, origin) = (me.user.clone(), Origin::of(&req));
+        let new_owner = db
+            .transaction(move |conn| team::transfer_ownership(conn, &owner, &to, &origin))
+            .await?;
+        return Ok(redirect_with_flash(
+            &req,
+            "/settings/company",
+            FlashKind::Success,
+            &format!("{} now owns the company. You are an admin.", new_owner.name),
+        ));
+    }
+    let mut p = page(shell, &me, &db).await?;
+    p.transfer_errors = FormErrors(problem.into_iter().collect());
+    render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(show).service(save).service(transfer);
+}

@@ -1,0 +1,445 @@
+//! Members: the list, roles, "sign out everywhere", and invitations.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::keys::Keys;
+use crate::auth::session::CurrentUser;
+use crate::authz::{authorize, Action, Actor};
+use crate::config::Settings;
+use crate::db::models::{now, Invitation, PersonalAccessToken, User};
+use crate::db::Db;
+use crate::domain::{Email, FieldError, InvitationId, Role, UserId};
+use crate::error::AppError;
+use crate::services::audit::Origin;
+use crate::services::mail::{Mail, Mailer};
+use crate::services::team;
+use crate::web::page::{
+    redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
+};
+use crate::web::require;
+use crate::web::views::{fmt_date, fmt_time};
+
+pub const PAGE_SIZE: i64 = 25;
+
+pub struct MemberRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub joined: String,
+    pub last_sign_in: String,
+    pub active_tokens: i64,
+    pub is_me: bool,
+    /// The roles the viewer may set for this member (empty: no role control).
+    pub role_choices: Vec<&'static str>,
+    pub can_sign_out: bool,
+    pub can_offboard: bool,
+}
+
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub invited_by: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings/members.html")]
+struct MembersPage {
+    shell: Shell,
+    section: &'static str,
+    rows: Vec<MemberRow>,
+    invitations: Vec<InvitationRow>,
+    query: String,
+    page: i64,
+    pages: i64,
+    total: i64,
+    invite_email: String,
+    invite_role: String,
+    invite_roles: Vec<&'static str>,
+    invite_link: Option<String>,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+}
+
+struct PageInput {
+    query: String,
+    page: i64,
+    invite_email: String,
+    invite_role: String,
+    invite_link: Option<String>,
+    errors: Vec<FieldError>,
+}
+
+async fn members_page(
+    shell: Shell,
+    me: &CurrentUser,
+    db: &Db,
+    input: PageInput,
+) -> Result<MembersPage, AppError> {
+    let company = me.company.id.clone();
+    let (q, page) = (input.query.clone(), input.page.max(1));
+    let (users, total, counts, pending) = db
+        .run(move |conn| {
+            let (users, total) =
+                User::search_in_company(conn, &company, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE)?;
+            let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
+            let counts = PersonalAccessToken::active_counts(conn, &ids)?;
+            let pending = Invitation::pending_in_company(conn, &company, now())?;
+            Ok::<_, AppError>((users, total, counts, pending))
+        })
+        .await?;
+    let viewer = &me.user;
+    let rows = users
+        .iter()
+        .map(|u| member_row(viewer, u, &counts))
+        .collect();
+    let invite_roles = [Role::Member, Role::Admin]
+        .into_iter()
+        .filter(|r| authorize(Actor::Member(viewer), Action::Invite { role: *r }).is_ok())
+        .map(Role::as_str)
+        .collect();
+    Ok(MembersPage {
+        shell,
+        section: "members",
+        rows,
+        invitations: pending
+            .into_iter()
+            .map(|(i, by)| InvitationRow {
+                id: i.id.to_string(),
+                email: i.email,
+                role: i.role,
+                invited_by: by,
+                expires: fmt_date(Some(i.expires_at)),
+            })
+            .collect(),
+        query: input.query,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        total,
+        invite_email: input.invite_email,
+        invite_role: input.invite_role,
+        invite_roles,
+        invite_link: input.invite_link,
+        errors: FormErrors(input.errors),
+    })
+}
+
+fn member_row(viewer: &User, u: &User, counts: &HashMap<UserId, i64>) -> MemberRow {
+    let actor = Actor::Member(viewer);
+    let live = u.status() != crate::domain::UserStatus::Removed;
+    let role_choices = if live {
+        [Role::Member, Role::Admin]
+            .into_iter()
+            .filter(|r| authorize(actor, Action::ChangeRole { target: u, to: *r }).is_ok())
+            .map(Role::as_str)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    MemberRow {
+        id: u.id.to_string(),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        role: u.role().to_string(),
+        status: u.status().as_str().to_owned(),
+        joined: fmt_date(Some(u.created_at)),
+        last_sign_in: fmt_time(u.last_sign_in_at),
+        active_tokens: counts.get(&u.id).copied().unwrap_or(0),
+        is_me: u.id == viewer.id,
+        role_choices,
+        can_sign_out: live && authorize(actor, Action::SignOutEverywhere(u)).is_ok(),
+        can_offboard: live && authorize(actor, Action::Offboard(u)).is_ok(),
+    }
+}
+
+#[get("/settings/members")]
+async fn list(
+    shell: Shell,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    require(&me, Action::ViewAdminArea)?;
+    let query = query.into_inner();
+    let input = PageInput {
+        query: query.q.trim().to_owned(),
+        page: query.page.unwrap_or(1),
+        invite_email: String::new(),
+        invite_role: "member".into(),
+        invite_link: None,
+        errors: Vec::new(),
+    };
+    render(&members_page(shell, &me, &db, input).await?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    role: String,
+}
+
+fn user_id(raw: &str) -> Result<UserId, AppError> {
+    raw.parse().map_err(|_| AppError::NotFound)
+}
+
+#[post("/settings/members/{id}/role")]
+async fn change_role(
+    req: HttpRequest,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    form: web::Form<RoleForm>,
+) -> Result<HttpResponse, AppError> {
+    require(&me, Action::ViewAdminArea)?;
+    let target = user_id(&path)?;
+    let role = Role::parse(&form.role)
+        .ok_or_else(|| AppError::BadRequest("Choose admin or member.".into()))?;
+    let actor = me.into_inner().user;
+    let origin = Origin::of(&req);
+    let user = db
+        .transaction(move |conn| team::change_role(conn, &actor, &target, role, &origin))
+        .await?;
+    Ok(redirect_with_flash(
+        &req,
+        "/settings/members",
+        FlashKind::Success,
+        &format!("{} is now {}.", user.name, role),
+    ))
+}
+
+#[post("/settings/members/{id}/sign-out")]
+async fn sign_out_everywhere(
+    req: HttpRequest,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    require(&me, Action::ViewAdminArea)?;
+    let target = user_id(&path)?;
+    let actor = me.into_inner().user;
+    let origin = Origin::of(&req);
+    let (user, ended) = db
+        .transaction(move |conn| team::sign_out_everywhere(conn, &actor, &target, &origin))
+        .await?;
+    Ok(redirect_with_flash(
+        &req,
+        "/settings/members",
+        FlashKind::Success,
+        &format!(
+            "{} was signed out everywhere ({ended} session{}).",
+            user.name,
+            if ended == 1 { "" } else { "s" }
+        ),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+fn invitation_mail(
+    settings: &Settings,
+    company: &str,
+    inviter: &str,
+    to: &str,
+    link: &str,
+    expires: &str,
+) -> Mail {
+    let _ = settings;
+    Mail {
+        to: to.to_owned(),
+        subject: format!("{inviter} invited you to {company} on meetergo"),
+        body: format!(
+            "Hello,\n\n{inviter} invited you to join {company} on the meetergo console.\n\n\
+             Accept the invitation here (valid until {expires}, usable once):\n{link}\n\n\
+             If you did not expect this, ignore this email.\n"
+        ),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[post("/settings/members/invite")]
+async fn invite(
+    req: HttpRequest,
+    shell: Shell,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    settings: web::Data<Settings>,
+    mailer: web::Data<Mailer>,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    require(&me, Action::ViewAdminArea)?;
+    let me = me.into_inner();
+    let form = form.into_inner();
+    let mut errors = Vec::new();
+    let email = Email::parse("email", &form.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let role = match Role::parse(&form.role) {
+        Some(r @ (Role::Admin | Role::Member)) => Some(r),
+        _ => {
+            errors.push(FieldError::new("role", "Choose member or admin."));
+            None
+        }
+    };
+    let outcome = match (email, role) {
+        (Some(email), Some(role)) => {
+            let (keys, actor, ttl, origin) = (
+                keys.clone(),
+                me.user.clone(),
+                settings.invitation_ttl_days,
+                Origin::of(&req),
+            );
+            db.transaction(move |conn| team::invite(conn, &keys, &actor, email, role, ttl, &origin))
+                .await?
+        }
+        _ => Err(errors
+            .pop()
+            .unwrap_or_else(|| FieldError::new("email", "Check the form."))),
+    };
+    let mut input = PageInput {
+        query: String::new(),
+        page: 1,
+        invite_email: form.email.clone(),
+        invite_role: form.role.clone(),
+        invite_link: None,
+        errors: errors.clone(),
+    };
+    match outcome {
+        Ok(issued) => {
+            let link = format!("{}/invite/{}", settings.public_url, issued.token);
+            let mail = invitation_mail(
+                &settings,
+                &me.company.name,
+                &me.user.name,
+                &issued.invitation.email,
+                &link,
+                &fmt_date(Some(issued.invitation.expires_at)),
+            );
+            mailer.send(mail).await?;
+            input.invite_email.clear();
+            input.invite_role = "member".into();
+            input.invite_link = Some(link);
+            let mut page = members_page(shell, &me, &db, input).await?;
+            page.shell.flashes.push(crate::web::page::Flash {
+                kind: FlashKind::Success,
+                text: format!("Invitation sent to {}.", issued.invitation.email),
+            });
+            render(&page)
+        }
+        Err(error) => {
+            input.errors.push(error);
+            render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &members_page(shell, &me, &db, input).await?,
+            )
+        }
+    }
+}
+
+fn invitation_id(raw: &str) -> Result<InvitationId, AppError> {
+    raw.parse().map_err(|_| AppError::NotFound)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[post("/settings/invitations/{id}/resend")]
+async fn resend(
+    req: HttpRequest,
+    shell: Shell,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    settings: web::Data<Settings>,
+    mailer: web::Data<Mailer>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    require(&me, Action::ViewAdminArea)?;
+    let id = invitation_id(&path)?;
+    let me = me.into_inner();
+    let (keys2, actor, ttl, origin) = (
+        keys.clone(),
+        me.user.clone(),
+        settings.invitation_ttl_days,
+        Origin::of(&req),
+    );
+    let issued = db
+        .transaction(move |conn| team::resend(conn, &keys2, &actor, &id, ttl, &origin))
+        .await?;
+    let link = format!("{}/invite/{}", settings.public_url, issued.token);
+    mailer
+        .send(invitation_mail(
+            &settings,
+            &me.company.name,
+            &me.user.name,
+            &issued.invitation.email,
+            &link,
+            &fmt_date(Some(issued.invitation.expires_at)),
+        ))
+        .await?;
+    let input = PageInput {
+        query: String::new(),
+        page: 1,
+        invite_email: String::new(),
+        invite_role: "member".into(),
+        invite_link: Some(link),
+        errors: Vec::new(),
+    };
+    let mut page = members_page(shell, &me, &db, input).await?;
+    page.shell.flashes.push(crate::web::page::Flash {
+        kind: FlashKind::Success,
+        text: format!(
+            "Invitation sent again to {}. The previous link no longer works.",
+            issued.invitation.email
+        ),
+    });
+    render(&page)
+}
+
+#[post("/settings/invitations/{id}/revoke")]
+async fn revoke(
+    req: HttpRequest,
+    me: web::ReqData<CurrentUser>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    require(&me, Action::ViewAdminArea)?;
+    let id = invitation_id(&path)?;
+    let actor = me.into_inner().user;
+    let origin = Origin::of(&req);
+    let invitation = db
+        .transaction(move |conn| team::revoke_invitation(conn, &actor, &id, &origin))
+        .await?;
+    Ok(redirect_with_flash(
+        &req,
+        "/settings/members",
+        FlashKind::Success,
+        &format!("Invitation for {} revoked.", invitation.email),
+    ))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list)
+        .service(change_role)
+        .service(sign_out_everywhere)
+        .service(invite)
+        .service(resend)
+        .service(revoke);
+}

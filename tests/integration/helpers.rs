@@ -276,6 +276,46 @@ impl TestAppView<'_> {
         )
         .await
     }
+
+    pub async fn signup(&self, company: &str, name: &str, email: &str) -> Response {
+        self.post_form(
+            "/signup",
+            "/signup",
+            &[
+                ("company_name", company),
+                ("name", name),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+    }
+
+    /// Creates a PAT through the page in this browser and returns the clear token shown once.
+    pub async fn create_pat(&self, name: &str, expiry: &str) -> String {
+        let r = self
+            .post_form(
+                "/integrations/api",
+                "/integrations/api/tokens",
+                &[("name", name), ("expiry", expiry)],
+            )
+            .await;
+        assert_eq!(r.status(), 200, "creating PAT {name}");
+        new_secret_in(&r.text().await.expect("body")).expect("new token shown")
+    }
+
+    /// Creates a Platform API Key through the admin page in this browser and returns it.
+    pub async fn create_api_key(&self, name: &str, expiry_days: &str) -> String {
+        let r = self
+            .post_form(
+                "/admin/api-keys",
+                "/admin/api-keys",
+                &[("name", name), ("expiry", expiry_days)],
+            )
+            .await;
+        assert_eq!(r.status(), 200, "creating API key {name}");
+        new_secret_in(&r.text().await.expect("body")).expect("new key shown")
+    }
 }
 
 pub fn csrf_in(html: &str) -> Option<String> {

@@ -1,5 +1,6 @@
 //! One integration test binary; its modules mirror the route tree.
 
+mod api;
 mod browser;
 mod helpers;
 mod sign_in;

@@ -2,9 +2,12 @@
 
 pub mod csrf;
 pub mod keys;
+pub mod oidc;
 pub mod password;
 pub mod principal;
 pub mod rate_limit;
+pub mod saml;
 pub mod session;
 pub mod session_store;
+pub mod sso_binding;
 pub mod tokens;

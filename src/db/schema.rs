@@ -8,6 +8,7 @@ diesel::table! {
         require_invitation -> Bool,
         allowed_domains -> Text,
         created_at -> Timestamp,
+        sso_enforced -> Bool,
     }
 }
 
@@ -122,7 +123,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    identities (id) {
+        id -> Text,
+        user_id -> Text,
+        provider -> Text,
+        issuer -> Text,
+        subject -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    saml_configs (company_id) {
+        company_id -> Text,
+        idp_entity_id -> Text,
+        idp_sso_url -> Text,
+        metadata_xml -> Text,
+        allow_sha1 -> Bool,
+        allow_idp_initiated -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_requests (id) {
+        id -> Text,
+        kind -> Text,
+        target -> Text,
+        purpose -> Text,
+        browser_hash -> Text,
+        nonce -> Nullable<Text>,
+        link_user_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    saml_seen_assertions (company_id, assertion_id) {
+        company_id -> Text,
+        assertion_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> companies (company_id));
+diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(invitations -> companies (company_id));
 diesel::joinable!(meeting_types -> users (owner_id));
 diesel::joinable!(appointments -> meeting_types (meeting_type_id));
@@ -139,4 +189,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     personal_access_tokens,
     platform_api_keys,
     audit_events,
+    identities,
+    saml_configs,
+    sso_requests,
+    saml_seen_assertions,
 );

@@ -85,4 +85,5 @@ typed_id!(
     TokenId,
     ApiKeyId,
     AuditEventId,
+    IdentityId,
 );

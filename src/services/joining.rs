@@ -76,6 +76,7 @@ pub fn create_workspace(
             .to_owned(),
         require_invitation: false,
         allowed_domains: String::new(),
+        sso_enforced: false,
         created_at: now(),
     };
     company.insert(conn)?;

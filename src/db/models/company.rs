@@ -14,6 +14,7 @@ pub struct Company {
     pub require_invitation: bool,
     pub allowed_domains: String,
     pub created_at: NaiveDateTime,
+    pub sso_enforced: bool,
 }
 
 impl Company {

@@ -5,6 +5,7 @@ mod company;
 mod credentials;
 mod invitation;
 mod scheduling;
+mod sso;
 mod user;
 
 pub use audit::*;
@@ -12,6 +13,7 @@ pub use company::*;
 pub use credentials::*;
 pub use invitation::*;
 pub use scheduling::*;
+pub use sso::*;
 pub use user::*;
 
 /// The current time in UTC, at microsecond precision (what both backends keep).

@@ -125,10 +125,18 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 Action::UpdateUser(t) => {
                     allow(t.id == me.id || admin, "Only admins can edit other users.")
                 }
-                Action::Invite { role } => allow(
-                    admin && role != Role::Owner,
-                    "Admins invite members and admins; ownership is transferred, not invited.",
-                ),
+                Action::Invite { role } => {
+                    allow(admin, "Only admins invite.")?;
+                    allow(
+                        role != Role::Owner,
+                        "Ownership is transferred, not invited.",
+                    )?;
+                    // The same rule as for role changes: only the owner makes admins.
+                    allow(
+                        owner || role == Role::Member,
+                        "Only the owner invites admins.",
+                    )
+                }
                 Action::ChangeRole { target, to } => {
                     allow(admin, "Only admins change roles.")?;
                     allow(target.id != me.id, "You cannot change your own role.")?;
@@ -253,6 +261,22 @@ mod tests {
         assert!(authorize(Actor::Pat(&member), Action::UpdateUser(&member)).is_ok());
         assert!(authorize(Actor::Pat(&admin), Action::ManageApiKeys).is_err());
         assert!(authorize(Actor::Pat(&admin), Action::ManageOwnTokens).is_err());
+    }
+
+    #[test]
+    fn only_the_owner_invites_admins() {
+        let c = CompanyId::new();
+        let (owner, admin, member) = (
+            user(&c, Role::Owner),
+            user(&c, Role::Admin),
+            user(&c, Role::Member),
+        );
+        let invite = |a: &User, role| authorize(Actor::Member(a), Action::Invite { role });
+        assert!(invite(&admin, Role::Member).is_ok());
+        assert!(invite(&admin, Role::Admin).is_err());
+        assert!(invite(&owner, Role::Admin).is_ok());
+        assert!(invite(&owner, Role::Owner).is_err());
+        assert!(invite(&member, Role::Member).is_err());
     }
 
     #[test]

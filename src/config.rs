@@ -30,6 +30,10 @@ pub struct Settings {
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
     pub invitation_ttl_days: i64,
+    /// OpenID Connect providers (GOOGLE_*, MICROSOFT_*, OIDC_PROVIDERS + OIDC_<NAME>_*).
+    pub oidc_providers: Vec<crate::auth::oidc::ProviderConfig>,
+    /// Allowed clock difference with SAML identity providers.
+    pub saml_clock_skew_secs: i64,
 }
 
 impl Settings {
@@ -97,6 +101,8 @@ impl Settings {
             mail_from: var("MAIL_FROM")
                 .unwrap_or_else(|| "meetergo console <no-reply@localhost>".into()),
             invitation_ttl_days: number("INVITATION_TTL_DAYS", 7)?.clamp(1, 90) as i64,
+            oidc_providers: crate::auth::oidc::providers_from_env(),
+            saml_clock_skew_secs: number("SAML_CLOCK_SKEW_SECS", 60)?.min(600) as i64,
         })
     }
 
@@ -106,7 +112,8 @@ impl Settings {
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url,
             data_dir,
-            public_url: "http://127.0.0.1".into(),
+            // Filled in with the bound address by `Application::build`.
+            public_url: String::new(),
             secret_key: SecretString::from(
                 "test-secret-key-that-is-long-enough-0123456789".to_owned(),
             ),
@@ -120,6 +127,8 @@ impl Settings {
             smtp_url: None,
             mail_from: "meetergo console <no-reply@localhost>".into(),
             invitation_ttl_days: 7,
+            oidc_providers: Vec::new(),
+            saml_clock_skew_secs: 60,
         }
     }
 

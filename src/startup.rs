@@ -34,12 +34,15 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
         let migrate = db.clone();
         actix_web::rt::task::spawn_blocking(move || migrate.migrate()).await??;
         let listener = TcpListener::bind(settings.bind_addr)?;
         let port = listener.local_addr()?.port();
+        if settings.public_url.is_empty() {
+            settings.public_url = format!("http://{}", listener.local_addr()?);
+        }
         let server = serve(listener, settings, db.clone())?;
         Ok(Self { server, port, db })
     }
@@ -67,6 +70,10 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
     let hasher = web::Data::new(PasswordHasherPool::new(
         settings.max_concurrent_password_hashes,
     ));
+    let oidc = web::Data::new(crate::auth::oidc::Oidc::new(
+        settings.oidc_providers.clone(),
+        &settings.public_url,
+    )?);
     let mailer = web::Data::new(Mailer::from_settings(
         settings.smtp_url(),
         &settings.mail_from,
@@ -122,6 +129,7 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
             .app_data(limits.clone())
             .app_data(hasher.clone())
             .app_data(mailer.clone())
+            .app_data(oidc.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
             .wrap(from_fn(pages::page::clear_shown_flash))
             .wrap(from_fn(csrf::protect))
@@ -133,6 +141,7 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
             .service(actix_files::Files::new("/static", static_dir()).prefer_utf8(true))
             .configure(pages::sign_in::routes)
             .configure(pages::invitations::routes)
+            .configure(pages::sso::public_routes)
             .service(
                 web::scope("")
                     .wrap(from_fn(session::require_sign_in))
@@ -140,6 +149,7 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
                     .configure(pages::integrations::routes)
                     .configure(pages::admin_api_keys::routes)
                     .configure(pages::settings::routes)
+                    .configure(pages::sso::signed_in_routes)
                     .default_service(web::to(|| async {
                         Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                     })),

@@ -18,3 +18,18 @@ document.addEventListener("DOMContentLoaded", function () {
     custom.addEventListener("input", function () { customRadio.checked = true; });
   }
 });
+// Loading IdP metadata from a file fills the textarea (pasting works without JavaScript).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("input[type=file][data-fill-target]").forEach(function (input) {
+    var target = document.getElementById(input.getAttribute("data-fill-target"));
+    if (!target || !window.FileReader) return;
+    input.hidden = false;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) return;
+      var reader = new FileReader();
+      reader.onload = function () { target.value = reader.result; };
+      reader.readAsText(file);
+    });
+  });
+});

@@ -167,6 +167,17 @@ pub struct SamlLogin {
 #[error("{0}")]
 pub struct Refused(pub String);
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_elements_by_local_name() {
+        let xml = r#"<samlp:Response><saml:Assertion ID="a"><saml:Subject/></saml:Assertion><Assertion/><saml2:EncryptedAssertion/></samlp:Response>"#;
+        assert_eq!(super::count_elements(xml, "Assertion"), 2);
+        assert_eq!(super::count_elements(xml, "EncryptedAssertion"), 1);
+        assert_eq!(super::count_elements(xml, "Response"), 1);
+    }
+}
+
 fn refuse(reason: impl Into<String>) -> Refused {
     Refused(reason.into())
 }
@@ -199,6 +210,16 @@ pub fn check_response(
             "SHA-1 signatures or digests are not allowed for this company",
         ));
     }
+    // Signature-wrapping attacks need a second assertion somewhere; a real IdP sends exactly one.
+    let assertions = count_elements(&xml, "Assertion");
+    if assertions != 1 {
+        return Err(refuse(format!(
+            "expected exactly one Assertion, found {assertions}"
+        )));
+    }
+    if count_elements(&xml, "EncryptedAssertion") > 0 {
+        return Err(refuse("encrypted assertions are not supported"));
+    }
     // The envelope is read unverified only to compare Destination and InResponseTo; who signs in
     // comes from the verified assertion alone.
     let envelope: Response = xml
@@ -209,6 +230,14 @@ pub fn check_response(
             "Destination {:?} is not this ACS",
             envelope.destination
         )));
+    }
+    let success = envelope
+        .status
+        .as_ref()
+        .and_then(|s| s.status_code.value.as_deref())
+        .is_some_and(|v| v == "urn:oasis:names:tc:SAML:2.0:status:Success");
+    if !success {
+        return Err(refuse("the IdP did not report success"));
     }
     let unsolicited = envelope.in_response_to.is_none();
     if unsolicited && !config.allow_idp_initiated {
@@ -229,6 +258,21 @@ pub fn check_response(
         .parse_xml_response(&xml, Some(&ids))
         .map_err(|e| refuse(format!("rejected: {e}")))?;
     login_from(&assertion, urls)
+}
+
+/// How many elements with this local name (any namespace prefix) the document has.
+fn count_elements(xml: &str, local_name: &str) -> usize {
+    xml.split('<')
+        .skip(1)
+        .filter(|tag| !tag.starts_with('/') && !tag.starts_with('?') && !tag.starts_with('!'))
+        .filter(|tag| {
+            let name = tag
+                .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .next()
+                .unwrap_or_default();
+            name.rsplit(':').next() == Some(local_name)
+        })
+        .count()
 }
 
 fn login_from(assertion: &Assertion, urls: &SpUrls) -> Result<SamlLogin, Refused> {

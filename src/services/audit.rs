@@ -31,6 +31,10 @@ pub enum AuditKind {
     InvitationAccepted,
     InvitationRevoked,
     SettingsChanged,
+    SignInBreakGlass,
+    IdentityLinked,
+    IdentityUnlinked,
+    SsoConfigChanged,
 }
 
 impl AuditKind {
@@ -58,6 +62,10 @@ impl AuditKind {
             Self::InvitationAccepted => "invitation.accepted",
             Self::InvitationRevoked => "invitation.revoked",
             Self::SettingsChanged => "settings.changed",
+            Self::SignInBreakGlass => "sign_in.break_glass",
+            Self::IdentityLinked => "identity.linked",
+            Self::IdentityUnlinked => "identity.unlinked",
+            Self::SsoConfigChanged => "sso.config_changed",
         }
     }
 
@@ -84,6 +92,10 @@ impl AuditKind {
         Self::InvitationAccepted,
         Self::InvitationRevoked,
         Self::SettingsChanged,
+        Self::SignInBreakGlass,
+        Self::IdentityLinked,
+        Self::IdentityUnlinked,
+        Self::SsoConfigChanged,
     ];
 }
 

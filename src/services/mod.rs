@@ -5,4 +5,5 @@ pub mod credentials;
 pub mod joining;
 pub mod mail;
 pub mod offboarding;
+pub mod sso;
 pub mod team;

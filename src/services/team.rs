@@ -33,6 +33,21 @@ pub fn member_of_company(
     User::find_in_company(conn, company, id)?.ok_or(AppError::NotFound)
 }
 
+/// Like `member_of_company`, but an offboarded member is a conflict: nothing more happens to them.
+fn live_member_of_company(
+    conn: &mut DbConnection,
+    company: &CompanyId,
+    id: &UserId,
+) -> Result<User, AppError> {
+    let user = member_of_company(conn, company, id)?;
+    if user.status() == crate::domain::UserStatus::Removed {
+        return Err(AppError::Conflict(
+            "This member has been offboarded.".into(),
+        ));
+    }
+    Ok(user)
+}
+
 pub fn invitation_hash(keys: &Keys, token: &str) -> String {
     keys.opaque_hash(INVITATION_PURPOSE, token)
 }
@@ -137,13 +152,16 @@ pub fn revoke_invitation(
         Invitation::find_in_company(conn, &admin.company_id, id)?.ok_or(AppError::NotFound)?;
     let role = Role::parse(&invitation.role).unwrap_or(Role::Member);
     authorize(Actor::Member(admin), Action::Invite { role }).map_err(denied)?;
-    if Invitation::revoke(conn, id, now())? > 0 {
-        audit::record(
-            conn,
-            origin,
-            event(AuditKind::InvitationRevoked, admin).target(invitation.email.clone()),
-        )?;
+    if Invitation::revoke(conn, id, now())? == 0 {
+        return Err(AppError::Conflict(
+            "This invitation was already used or revoked.".into(),
+        ));
     }
+    audit::record(
+        conn,
+        origin,
+        event(AuditKind::InvitationRevoked, admin).target(invitation.email.clone()),
+    )?;
     Ok(invitation)
 }
 
@@ -242,7 +260,7 @@ pub fn change_role(
     to: Role,
     origin: &Origin,
 ) -> Result<User, AppError> {
-    let target = member_of_company(conn, &actor.company_id, target)?;
+    let target = live_member_of_company(conn, &actor.company_id, target)?;
     authorize(
         Actor::Member(actor),
         Action::ChangeRole {
@@ -280,7 +298,7 @@ pub fn transfer_ownership(
     to: &UserId,
     origin: &Origin,
 ) -> Result<User, AppError> {
-    let to = member_of_company(conn, &owner.company_id, to)?;
+    let to = live_member_of_company(conn, &owner.company_id, to)?;
     authorize(Actor::Member(owner), Action::TransferOwnership { to: &to }).map_err(denied)?;
     set_role(conn, &owner.id, Role::Admin)?;
     set_role(conn, &to.id, Role::Owner)?;
@@ -298,7 +316,7 @@ pub fn sign_out_everywhere(
     target: &UserId,
     origin: &Origin,
 ) -> Result<(User, usize), AppError> {
-    let target = member_of_company(conn, &actor.company_id, target)?;
+    let target = live_member_of_company(conn, &actor.company_id, target)?;
     authorize(Actor::Member(actor), Action::SignOutEverywhere(&target)).map_err(denied)?;
     let ended = User::end_all_sessions(conn, &target.id)?;
     audit::record(

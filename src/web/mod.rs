@@ -8,6 +8,7 @@ pub mod invitations;
 pub mod page;
 pub mod settings;
 pub mod sign_in;
+pub mod sso;
 pub mod views;
 
 use crate::auth::session::CurrentUser;

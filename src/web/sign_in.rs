@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::auth::password::PasswordHasherPool;
 use crate::auth::rate_limit::RateLimits;
 use crate::auth::session::{self, signed_in_user_id};
+use crate::config::Settings;
 use crate::db::models::User;
 use crate::db::Db;
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
@@ -17,6 +18,7 @@ use crate::domain::{Email, FieldError, Label};
 use crate::error::AppError;
 use crate::services::audit::{self, AuditKind, Event, Origin};
 use crate::services::joining::{self, Joining, NewAccount};
+use crate::services::sso;
 
 use super::page::{
     redirect, redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
@@ -30,12 +32,50 @@ struct LoginPage {
     shell: Shell,
     email: String,
     error: Option<String>,
+    sso_error: Option<String>,
+    providers: Vec<(String, String)>,
+}
+
+fn providers(settings: &Settings) -> Vec<(String, String)> {
+    settings
+        .oidc_providers
+        .iter()
+        .map(|p| (p.key.clone(), p.display_name.clone()))
+        .collect()
+}
+
+fn login_page(
+    shell: Shell,
+    settings: &Settings,
+    email: String,
+    error: Option<String>,
+) -> LoginPage {
+    LoginPage {
+        shell,
+        email,
+        error,
+        sso_error: None,
+        providers: providers(settings),
+    }
+}
+
+/// The login page with a message beside the "Sign in with SSO" form.
+pub async fn login_with_sso_error(
+    shell: Shell,
+    _db: &Db,
+    settings: &Settings,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    let mut page = login_page(shell, settings, String::new(), None);
+    page.sso_error = Some(message.to_owned());
+    render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 #[derive(Template)]
 #[template(path = "auth/signup.html")]
 struct SignupPage {
     shell: Shell,
+    providers: Vec<(String, String)>,
     form: SignupForm,
     errors: FormErrors,
     recommended: usize,
@@ -70,15 +110,15 @@ async fn home(session: Session) -> HttpResponse {
 }
 
 #[get("/login")]
-async fn login_form(shell: Shell, session: Session) -> Result<HttpResponse, AppError> {
+async fn login_form(
+    shell: Shell,
+    session: Session,
+    settings: web::Data<Settings>,
+) -> Result<HttpResponse, AppError> {
     if signed_in_user_id(&session).is_some() {
         return Ok(redirect("/dashboard"));
     }
-    render(&LoginPage {
-        shell,
-        email: String::new(),
-        error: None,
-    })
+    render(&login_page(shell, &settings, String::new(), None))
 }
 
 fn client_ip(req: &HttpRequest) -> String {
@@ -122,6 +162,7 @@ async fn login(
     db: web::Data<Db>,
     hasher: web::Data<PasswordHasherPool>,
     limits: web::Data<RateLimits>,
+    settings: web::Data<Settings>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
@@ -144,20 +185,35 @@ async fn login(
     let origin = Origin::of(&req);
     match user {
         Some(user) if password_ok && user.is_active() => {
-            session::sign_in(&session, &user.id)?;
             let (id, company) = (user.id.clone(), user.company_id.clone());
-            db.run(move |conn| {
-                User::record_sign_in(conn, &id)?;
-                audit::record(
-                    conn,
-                    &origin,
-                    Event::new(AuditKind::SignInSucceeded)
-                        .company(&company)
-                        .actor(&id),
-                )
-            })
-            .await?;
-            Ok(redirect("/dashboard"))
+            let allowed = db
+                .run(move |conn| {
+                    if let Err(refusal) =
+                        sso::check_sso_enforcement(conn, &user, &origin, "password")?
+                    {
+                        return Ok::<_, AppError>(Err(refusal));
+                    }
+                    User::record_sign_in(conn, &id)?;
+                    audit::record(
+                        conn,
+                        &origin,
+                        Event::new(AuditKind::SignInSucceeded)
+                            .company(&company)
+                            .actor(&id),
+                    )?;
+                    Ok(Ok(id))
+                })
+                .await?;
+            match allowed {
+                Ok(id) => {
+                    session::sign_in(&session, &id)?;
+                    Ok(redirect("/dashboard"))
+                }
+                Err(refusal) => render_with_status(
+                    StatusCode::FORBIDDEN,
+                    &login_page(shell, &settings, form.email, Some(refusal.0)),
+                ),
+            }
         }
         other => {
             let event = match &other {
@@ -171,11 +227,7 @@ async fn login(
                 .await?;
             render_with_status(
                 StatusCode::UNAUTHORIZED,
-                &LoginPage {
-                    shell,
-                    email: form.email,
-                    error: Some(BAD_CREDENTIALS.into()),
-                },
+                &login_page(shell, &settings, form.email, Some(BAD_CREDENTIALS.into())),
             )
         }
     }
@@ -207,9 +259,13 @@ async fn logout(
 }
 
 #[get("/signup")]
-async fn signup_form(shell: Shell) -> Result<HttpResponse, AppError> {
+async fn signup_form(
+    shell: Shell,
+    settings: web::Data<Settings>,
+) -> Result<HttpResponse, AppError> {
     render(&SignupPage {
         shell,
+        providers: providers(&settings),
         form: SignupForm::default(),
         errors: FormErrors::default(),
         recommended: RECOMMENDED_LENGTH,
@@ -250,8 +306,10 @@ async fn signup(
     db: web::Data<Db>,
     hasher: web::Data<PasswordHasherPool>,
     limits: web::Data<RateLimits>,
+    settings: web::Data<Settings>,
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, AppError> {
+    let providers = providers(&settings);
     let mut form = form.into_inner();
     limit_attempt(
         &req,
@@ -267,6 +325,7 @@ async fn signup(
             StatusCode::UNPROCESSABLE_ENTITY,
             &SignupPage {
                 shell,
+                providers: providers.clone(),
                 form,
                 errors: FormErrors(errors),
                 recommended: RECOMMENDED_LENGTH,

@@ -168,12 +168,12 @@ pub async fn browser() -> (ChromeDriver, Client) {
     (driver, client)
 }
 
-fn testid(id: &str) -> String {
+pub(crate) fn testid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
 }
 
 /// Waits for the element matching `css`.
-async fn find(c: &Client, css: &str) -> Element {
+pub(crate) async fn find(c: &Client, css: &str) -> Element {
     match c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
         Ok(e) => e,
         Err(e) => {
@@ -184,17 +184,17 @@ async fn find(c: &Client, css: &str) -> Element {
     }
 }
 
-async fn by_testid(c: &Client, id: &str) -> Element {
+pub(crate) async fn by_testid(c: &Client, id: &str) -> Element {
     find(c, &testid(id)).await
 }
 
-async fn fill(c: &Client, id: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, id: &str, text: &str) {
     let field = by_testid(c, id).await;
     field.clear().await.expect("clear field");
     field.send_keys(text).await.expect("type into field");
 }
 
-async fn click(c: &Client, id: &str) {
+pub(crate) async fn click(c: &Client, id: &str) {
     by_testid(c, id)
         .await
         .click()
@@ -202,7 +202,7 @@ async fn click(c: &Client, id: &str) {
         .unwrap_or_else(|e| panic!("click {id}: {e}"));
 }
 
-async fn text_of(c: &Client, id: &str) -> String {
+pub(crate) async fn text_of(c: &Client, id: &str) -> String {
     by_testid(c, id).await.text().await.expect("element text")
 }
 
@@ -219,7 +219,7 @@ async fn path(c: &Client) -> String {
 }
 
 /// Polls until `check` returns true, or fails with `what`.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -231,7 +231,7 @@ where
     }
 }
 
-async fn wait_for_path(c: &Client, want: &str) {
+pub(crate) async fn wait_for_path(c: &Client, want: &str) {
     let deadline = Instant::now() + WAIT;
     loop {
         let now = path(c).await;
@@ -284,7 +284,7 @@ fn dates_in(days: i64) -> Vec<String> {
 }
 
 /// Signs up through the pages and checks the dashboard greets the new owner.
-async fn sign_up(c: &Client, app: &TestApp, company: &str, name: &str, who: &str) {
+pub(crate) async fn sign_up(c: &Client, app: &TestApp, company: &str, name: &str, who: &str) {
     c.goto(&app.url("/signup")).await.expect("open /signup");
     fill(c, "signup-company", company).await;
     fill(c, "signup-name", name).await;
@@ -304,13 +304,13 @@ async fn api_me(app: &TestApp, secret: &str) -> (reqwest::StatusCode, serde_json
         .await
 }
 
-async fn assert_api_accepts(app: &TestApp, secret: &str, who: &str) {
+pub(crate) async fn assert_api_accepts(app: &TestApp, secret: &str, who: &str) {
     let (status, body) = api_me(app, secret).await;
     assert_eq!(status, 200, "GET /v4/user/me with the credential: {body}");
     assert_eq!(body["email"], json!(who), "acting user: {body}");
 }
 
-async fn assert_api_refuses(app: &TestApp, secret: &str) {
+pub(crate) async fn assert_api_refuses(app: &TestApp, secret: &str) {
     let (status, body) = api_me(app, secret).await;
     assert_eq!(status, 401, "GET /v4/user/me must be refused: {body}");
     assert_eq!(body["code"], json!("invalid_credential"), "{body}");

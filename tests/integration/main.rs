@@ -4,3 +4,4 @@ mod api;
 mod browser;
 mod helpers;
 mod sign_in;
+mod team;

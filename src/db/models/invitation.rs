@@ -85,6 +85,27 @@ impl Invitation {
             .load(conn)
     }
 
+    /// The newest pending invitation for this email, optionally only from one company.
+    pub fn pending_for_email(
+        conn: &mut DbConnection,
+        email: &str,
+        company: Option<&CompanyId>,
+        now: NaiveDateTime,
+    ) -> QueryResult<Option<Self>> {
+        let mut q = invitations::table
+            .filter(invitations::email.eq(email))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null())
+            .filter(invitations::expires_at.gt(now))
+            .into_boxed();
+        if let Some(c) = company {
+            q = q.filter(invitations::company_id.eq(c));
+        }
+        q.order(invitations::created_at.desc())
+            .first(conn)
+            .optional()
+    }
+
     pub fn pending_sent_by(
         conn: &mut DbConnection,
         user: &UserId,

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::auth::password::PasswordHasherPool;
+use crate::auth::rate_limit::RateLimits;
 use crate::auth::session::CurrentUser;
 use crate::authz::Action;
 use crate::db::models::User;
@@ -146,11 +147,22 @@ async fn transfer(
     me: web::ReqData<CurrentUser>,
     db: web::Data<Db>,
     hasher: web::Data<PasswordHasherPool>,
+    limits: web::Data<RateLimits>,
     form: web::Form<TransferForm>,
 ) -> Result<HttpResponse, AppError> {
     require(&me, Action::ViewAdminArea)?;
     let me = me.into_inner();
     let form = form.into_inner();
+    // A password prompt is a password check: the same limit as signing in.
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    limits
+        .login_attempt(&ip, Some(&me.user.email))
+        .map_err(|r| AppError::RateLimited {
+            retry_after_secs: r.0,
+        })?;
     // Who may transfer is decided in authz (via team::transfer_ownership); the password re-check is extra.
     let password_ok = hasher
         .verify(
@@ -167,6 +179,21 @@ async fn transfer(
         (_, false) => Some(FieldError::new("password", "That is not your password.")),
         _ => None,
     };
+    if !password_ok {
+        let (actor, company, origin) =
+            (me.user.id.clone(), me.company.id.clone(), Origin::of(&req));
+        db.run(move |conn| {
+            crate::services::audit::record(
+                conn,
+                &origin,
+                crate::services::audit::Event::new(crate::services::audit::AuditKind::SignInFailed)
+                    .company(&company)
+                    .actor(&actor)
+                    .detail("wrong password when transferring ownership"),
+            )
+        })
+        .await?;
+    }
     if let (None, Some(to)) = (problem.clone(), to) {
         let (owner, origin) = (me.user.clone(), Origin::of(&req));
         let new_owner = db

@@ -4,6 +4,7 @@ pub mod audit_log;
 pub mod company;
 pub mod members;
 pub mod offboarding;
+pub mod sso;
 
 use actix_web::{get, web, HttpResponse};
 
@@ -20,4 +21,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     company::routes(cfg);
     offboarding::routes(cfg);
     audit_log::routes(cfg);
+    sso::routes(cfg);
 }

@@ -1,0 +1,366 @@
+//! Turning a verified external identity into a signed-in user: linked identities first, then
+//! the joining rule for newcomers. An existing account is never linked silently by email
+//! (except by a company's own SAML IdP, within that company).
+
+use crate::auth::oidc::ExternalIdentity;
+use crate::auth::saml::SamlLogin;
+use crate::db::models::{now, Company, Identity, Invitation, User};
+use crate::db::DbConnection;
+use crate::domain::{Email, IdentityId, Label, Role, UserId};
+use crate::error::AppError;
+use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::joining::{self, Joining, NewAccount};
+
+/// A refusal the person sees (and the audit log records).
+#[derive(Debug, Clone)]
+pub struct Refusal(pub String);
+
+fn refusal(text: impl Into<String>) -> Refusal {
+    Refusal(text.into())
+}
+
+pub const SSO_ENFORCED_MESSAGE: &str =
+    "Your company requires single sign-on. Use “Sign in with SSO” with your work email.";
+
+/// Password and OAuth sign-in for a company that enforces SSO: refused for everyone but the
+/// owner, whose sign-in is the audited break-glass path. Ok(true) means "allowed, break glass".
+pub fn check_sso_enforcement(
+    conn: &mut DbConnection,
+    user: &User,
+    origin: &Origin,
+    method: &str,
+) -> Result<Result<bool, Refusal>, AppError> {
+    let company = Company::find(conn, &user.company_id)?;
+    if !company.sso_enforced {
+        return Ok(Ok(false));
+    }
+    if user.role() == Role::Owner {
+        audit::record(
+            conn,
+            origin,
+            Event::new(AuditKind::SignInBreakGlass)
+                .company(&company.id)
+                .actor(&user.id)
+                .detail(format!("owner signed in by {method} while SSO is enforced")),
+        )?;
+        return Ok(Ok(true));
+    }
+    audit::record(
+        conn,
+        origin,
+        Event::new(AuditKind::SignInFailed)
+            .company(&company.id)
+            .target(user.id.to_string())
+            .detail(format!("{method} refused: SSO enforced")),
+    )?;
+    Ok(Err(refusal(SSO_ENFORCED_MESSAGE)))
+}
+
+fn display_name(name: Option<&str>, email: &Email) -> Result<Label, AppError> {
+    let fallback = email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or("New member")
+        .to_owned();
+    let raw = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&fallback);
+    Label::parse("name", "name", raw, 100)
+        .or_else(|_| Label::parse("name", "name", &fallback, 100))
+        .map_err(|e| AppError::BadRequest(e.message))
+}
+
+fn link(
+    conn: &mut DbConnection,
+    user: &UserId,
+    provider: &str,
+    issuer: &str,
+    subject: &str,
+    email: &str,
+) -> Result<(), AppError> {
+    Identity {
+        id: IdentityId::new(),
+        user_id: user.clone(),
+        provider: provider.to_owned(),
+        issuer: issuer.to_owned(),
+        subject: subject.to_owned(),
+        email: email.to_owned(),
+        created_at: now(),
+        last_used_at: Some(now()),
+    }
+    .insert(conn)?;
+    Ok(())
+}
+
+/// Accepts a pending invitation for a newcomer signing in through a provider.
+fn join_by_invitation(
+    conn: &mut DbConnection,
+    invitation: &Invitation,
+    account: NewAccount,
+) -> Result<Option<User>, AppError> {
+    if !Invitation::mark_accepted(conn, &invitation.id, now())? {
+        return Ok(None);
+    }
+    let role = Role::parse(&invitation.role).unwrap_or(Role::Member);
+    Ok(Some(joining::add_member(
+        conn,
+        &invitation.company_id,
+        account,
+        role,
+    )?))
+}
+
+/// Sign-in (or first sign-up) with an OIDC identity. Call inside a transaction.
+pub fn oidc_sign_in(
+    conn: &mut DbConnection,
+    ext: &ExternalIdentity,
+    origin: &Origin,
+) -> Result<Result<User, Refusal>, AppError> {
+    let method = format!("oidc:{}", ext.provider);
+    if let Some(identity) = Identity::find(conn, &ext.issuer, &ext.subject)? {
+        let user = User::find(conn, &identity.user_id)?.filter(User::is_active);
+        let Some(user) = user else {
+            return Ok(Err(refusal("This account is not active.")));
+        };
+        if let Err(r) = check_sso_enforcement(conn, &user, origin, &method)? {
+            return Ok(Err(r));
+        }
+        Identity::touch(conn, &identity.id, now())?;
+        signed_in(conn, &user, origin, &method)?;
+        return Ok(Ok(user));
+    }
+    let email = match (&ext.email, ext.email_verified) {
+        (Some(e), true) => Email::parse("email", e).map_err(|e| AppError::BadRequest(e.message))?,
+        _ => return Ok(Err(refusal("The provider did not confirm your email address, so it cannot be used to create an account."))),
+    };
+    if User::find_by_email(conn, &email)?.is_some() {
+        return Ok(Err(refusal(format!(
+            "An account with {email} already exists. Sign in with your usual method, then link this provider from your profile."
+        ))));
+    }
+    let account = NewAccount {
+        name: display_name(ext.name.as_deref(), &email)?,
+        email: email.clone(),
+        password_hash: None,
+    };
+    let user = if let Some(invitation) =
+        Invitation::pending_for_email(conn, email.as_str(), None, now())?
+    {
+        match join_by_invitation(conn, &invitation, account)? {
+            Some(u) => u,
+            None => return Ok(Err(refusal("This invitation has already been used."))),
+        }
+    } else {
+        match joining::decide(conn, &email)? {
+            Joining::NeedsInvitation(_) => {
+                return Ok(Err(refusal(joining::NEEDS_INVITATION_MESSAGE)))
+            }
+            Joining::JoinCompany(company) => {
+                joining::add_member(conn, &company.id, account, Role::Member)?
+            }
+            Joining::NewCompany => {
+                let workspace = Label::parse(
+                    "company_name",
+                    "company name",
+                    &format!("{}'s workspace", account.name.as_str()),
+                    100,
+                )
+                .or_else(|_| Label::parse("company_name", "company name", "My workspace", 100))
+                .map_err(|e| AppError::BadRequest(e.message))?;
+                joining::create_workspace(conn, &workspace, account)?.1
+            }
+        }
+    };
+    link(
+        conn,
+        &user.id,
+        &ext.provider,
+        &ext.issuer,
+        &ext.subject,
+        email.as_str(),
+    )?;
+    audit::record(
+        conn,
+        origin,
+        Event::new(AuditKind::SignedUp)
+            .company(&user.company_id)
+            .actor(&user.id)
+            .detail(format!("via {method}")),
+    )?;
+    signed_in(conn, &user, origin, &method)?;
+    Ok(Ok(user))
+}
+
+fn signed_in(
+    conn: &mut DbConnection,
+    user: &User,
+    origin: &Origin,
+    method: &str,
+) -> Result<(), AppError> {
+    User::record_sign_in(conn, &user.id)?;
+    audit::record(
+        conn,
+        origin,
+        Event::new(AuditKind::SignInSucceeded)
+            .company(&user.company_id)
+            .actor(&user.id)
+            .detail(format!("via {method}")),
+    )?;
+    Ok(())
+}
+
+/// Links an OIDC identity to the signed-in user, from their profile.
+pub fn oidc_link(
+    conn: &mut DbConnection,
+    user: &User,
+    ext: &ExternalIdentity,
+    origin: &Origin,
+) -> Result<Result<(), Refusal>, AppError> {
+    if let Some(existing) = Identity::find(conn, &ext.issuer, &ext.subject)? {
+        return Ok(if existing.user_id == user.id {
+            Ok(())
+        } else {
+            Err(refusal("That account is already linked to another user."))
+        });
+    }
+    link(
+        conn,
+        &user.id,
+        &ext.provider,
+        &ext.issuer,
+        &ext.subject,
+        ext.email.as_deref().unwrap_or_default(),
+    )?;
+    audit::record(
+        conn,
+        origin,
+        Event::new(AuditKind::IdentityLinked)
+            .company(&user.company_id)
+            .actor(&user.id)
+            .detail(format!("{} ({})", ext.provider, ext.issuer)),
+    )?;
+    Ok(Ok(()))
+}
+
+/// Unlinks one of the user's identities, unless it is their last way to sign in.
+pub fn unlink(
+    conn: &mut DbConnection,
+    user: &User,
+    id: &IdentityId,
+    origin: &Origin,
+) -> Result<Result<Identity, Refusal>, AppError> {
+    let identities = Identity::of_user(conn, &user.id)?;
+    let Some(target) = identities.iter().find(|i| i.id == *id).cloned() else {
+        return Err(AppError::NotFound);
+    };
+    if user.password_hash.is_none() && identities.len() == 1 {
+        return Ok(Err(refusal(
+            "This is your only way to sign in. Link another provider first.",
+        )));
+    }
+    Identity::delete(conn, &user.id, id)?;
+    audit::record(
+        conn,
+        origin,
+        Event::new(AuditKind::IdentityUnlinked)
+            .company(&user.company_id)
+            .actor(&user.id)
+            .detail(format!("{} ({})", target.provider, target.issuer)),
+    )?;
+    Ok(Ok(target))
+}
+
+pub fn saml_issuer(company: &Company) -> String {
+    format!("saml:{}", company.id)
+}
+
+/// Sign-in (or just-in-time sign-up) through a company's SAML IdP. Call inside a transaction.
+pub fn saml_sign_in(
+    conn: &mut DbConnection,
+    company: &Company,
+    login: &SamlLogin,
+    origin: &Origin,
+) -> Result<Result<User, Refusal>, AppError> {
+    let issuer = saml_issuer(company);
+    if let Some(identity) = Identity::find(conn, &issuer, &login.name_id)? {
+        let user =
+            User::find_in_company(conn, &company.id, &identity.user_id)?.filter(User::is_active);
+        let Some(user) = user else {
+            return Ok(Err(refusal("This account is not active.")));
+        };
+        Identity::touch(conn, &identity.id, now())?;
+        signed_in(conn, &user, origin, "saml")?;
+        return Ok(Ok(user));
+    }
+    let Some(email) = login
+        .email
+        .as_deref()
+        .and_then(|e| Email::parse("email", e).ok())
+    else {
+        return Ok(Err(refusal(
+            "The identity provider sent no usable email address.",
+        )));
+    };
+    // Matched by email only within this company.
+    if let Some(existing) = User::find_by_email(conn, &email)? {
+        if existing.company_id != company.id || !existing.is_active() {
+            return Ok(Err(refusal(
+                "This email belongs to an account outside this company.",
+            )));
+        }
+        link(
+            conn,
+            &existing.id,
+            "saml",
+            &issuer,
+            &login.name_id,
+            email.as_str(),
+        )?;
+        signed_in(conn, &existing, origin, "saml")?;
+        return Ok(Ok(existing));
+    }
+    let account = NewAccount {
+        name: display_name(login.name.as_deref(), &email)?,
+        email: email.clone(),
+        password_hash: None,
+    };
+    let user = if let Some(invitation) =
+        Invitation::pending_for_email(conn, email.as_str(), Some(&company.id), now())?
+    {
+        match join_by_invitation(conn, &invitation, account)? {
+            Some(u) => u,
+            None => return Ok(Err(refusal("This invitation has already been used."))),
+        }
+    } else {
+        match joining::decide(conn, &email)? {
+            Joining::JoinCompany(c) if c.id == company.id => joining::add_member(conn, &company.id, account, Role::Member)?,
+            Joining::NeedsInvitation(c) if c.id == company.id => return Ok(Err(refusal(joining::NEEDS_INVITATION_MESSAGE))),
+            _ => {
+                return Ok(Err(refusal(format!(
+                    "{email} is not a member of {} and its domain is not one of the company's. Ask an admin for an invitation.",
+                    company.name
+                ))))
+            }
+        }
+    };
+    link(
+        conn,
+        &user.id,
+        "saml",
+        &issuer,
+        &login.name_id,
+        email.as_str(),
+    )?;
+    audit::record(
+        conn,
+        origin,
+        Event::new(AuditKind::SignedUp)
+            .company(&company.id)
+            .actor(&user.id)
+            .detail("via saml (just in time)"),
+    )?;
+    signed_in(conn, &user, origin, "saml")?;
+    Ok(Ok(user))
+}

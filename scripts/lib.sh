@@ -14,5 +14,6 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# What the crate needs to build: TLS for the test client, libpq for Diesel's PostgreSQL backend.
-BUILD_PACKAGES=(pkg-config libssl-dev libpq-dev)
+# What the crate needs to build: OpenSSL, libpq for Diesel's PostgreSQL backend, and libxml2,
+# libxmlsec1 and libclang for samael's xmlsec bindings (SAML signature checks).
+BUILD_PACKAGES=(pkg-config libssl-dev libpq-dev libxml2-dev libxmlsec1-dev libclang-dev)

@@ -75,18 +75,24 @@ pub fn offboard(
 
     let mut report = OffboardingReport::default();
     let at = now();
+    // Meeting types whose slug the receiver already uses move one by one with a new slug; all
+    // the others move in one statement (what makes 5,000 of them take milliseconds, not seconds).
     for (mt, slug) in planned_slugs(conn, &leaver.id, &receiver.id)? {
         if slug != mt.slug {
+            diesel::update(meeting_types::table.find(&mt.id))
+                .set((
+                    meeting_types::owner_id.eq(&receiver.id),
+                    meeting_types::slug.eq(&slug),
+                ))
+                .execute(conn)?;
             report.slugs_renamed += 1;
+            report.meeting_types_moved += 1;
         }
-        diesel::update(meeting_types::table.find(&mt.id))
-            .set((
-                meeting_types::owner_id.eq(&receiver.id),
-                meeting_types::slug.eq(&slug),
-            ))
-            .execute(conn)?;
-        report.meeting_types_moved += 1;
     }
+    report.meeting_types_moved +=
+        diesel::update(meeting_types::table.filter(meeting_types::owner_id.eq(&leaver.id)))
+            .set(meeting_types::owner_id.eq(&receiver.id))
+            .execute(conn)?;
     report.appointments_moved = diesel::update(
         appointments::table
             .filter(appointments::host_id.eq(&leaver.id))

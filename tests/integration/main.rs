@@ -4,4 +4,5 @@ mod api;
 mod browser;
 mod helpers;
 mod sign_in;
+mod sso_oidc;
 mod team;

@@ -139,7 +139,7 @@ pub struct Oidc {
     metadata: Mutex<HashMap<String, (CoreProviderMetadata, Instant)>>,
 }
 
-const METADATA_TTL: Duration = Duration::from_secs(3600);
+const METADATA_TTL: Duration = Duration::from_secs(600);
 
 impl Oidc {
     pub fn new(providers: Vec<ProviderConfig>, public_url: &str) -> anyhow::Result<Self> {
@@ -229,6 +229,12 @@ impl Oidc {
         Ok(metadata.set_jwks(jwks))
     }
 
+    fn forget_metadata(&self, key: &str) {
+        if let Ok(mut cache) = self.metadata.lock() {
+            cache.remove(key);
+        }
+    }
+
     /// Where to send the browser, for this provider, state, nonce and PKCE verifier.
     pub async fn authorization_url(
         &self,
@@ -303,7 +309,11 @@ impl Oidc {
             .require_issuer_match(!p.tenant_template);
         let claims = id_token
             .claims(&verifier_checks, &Nonce::new(nonce.to_owned()))
-            .map_err(|e| OidcError::IdToken(e.to_string()))?;
+            .map_err(|e| {
+                // The provider may have rotated its keys: fetch its metadata afresh next time.
+                self.forget_metadata(&p.key);
+                OidcError::IdToken(e.to_string())
+            })?;
         // Extra claims (Microsoft's tid/oid/xms_edov) from the payload whose signature was just verified.
         let extra = payload_claims(&id_token.to_string());
         let mut issuer = claims.issuer().as_str().to_owned();

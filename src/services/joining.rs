@@ -20,6 +20,14 @@ pub enum Joining {
     NeedsInvitation(Company),
 }
 
+pub const SSO_REQUIRED_MESSAGE: &str =
+    "This company signs in through its identity provider. Use “Sign in with SSO” with your work email; your account is created on the first sign-in.";
+
+/// Joining a company that enforces SSO happens through its identity provider only.
+pub fn joins_only_through_sso(company: &Company) -> bool {
+    company.sso_enforced
+}
+
 pub const NEEDS_INVITATION_MESSAGE: &str =
     "Your organization requires an invitation to join. Ask an admin of your company for an invitation.";
 

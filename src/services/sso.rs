@@ -148,6 +148,9 @@ pub fn oidc_sign_in(
     let user = if let Some(invitation) =
         Invitation::pending_for_email(conn, email.as_str(), None, now())?
     {
+        if joining::joins_only_through_sso(&Company::find(conn, &invitation.company_id)?) {
+            return Ok(Err(refusal(joining::SSO_REQUIRED_MESSAGE)));
+        }
         match join_by_invitation(conn, &invitation, account)? {
             Some(u) => u,
             None => return Ok(Err(refusal("This invitation has already been used."))),
@@ -156,6 +159,9 @@ pub fn oidc_sign_in(
         match joining::decide(conn, &email)? {
             Joining::NeedsInvitation(_) => {
                 return Ok(Err(refusal(joining::NEEDS_INVITATION_MESSAGE)))
+            }
+            Joining::JoinCompany(company) if joining::joins_only_through_sso(&company) => {
+                return Ok(Err(refusal(joining::SSO_REQUIRED_MESSAGE)))
             }
             Joining::JoinCompany(company) => {
                 joining::add_member(conn, &company.id, account, Role::Member)?

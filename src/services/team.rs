@@ -173,6 +173,7 @@ pub enum LinkProblem {
     Revoked,
     Expired,
     EmailTaken,
+    SsoRequired,
 }
 
 impl LinkProblem {
@@ -183,6 +184,7 @@ impl LinkProblem {
             Self::Revoked => "This invitation was withdrawn. Ask an admin of the company for a new one.",
             Self::Expired => "This invitation has expired. Ask an admin of the company to send it again.",
             Self::EmailTaken => "An account with this email already exists. Sign in instead.",
+            Self::SsoRequired => crate::services::joining::SSO_REQUIRED_MESSAGE,
         }
     }
 }
@@ -226,6 +228,9 @@ pub fn accept(
         Email::parse("email", &invitation.email).map_err(|e| AppError::BadRequest(e.message))?;
     if User::find_by_email(conn, &email)?.is_some() {
         return Ok(Err(LinkProblem::EmailTaken));
+    }
+    if crate::services::joining::joins_only_through_sso(&company) {
+        return Ok(Err(LinkProblem::SsoRequired));
     }
     // Single use even under a race: only one request can flip it from pending.
     if !Invitation::mark_accepted(conn, &invitation.id, now())? {

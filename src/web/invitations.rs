@@ -43,6 +43,7 @@ fn problem(shell: Shell, p: LinkProblem) -> Result<HttpResponse, AppError> {
     let status = match p {
         LinkProblem::Unknown => StatusCode::NOT_FOUND,
         LinkProblem::EmailTaken => StatusCode::CONFLICT,
+        LinkProblem::SsoRequired => StatusCode::FORBIDDEN,
         _ => StatusCode::GONE,
     };
     render_with_status(

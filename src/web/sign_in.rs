@@ -353,6 +353,9 @@ async fn signup(
                         joining::NEEDS_INVITATION_MESSAGE,
                     )))
                 }
+                Joining::JoinCompany(company) if joining::joins_only_through_sso(&company) => {
+                    return Ok(Err(FieldError::new("email", joining::SSO_REQUIRED_MESSAGE)))
+                }
                 Joining::JoinCompany(company) => {
                     joining::add_member(conn, &company.id, account, crate::domain::Role::Member)?
                 }

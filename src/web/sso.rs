@@ -77,9 +77,11 @@ pub struct StartQuery {
     purpose: Option<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 #[get("/auth/oidc/{provider}/start")]
 async fn oidc_start(
     req: HttpRequest,
+    shell: Shell,
     session: Session,
     db: web::Data<Db>,
     keys: web::Data<Keys>,
@@ -98,12 +100,23 @@ async fn oidc_start(
     let state = sso_binding::random_token();
     let nonce = sso_binding::random_token();
     let verifier = sso_binding::pkce_verifier(&keys, &value, &state);
-    let url = oidc
+    let url = match oidc
         .authorization_url(&provider, &state, &nonce, &verifier)
         .await
-        .map_err(|e| {
-            AppError::BadRequest(format!("{} is not reachable right now ({e}).", provider))
-        })?;
+    {
+        Ok(url) => url,
+        Err(e) => {
+            let detail = format!("oidc:{provider}: {e}");
+            audit_refusal(&db, Origin::of(&req), None, detail).await?;
+            return render_with_status(
+                StatusCode::BAD_GATEWAY,
+                &ProblemPage {
+                    shell,
+                    message: "The sign-in provider could not be used right now. Try again later, or sign in another way.".into(),
+                },
+            );
+        }
+    };
     let request = SsoRequest {
         id: keys.opaque_hash("oidc-state", &state),
         kind: "oidc".into(),
@@ -450,7 +463,7 @@ async fn saml_acs(
                 &db,
                 audit_origin,
                 Some(company.id.clone()),
-                format!("saml: {}", r.0),
+                format!("saml: {}", r.0.trim_start_matches("saml: ")),
             )
             .await?;
             refused(

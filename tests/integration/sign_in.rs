@@ -462,3 +462,80 @@ async fn the_demo_command_fills_a_fresh_database_once() {
         "a second run refuses"
     );
 }
+
+#[actix_web::test]
+async fn a_company_that_enforces_sso_is_joined_only_through_its_identity_provider() {
+    use meetergo_console::db::schema::{companies, invitations};
+    let app = TestApp::spawn().await;
+    let domain = format!(
+        "x{}.example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let owner = format!("owner@{domain}");
+    app.signup("Enforcing Co", "Olga", &owner).await;
+    {
+        let mut conn = app.db.conn().unwrap();
+        diesel::update(companies::table)
+            .set((
+                companies::allowed_domains.eq(&domain),
+                companies::sso_enforced.eq(true),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    // An invitation made while SSO is enforced cannot be accepted with a password.
+    let r = app
+        .post_form(
+            "/settings/members",
+            "/settings/members/invite",
+            &[("email", &format!("invitee@{domain}")), ("role", "member")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let link = r.text().await.unwrap();
+    let link = link
+        .split("data-testid=\"invite-link\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    let path = link.trim_start_matches(&app.address).to_owned();
+
+    let newcomer = app.another_browser();
+    let newcomer = newcomer.as_app();
+    let r = newcomer
+        .post_form(
+            "/signup",
+            "/signup",
+            &[
+                ("company_name", "X"),
+                ("name", "N"),
+                ("email", &format!("new@{domain}")),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text().await.unwrap().contains("Sign in with SSO"),
+        "signup by domain is refused with the SSO message"
+    );
+    let r = newcomer
+        .post_form(&path, &path, &[("name", "Invitee"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("Sign in with SSO"));
+
+    let mut conn = app.db.conn().unwrap();
+    let n: i64 = users::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(n, 1, "nobody joined");
+    let pending: i64 = invitations::table
+        .filter(invitations::accepted_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(
+        pending, 1,
+        "the invitation stays usable for SSO just-in-time sign-up"
+    );
+}

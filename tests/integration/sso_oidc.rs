@@ -703,8 +703,15 @@ async fn an_id_token_from_another_issuer_is_refused() {
     let browser = client();
     let was = footprint(&app);
     let r = get(&browser, &app.url("/auth/oidc/okta/start")).await;
-    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains("could not be used right now"), "{}", r.body);
     assert!(r.location.is_empty());
+    assert!(
+        details(&events(&app, "sign_in.failed"))
+            .iter()
+            .any(|d| d.starts_with("oidc:okta") && d.contains("discovery")),
+        "the refusal is audited with its reason"
+    );
     assert_eq!(pending_oidc_requests(&app), 0);
     assert!(!is_signed_in(&app, &browser).await);
     assert_eq!(footprint(&app), was);

@@ -125,10 +125,15 @@ pub fn sp_metadata(urls: &SpUrls) -> Result<String, String> {
         .entity_id(Some(urls.entity_id.clone()))
         .metadata_url(Some(urls.metadata_url.clone()))
         .acs_url(Some(urls.acs_url.clone()))
-        .slo_url(None::<String>)
+        // samael's `metadata()` fails without an SLO URL (MissingSloUrl). This console has no
+        // single logout, so the placeholder endpoint is dropped from the descriptor below.
+        .slo_url(Some(urls.acs_url.clone()))
         .build()
         .map_err(|e| e.to_string())?;
-    let metadata = sp.metadata().map_err(|e| e.to_string())?;
+    let mut metadata = sp.metadata().map_err(|e| e.to_string())?;
+    for descriptor in metadata.sp_sso_descriptors.iter_mut().flatten() {
+        descriptor.single_logout_services = None;
+    }
     metadata.to_string().map_err(|e| e.to_string())
 }
 

@@ -342,12 +342,23 @@ async fn saml_start(
         used_at: None,
     };
     db.run(move |conn| request.insert(conn)).await?;
-    Ok(with_binding(
-        redirect(&url),
-        &value,
-        fresh,
-        settings.is_https(),
-    ))
+    // A 303 answer to this form POST would be a form submission landing on another origin,
+    // which the login page's CSP (`form-action 'self'`) forbids; a page that moves on by
+    // itself (meta refresh, with a link for the rare browser that does not) is not.
+    let page = render(&ContinuePage {
+        shell,
+        company: company.name.clone(),
+        url,
+    })?;
+    Ok(with_binding(page, &value, fresh, settings.is_https()))
+}
+
+#[derive(Template)]
+#[template(path = "auth/sso_continue.html")]
+struct ContinuePage {
+    shell: Shell,
+    company: String,
+    url: String,
 }
 
 #[get("/sso/saml/{slug}/metadata")]

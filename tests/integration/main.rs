@@ -5,4 +5,5 @@ mod browser;
 mod helpers;
 mod sign_in;
 mod sso_oidc;
+mod sso_saml;
 mod team;

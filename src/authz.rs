@@ -43,6 +43,9 @@ pub enum Action<'a> {
         role: Role,
     },
     SignOutEverywhere(&'a User),
+    /// Change or remove the company's SAML identity provider and Enforce SSO: whoever controls
+    /// the IdP can sign in as any member, so this is the owner's alone.
+    ManageSso,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,7 +84,10 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
 
     match actor {
         Actor::ApiKey { .. } => match action {
-            Action::ManageApiKeys | Action::ManageOwnTokens | Action::ViewAdminArea => Err(Denied(
+            Action::ManageApiKeys
+            | Action::ManageOwnTokens
+            | Action::ViewAdminArea
+            | Action::ManageSso => Err(Denied(
                 "A Platform API Key cannot manage credentials or settings.",
             )),
             Action::DeleteUser(t) | Action::Offboard(t) => allow(
@@ -114,6 +120,7 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
             let owner = me.role() == Role::Owner;
             match action {
                 Action::ManageOwnTokens => Ok(()),
+                Action::ManageSso => allow(owner, "Only the owner changes single sign-on."),
                 Action::ViewAdminArea
                 | Action::ManageApiKeys
                 | Action::ListUsers
@@ -261,6 +268,15 @@ mod tests {
         assert!(authorize(Actor::Pat(&member), Action::UpdateUser(&member)).is_ok());
         assert!(authorize(Actor::Pat(&admin), Action::ManageApiKeys).is_err());
         assert!(authorize(Actor::Pat(&admin), Action::ManageOwnTokens).is_err());
+    }
+
+    #[test]
+    fn only_the_owner_manages_sso() {
+        let c = CompanyId::new();
+        let (owner, admin) = (user(&c, Role::Owner), user(&c, Role::Admin));
+        assert!(authorize(Actor::Member(&owner), Action::ManageSso).is_ok());
+        assert!(authorize(Actor::Member(&admin), Action::ManageSso).is_err());
+        assert!(authorize(Actor::ApiKey { company: &c }, Action::ManageSso).is_err());
     }
 
     #[test]

@@ -160,6 +160,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        invitation_hash -> Nullable<Text>,
     }
 }
 

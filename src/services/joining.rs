@@ -29,7 +29,7 @@ pub fn joins_only_through_sso(company: &Company) -> bool {
 }
 
 pub const NEEDS_INVITATION_MESSAGE: &str =
-    "Your organization requires an invitation to join. Ask an admin of your company for an invitation.";
+    "Your organization requires an invitation to join. Ask an admin of your company for an invitation, or open the invitation link you were sent.";
 
 /// The joining rule for an email without an invitation.
 pub fn decide(conn: &mut DbConnection, email: &Email) -> QueryResult<Joining> {

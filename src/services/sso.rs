@@ -113,9 +113,14 @@ fn join_by_invitation(
 }
 
 /// Sign-in (or first sign-up) with an OIDC identity. Call inside a transaction.
+/// Sign-in (or first sign-up) with an OIDC identity. `invitation_hash` is set when the sign-in
+/// was started from an invitation link: only that invitation is accepted, and only for the email
+/// it was sent to. Invitations are never picked up by email alone: nobody joins a company by
+/// merely signing in somewhere. Call inside a transaction.
 pub fn oidc_sign_in(
     conn: &mut DbConnection,
     ext: &ExternalIdentity,
+    invitation_hash: Option<&str>,
     origin: &Origin,
 ) -> Result<Result<User, Refusal>, AppError> {
     let method = format!("oidc:{}", ext.provider);
@@ -145,15 +150,30 @@ pub fn oidc_sign_in(
         email: email.clone(),
         password_hash: None,
     };
-    let user = if let Some(invitation) =
-        Invitation::pending_for_email(conn, email.as_str(), None, now())?
-    {
+    let invitation = match invitation_hash {
+        Some(hash) => match Invitation::find_by_hash(conn, hash)? {
+            Some(i) if i.email == email.as_str() => Some(i),
+            Some(i) => {
+                return Ok(Err(refusal(format!(
+                    "This invitation is for {}, but the provider signed you in as {email}.",
+                    i.email
+                ))))
+            }
+            None => return Ok(Err(refusal("This invitation link is not valid."))),
+        },
+        None => None,
+    };
+    let user = if let Some(invitation) = invitation {
         if joining::joins_only_through_sso(&Company::find(conn, &invitation.company_id)?) {
             return Ok(Err(refusal(joining::SSO_REQUIRED_MESSAGE)));
         }
         match join_by_invitation(conn, &invitation, account)? {
             Some(u) => u,
-            None => return Ok(Err(refusal("This invitation has already been used."))),
+            None => {
+                return Ok(Err(refusal(
+                    "This invitation has already been used, was withdrawn or has expired.",
+                )))
+            }
         }
     } else {
         match joining::decide(conn, &email)? {

@@ -30,6 +30,7 @@ struct AcceptPage {
     name: String,
     errors: FormErrors,
     recommended: usize,
+    providers: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -57,6 +58,7 @@ fn problem(shell: Shell, p: LinkProblem) -> Result<HttpResponse, AppError> {
 
 #[get("/invite/{token}")]
 async fn open(
+    settings: web::Data<crate::config::Settings>,
     shell: Shell,
     db: web::Data<Db>,
     keys: web::Data<Keys>,
@@ -75,6 +77,11 @@ async fn open(
             name: String::new(),
             errors: FormErrors::default(),
             recommended: RECOMMENDED_LENGTH,
+            providers: settings
+                .oidc_providers
+                .iter()
+                .map(|p| (p.key.clone(), p.display_name.clone()))
+                .collect(),
         }),
     }
 }
@@ -132,6 +139,7 @@ async fn accept(
                     name: form.name,
                     errors: FormErrors([n.err(), p.err()].into_iter().flatten().collect()),
                     recommended: RECOMMENDED_LENGTH,
+                    providers: Vec::new(),
                 },
             )
         }

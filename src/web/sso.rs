@@ -75,6 +75,8 @@ async fn audit_refusal(
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
     purpose: Option<String>,
+    /// The secret of an invitation link the sign-in was started from.
+    invitation: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -95,6 +97,20 @@ async fn oidc_start(
     let link_user = match query.purpose.as_deref() {
         Some("link") => Some(signed_in_user_id(&session).ok_or(AppError::LoginRequired)?),
         _ => None,
+    };
+    // Started from an invitation link: check it now, so a dead link fails before the provider.
+    let invitation_hash = match query.invitation.clone().filter(|_| link_user.is_none()) {
+        Some(token) => {
+            let (k, t) = (keys.clone(), token.clone());
+            match db
+                .run(move |conn| crate::services::team::open_link(conn, &k, &t))
+                .await?
+            {
+                Ok(_) => Some(crate::services::team::invitation_hash(&keys, &token)),
+                Err(problem) => return refused(shell, problem.message()),
+            }
+        }
+        None => None,
     };
     let (value, fresh) = binding(&req);
     let state = sso_binding::random_token();
@@ -132,6 +148,7 @@ async fn oidc_start(
         created_at: now(),
         expires_at: now() + chrono::Duration::minutes(REQUEST_TTL_MINUTES),
         used_at: None,
+        invitation_hash,
     };
     db.run(move |conn| request.insert(conn)).await?;
     Ok(with_binding(
@@ -247,7 +264,9 @@ async fn oidc_callback(
     }
     let audit_origin = origin.clone();
     let outcome = db
-        .transaction(move |conn| sso_service::oidc_sign_in(conn, &external, &origin))
+        .transaction(move |conn| {
+            sso_service::oidc_sign_in(conn, &external, pending.invitation_hash.as_deref(), &origin)
+        })
         .await?;
     match outcome {
         Ok(user) => {
@@ -340,6 +359,7 @@ async fn saml_start(
         created_at: now(),
         expires_at: now() + chrono::Duration::minutes(REQUEST_TTL_MINUTES),
         used_at: None,
+        invitation_hash: None,
     };
     db.run(move |conn| request.insert(conn)).await?;
     // A 303 answer to this form POST would be a form submission landing on another origin,

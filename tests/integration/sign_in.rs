@@ -539,3 +539,50 @@ async fn a_company_that_enforces_sso_is_joined_only_through_its_identity_provide
         "the invitation stays usable for SSO just-in-time sign-up"
     );
 }
+
+#[actix_web::test]
+async fn only_the_owner_changes_single_sign_on() {
+    use meetergo_console::auth::password::hash_now;
+    use meetergo_console::domain::{Label, Role};
+    use meetergo_console::services::joining::{add_member, NewAccount};
+    let app = TestApp::spawn().await;
+    let owner = email("sso-owner");
+    app.signup("Sso Co", "Olga", &owner).await;
+    let admin = email("sso-admin");
+    {
+        let mut conn = app.db.conn().unwrap();
+        let o = User::find_by_email(&mut conn, &Email::parse("email", &owner).unwrap())
+            .unwrap()
+            .unwrap();
+        let account = NewAccount {
+            name: Label::parse("name", "name", "Adam", 100).unwrap(),
+            email: Email::parse("email", &admin).unwrap(),
+            password_hash: Some(hash_now(PASSWORD).unwrap()),
+        };
+        add_member(&mut conn, &o.company_id, account, Role::Admin).unwrap();
+    }
+    let other = app.another_browser();
+    let view = other.as_app();
+    assert_eq!(view.login(&admin, PASSWORD).await.status(), 303);
+    let (status, html) = view.get_html("/settings/sso").await;
+    assert_eq!(status, 200, "admins see the SP endpoints");
+    assert!(html.contains("data-testid=\"sso-owner-only\""));
+    assert!(!html.contains("data-testid=\"sso-settings-form\""));
+    let r = view
+        .post_form(
+            "/settings/sso",
+            "/settings/sso",
+            &[("metadata_xml", "<x/>"), ("enforce_sso", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), 403, "an admin cannot set the identity provider");
+    let r = view
+        .post_form("/settings/sso", "/settings/sso/remove", &[])
+        .await;
+    assert_eq!(r.status(), 403);
+    let (_, html) = app.get_html("/settings/sso").await;
+    assert!(
+        html.contains("data-testid=\"sso-settings-form\""),
+        "the owner can"
+    );
+}

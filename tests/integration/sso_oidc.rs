@@ -919,9 +919,55 @@ async fn oidc_newcomers_follow_the_joining_rule() {
         )
         .await;
     assert_eq!(r.status(), 200, "the owner invites {invited}");
+    let page = r.text().await.expect("members page");
+    let link = testid_text(&page, "invite-link").expect("invitation link shown");
+    let token = link.rsplit('/').next().expect("token").to_owned();
+
+    // A pending invitation is not picked up by email alone: signing in is not joining.
+    let was = before(&app);
+    let stranger = client();
+    let r = sign_in_as(&app, &provider, &stranger, &invited).await;
+    assert_refusal(
+        &app,
+        &stranger,
+        was,
+        &r,
+        "requires an invitation",
+        "requires an invitation",
+    )
+    .await;
+    // The link used with another account of the provider does not let that account in.
+    let was = before(&app);
+    let other = client();
+    let r = round_trip(
+        &app,
+        &provider,
+        &other,
+        &format!("?invitation={token}"),
+        &format!("mallory@{domain}"),
+    )
+    .await;
+    assert_refusal(
+        &app,
+        &other,
+        was,
+        &r,
+        "This invitation is for",
+        "This invitation is for",
+    )
+    .await;
+
+    // Started from the invitation link, with the invited email: joins with the invited role.
     let was = footprint(&app);
     let browser = client();
-    let r = sign_in_as(&app, &provider, &browser, &invited).await;
+    let r = round_trip(
+        &app,
+        &provider,
+        &browser,
+        &format!("?invitation={token}"),
+        &invited,
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.location, "/dashboard");
     assert!(is_signed_in(&app, &browser).await);

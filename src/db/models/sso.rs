@@ -108,6 +108,8 @@ pub struct SsoRequest {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+    /// Set when the sign-in was started from an invitation link: the hash of its secret.
+    pub invitation_hash: Option<String>,
 }
 
 impl SsoRequest {

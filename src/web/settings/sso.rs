@@ -35,6 +35,7 @@ struct SsoPage {
     enforce_sso: bool,
     metadata_xml: String,
     errors: FormErrors,
+    can_manage: bool,
 }
 
 async fn page(
@@ -58,6 +59,11 @@ async fn page(
         enforce_sso: me.company.sso_enforced,
         metadata_xml: String::new(),
         errors: FormErrors::default(),
+        can_manage: crate::authz::authorize(
+            crate::authz::Actor::Member(&me.user),
+            Action::ManageSso,
+        )
+        .is_ok(),
     })
 }
 
@@ -90,7 +96,7 @@ async fn save(
     settings: web::Data<Settings>,
     form: web::Form<SsoForm>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
+    require(&me, Action::ManageSso)?;
     let me = me.into_inner();
     let form = form.into_inner();
     let (allow_sha1, allow_idp_initiated, enforce) = (
@@ -181,7 +187,7 @@ async fn remove(
     me: web::ReqData<CurrentUser>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
+    require(&me, Action::ManageSso)?;
     let (actor, origin) = (me.into_inner().user, Origin::of(&req));
     db.transaction(move |conn| {
         SamlConfig::delete(conn, &actor.company_id)?;

@@ -1,0 +1,1 @@
+ALTER TABLE sso_requests DROP COLUMN invitation_hash;

@@ -135,7 +135,7 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
             .wrap(from_fn(csrf::protect))
             .wrap(sessions)
             .wrap(headers)
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
             .configure(pages::health::routes)
             .configure(api::routes)
             .service(actix_files::Files::new("/static", static_dir()).prefer_utf8(true))
@@ -167,7 +167,8 @@ fn static_dir() -> String {
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_owned())
 }
 
-/// Every few minutes: drop expired sessions and idle rate-limit keys.
+/// Every few minutes: drop expired sessions, SSO requests, SAML replay entries and idle
+/// rate-limit keys.
 fn spawn_housekeeping(db: Db, limits: RateLimits) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(300));
@@ -175,6 +176,15 @@ fn spawn_housekeeping(db: Db, limits: RateLimits) {
             tick.tick().await;
             if let Err(e) = db.run(|conn| session_store::purge_expired(conn)).await {
                 tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+            // Pending SSO requests and remembered SAML assertion ids, once expired.
+            let purged = db
+                .run(|conn| {
+                    crate::db::models::SsoRequest::purge_expired(conn, crate::db::models::now())
+                })
+                .await;
+            if let Err(e) = purged {
+                tracing::warn!(error = %e, "purging expired SSO requests failed");
             }
             limits.shrink();
         }

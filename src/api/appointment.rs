@@ -58,8 +58,11 @@ pub async fn paginated(
     let page = query.page.unwrap_or(1);
     let limit = query.limit.unwrap_or(20);
     let mut errors = Vec::new();
-    if page < 1 {
-        errors.push(FieldError::new("page", "page must be 1 or more"));
+    if !(1..=1_000_000).contains(&page) {
+        errors.push(FieldError::new(
+            "page",
+            "page must be between 1 and 1000000",
+        ));
     }
     if !(1..=100).contains(&limit) {
         errors.push(FieldError::new("limit", "limit must be between 1 and 100"));

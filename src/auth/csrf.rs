@@ -73,7 +73,9 @@ pub async fn protect(
         let valid = !is_new
             && submitted_token(&body).is_some_and(|token| keys.csrf_token_matches(&nonce, &token));
         if !valid {
-            tracing::warn!(path = %req.path(), "POST refused: missing or wrong CSRF token");
+            // The route pattern, not the path: a path can carry a secret (an invitation link).
+            let route = req.match_pattern().unwrap_or_default();
+            tracing::warn!(%route, "POST refused: missing or wrong CSRF token");
             let response = actix_web::ResponseError::error_response(&AppError::Forbidden);
             return Ok(req.into_response(response).map_into_right_body());
         }

@@ -262,7 +262,17 @@ pub fn check_response(
     let assertion = sp
         .parse_xml_response(&xml, Some(&ids))
         .map_err(|e| refuse(format!("rejected: {e}")))?;
-    login_from(&assertion, urls)
+    let login = login_from(&assertion, urls)?;
+    // The outer InResponseTo is not signed when only the assertion is: the signed one must say
+    // the same, or an IdP-initiated assertion could pass as an answer to our request.
+    if let Some(irt) = &envelope.in_response_to {
+        if login.in_response_to.as_deref() != Some(irt.as_str()) {
+            return Err(refuse(
+                "the assertion's InResponseTo does not match the response's",
+            ));
+        }
+    }
+    Ok(login)
 }
 
 /// How many elements with this local name (any namespace prefix) the document has.

@@ -104,7 +104,17 @@ pub fn create_pat(
         last_used_ip: None,
         revoked_at: None,
     };
-    token.insert(conn)?;
+    match token.insert(conn) {
+        Ok(()) => {}
+        // Two requests with one name at once: the unique index decides, the loser is told.
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            return Ok(CreateOutcome::Invalid(vec![FieldError::new(
+                "name",
+                "You already have a token with this name. Choose another.",
+            )]))
+        }
+        Err(e) => return Err(e.into()),
+    }
     audit::record(
         conn,
         origin,

@@ -31,9 +31,63 @@ pub fn joins_only_through_sso(company: &Company) -> bool {
 pub const NEEDS_INVITATION_MESSAGE: &str =
     "Your organization requires an invitation to join. Ask an admin of your company for an invitation, or open the invitation link you were sent.";
 
+/// Mail providers where anyone can get an address: never a company's domain.
+const PUBLIC_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "ymail.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "gmx.de",
+    "gmx.net",
+    "gmx.com",
+    "gmx.at",
+    "gmx.ch",
+    "web.de",
+    "t-online.de",
+    "freenet.de",
+    "proton.me",
+    "protonmail.com",
+    "pm.me",
+    "mail.com",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+    "zoho.com",
+    "fastmail.com",
+    "hey.com",
+    "posteo.de",
+    "mailbox.org",
+    "tutanota.com",
+    "qq.com",
+    "163.com",
+    "example.com",
+    "example.org",
+    "example.net",
+];
+
+pub fn is_public_mail_domain(domain: &str) -> bool {
+    let domain = domain.trim().to_lowercase();
+    PUBLIC_MAIL_DOMAINS.iter().any(|d| *d == domain)
+        || domain.starts_with("yahoo.")
+        || domain.starts_with("hotmail.")
+        || domain.starts_with("outlook.")
+}
+
 /// The joining rule for an email without an invitation.
 pub fn decide(conn: &mut DbConnection, email: &Email) -> QueryResult<Joining> {
     let domain = email.domain().to_owned();
+    // A claimed domain passed `valid_domain`: letters, digits, dots and dashes only.
+    if domain.contains(['%', '_', '\\']) {
+        return Ok(Joining::NewCompany);
+    }
     let candidates: Vec<Company> = companies::table
         .filter(companies::allowed_domains.like(format!("%{domain}%")))
         .load(conn)?;

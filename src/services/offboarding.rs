@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use crate::authz::{authorize, Action, Actor};
 use crate::db::models::{now, MeetingType, PersonalAccessToken, User};
 use crate::db::schema::{appointments, invitations, meeting_types};
 use crate::db::DbConnection;
@@ -72,6 +73,23 @@ pub fn offboard(
             "This member has already been offboarded.".into(),
         ));
     }
+    // Authorized again on what the database says now: a member promoted (or an actor demoted)
+    // since the page was loaded is judged by their current role.
+    let allowed = match actor {
+        Some(actor_id) => {
+            let actor = User::find(conn, actor_id)?
+                .filter(|a| a.is_active() && a.company_id == leaver.company_id)
+                .ok_or(AppError::Forbidden)?;
+            authorize(Actor::Member(&actor), Action::Offboard(&leaver_now))
+        }
+        None => authorize(
+            Actor::ApiKey {
+                company: &leaver.company_id,
+            },
+            Action::DeleteUser(&leaver_now),
+        ),
+    };
+    allowed.map_err(|_| AppError::Forbidden)?;
 
     let mut report = OffboardingReport::default();
     let at = now();

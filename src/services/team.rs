@@ -265,6 +265,7 @@ pub fn change_role(
     to: Role,
     origin: &Origin,
 ) -> Result<User, AppError> {
+    let actor = &current_actor(conn, actor)?;
     let target = live_member_of_company(conn, &actor.company_id, target)?;
     authorize(
         Actor::Member(actor),
@@ -275,7 +276,7 @@ pub fn change_role(
     )
     .map_err(denied)?;
     if target.role() != to {
-        set_role(conn, &target.id, to)?;
+        set_role(conn, &target.id, target.role(), to)?;
         audit::record(
             conn,
             origin,
@@ -287,13 +288,28 @@ pub fn change_role(
     Ok(target)
 }
 
-fn set_role(conn: &mut DbConnection, id: &UserId, role: Role) -> Result<(), AppError> {
+/// Sets a role only if it is still `from`: a concurrent change makes this a conflict instead of
+/// a silent overwrite (two transfers at once cannot leave two owners).
+fn set_role(conn: &mut DbConnection, id: &UserId, from: Role, to: Role) -> Result<(), AppError> {
     use crate::db::schema::users;
     use diesel::prelude::*;
-    diesel::update(users::table.find(id))
-        .set((users::role.eq(role.as_str()), users::updated_at.eq(now())))
+    let changed = diesel::update(users::table.find(id).filter(users::role.eq(from.as_str())))
+        .set((users::role.eq(to.as_str()), users::updated_at.eq(now())))
         .execute(conn)?;
+    if changed != 1 {
+        return Err(AppError::Conflict(
+            "Roles changed meanwhile. Reload the page and try again.".into(),
+        ));
+    }
     Ok(())
+}
+
+/// The acting user as the database has them now, inside the caller's transaction: a decision
+/// is never taken on a copy read before someone else changed their role.
+pub fn current_actor(conn: &mut DbConnection, actor: &User) -> Result<User, AppError> {
+    User::find(conn, &actor.id)?
+        .filter(|u| u.is_active() && u.company_id == actor.company_id)
+        .ok_or(AppError::Forbidden)
 }
 
 /// The owner hands the company to an active admin and becomes an admin. Password checked by the caller.
@@ -303,10 +319,11 @@ pub fn transfer_ownership(
     to: &UserId,
     origin: &Origin,
 ) -> Result<User, AppError> {
+    let owner = &current_actor(conn, owner)?;
     let to = live_member_of_company(conn, &owner.company_id, to)?;
     authorize(Actor::Member(owner), Action::TransferOwnership { to: &to }).map_err(denied)?;
-    set_role(conn, &owner.id, Role::Admin)?;
-    set_role(conn, &to.id, Role::Owner)?;
+    set_role(conn, &owner.id, Role::Owner, Role::Admin)?;
+    set_role(conn, &to.id, Role::Admin, Role::Owner)?;
     audit::record(
         conn,
         origin,
@@ -321,6 +338,7 @@ pub fn sign_out_everywhere(
     target: &UserId,
     origin: &Origin,
 ) -> Result<(User, usize), AppError> {
+    let actor = &current_actor(conn, actor)?;
     let target = live_member_of_company(conn, &actor.company_id, target)?;
     authorize(Actor::Member(actor), Action::SignOutEverywhere(&target)).map_err(denied)?;
     let ended = User::end_all_sessions(conn, &target.id)?;
@@ -398,6 +416,13 @@ pub fn update_settings(
     use crate::db::schema::companies;
     use diesel::prelude::*;
     authorize(Actor::Member(admin), Action::ViewAdminArea).map_err(denied)?;
+    if let DbConnection::Postgres(pg) = conn {
+        // Two companies claiming one domain at once must not both succeed: claims take turns.
+        diesel::connection::SimpleConnection::batch_execute(
+            pg,
+            "LOCK TABLE companies IN SHARE ROW EXCLUSIVE MODE",
+        )?;
+    }
     let company = Company::find(conn, &admin.company_id)?;
     let current: Vec<&str> = company.domains();
     let own_domain = Email::parse("email", &admin.email)
@@ -409,6 +434,13 @@ pub fn update_settings(
         .iter()
         .filter(|d| !current.contains(&d.as_str()))
     {
+        if crate::services::joining::is_public_mail_domain(d) {
+            errors.push(FieldError::new(
+                "allowed_domains",
+                format!("“{d}” is a public email provider: anyone can have an address there, so it cannot be a company domain."),
+            ));
+            continue;
+        }
         if *d != own_domain {
             errors.push(FieldError::new(
                 "allowed_domains",

@@ -144,6 +144,10 @@ pub fn redirect_with_flash(
             .http_only(true)
             .same_site(SameSite::Lax)
             .max_age(Duration::seconds(120))
+            .secure(
+                req.app_data::<web::Data<crate::config::Settings>>()
+                    .is_some_and(|s| s.is_https()),
+            )
             .finish();
         let _ = response.add_cookie(&cookie);
     }

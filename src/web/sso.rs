@@ -248,7 +248,9 @@ async fn oidc_callback(
         let user_id = signed_in_user_id(&session).ok_or(AppError::LoginRequired)?;
         let outcome = db
             .transaction(move |conn| {
-                let user = User::find(conn, &user_id)?.ok_or(AppError::LoginRequired)?;
+                let user = User::find(conn, &user_id)?
+                    .filter(User::is_active)
+                    .ok_or(AppError::LoginRequired)?;
                 sso_service::oidc_link(conn, &user, &external, &origin)
             })
             .await?;

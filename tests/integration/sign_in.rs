@@ -586,3 +586,35 @@ async fn only_the_owner_changes_single_sign_on() {
         "the owner can"
     );
 }
+
+#[actix_web::test]
+async fn public_mail_domains_cannot_be_claimed_and_huge_page_numbers_are_harmless() {
+    let app = TestApp::spawn().await;
+    let who = format!(
+        "eve-{}@gmail.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    app.signup("Grabby Co", "Eve", &who).await;
+    let r = app
+        .post_form(
+            "/settings/company",
+            "/settings/company",
+            &[("name", "Grabby Co"), ("allowed_domains", "gmail.com")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("public email provider"));
+    let mut conn = app.db.conn().unwrap();
+    let domains: String = meetergo_console::db::schema::companies::table
+        .select(meetergo_console::db::schema::companies::allowed_domains)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(domains, "", "nothing claimed");
+    drop(conn);
+    for path in [
+        "/settings/members?page=9223372036854775807",
+        "/settings/audit?page=9223372036854775807",
+    ] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+}

@@ -144,7 +144,10 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     require(&me, Action::ViewAdminArea)?;
     let query = query.into_inner();
-    let page = query.page.unwrap_or(1).max(1);
+    let page = query
+        .page
+        .unwrap_or(1)
+        .clamp(1, crate::web::settings::members::MAX_PAGE);
     let (rows, total, people) = load(&db, &me, &query, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     render(&AuditPage {
         shell,

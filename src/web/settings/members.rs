@@ -25,6 +25,8 @@ use crate::web::require;
 use crate::web::views::{fmt_date, fmt_time};
 
 pub const PAGE_SIZE: i64 = 25;
+/// Far beyond any real list; keeps `(page - 1) * size` from overflowing.
+pub const MAX_PAGE: i64 = 1_000_000;
 
 pub struct MemberRow {
     pub id: String,
@@ -91,7 +93,7 @@ async fn members_page(
     input: PageInput,
 ) -> Result<MembersPage, AppError> {
     let company = me.company.id.clone();
-    let (q, page) = (input.query.clone(), input.page.max(1));
+    let (q, page) = (input.query.clone(), input.page.clamp(1, MAX_PAGE));
     let (users, total, counts, pending) = db
         .run(move |conn| {
             let (users, total) =

@@ -8,7 +8,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::api::error::ApiError;
 use crate::authz::Actor;
-use crate::db::models::{now, PersonalAccessToken, PlatformApiKey, User};
+use crate::db::models::{now, KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
 use crate::db::{Db, DbConnection};
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
 
@@ -167,8 +167,23 @@ fn authenticate(
             })
         }
         Kind::ApiKey(id) => {
-            let key = PlatformApiKey::find_by_hash(conn, hash)?
-                .filter(|k| k.id == id)
+            // The user the key would act as comes with the key, in the same indexed lookup:
+            // the named user (if the header holds a well-formed id), or the company owner.
+            let named = user_header
+                .filter(|h| !h.is_empty())
+                .map(|h| h.parse::<UserId>().ok());
+            let acts_as = match (&named, policy) {
+                (Some(Some(named)), _) => Some(KeyActsAs::User(named)),
+                (None, WithoutUserHeader::ActAsOwner) => Some(KeyActsAs::Owner),
+                // A malformed id, or no header where one is required: the key alone.
+                (Some(None), _) | (None, WithoutUserHeader::Refuse) => None,
+            };
+            let found = match acts_as {
+                Some(acts_as) => PlatformApiKey::find_by_hash_with_user(conn, hash, acts_as)?,
+                None => PlatformApiKey::find_by_hash(conn, hash)?.map(|key| (key, None)),
+            };
+            let (key, user) = found
+                .filter(|(k, _)| k.id == id)
                 .ok_or_else(ApiError::invalid_credential)?;
             if key.revoked_at.is_some() || key.deactivated_at.is_some() {
                 return Err(ApiError::invalid_credential());
@@ -179,18 +194,14 @@ fn authenticate(
             limits
                 .api_request(key.id.as_str())
                 .map_err(|r| ApiError::rate_limited(r.0))?;
-            let user = match user_header.filter(|h| !h.is_empty()) {
+            let user = match named {
                 None => match policy {
                     WithoutUserHeader::Refuse => return Err(ApiError::missing_user_header()),
-                    WithoutUserHeader::ActAsOwner => User::owner_of(conn, &key.company_id)?,
+                    // A company without an active owner: not found, as it always answered.
+                    WithoutUserHeader::ActAsOwner => user.ok_or(diesel::result::Error::NotFound)?,
                 },
                 // Same answer for a malformed id, a stranger, or a user of another company.
-                Some(named) => named
-                    .parse::<UserId>()
-                    .ok()
-                    .map(|id| User::find_in_company(conn, &key.company_id, &id))
-                    .transpose()?
-                    .flatten()
+                Some(_) => user
                     .filter(User::is_active)
                     .ok_or_else(ApiError::user_not_in_company)?,
             };

@@ -4,7 +4,7 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 #[derive(Clone)]
@@ -33,7 +33,10 @@ impl RateLimits {
 
     fn check(limiter: &DefaultKeyedRateLimiter<String>, key: String) -> Result<(), RetryAfter> {
         limiter.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            // The limiter's own clock: building a new one (`DefaultClock::default()`) probes
+            // the CPU with CPUID, which is slow (a VM exit under virtualisation), and would
+            // make every refused request cost more than an allowed one.
+            let wait = not_until.wait_time_from(limiter.clock().now());
             RetryAfter(wait.as_secs().max(1))
         })
     }

@@ -2,8 +2,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{personal_access_tokens as pats, platform_api_keys as keys, users};
-use crate::db::DbConnection;
-use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
+use crate::db::{load_native, DbConnection};
+use crate::domain::{ApiKeyId, CompanyId, Role, TokenId, UserId, UserStatus};
 
 use super::User;
 
@@ -77,13 +77,20 @@ impl PersonalAccessToken {
     }
 
     /// The token with this hash and its owner: the one indexed lookup per API request.
+    ///
+    /// Loaded without `.first()`: `token_hash` is UNIQUE, so there is at most one row, and
+    /// the bound `LIMIT ?` that `.first()` adds makes recent SQLite (the bundled 3.53; 3.50
+    /// already) treat the LIMIT value as a planner input, so re-binding it expires the cached
+    /// statement and every execution compiles the SQL again.
     pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<(Self, User)>> {
-        pats::table
-            .inner_join(users::table)
-            .filter(pats::token_hash.eq(hash))
-            .select((Self::as_select(), User::as_select()))
-            .first(conn)
-            .optional()
+        let rows: Vec<(Self, User)> = load_native!(
+            conn,
+            pats::table
+                .inner_join(users::table)
+                .filter(pats::token_hash.eq(hash))
+                .select((Self::as_select(), User::as_select()))
+        )?;
+        Ok(rows.into_iter().next())
     }
 
     pub fn list_for_user(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<Self>> {
@@ -178,6 +185,15 @@ impl PersonalAccessToken {
     }
 }
 
+/// Which user a Platform API Key request acts as, looked up with the key.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyActsAs<'a> {
+    /// The company's active owner (no user header, on endpoints that allow it).
+    Owner,
+    /// The user named in the header, if they belong to the key's company.
+    User(&'a UserId),
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
 #[diesel(table_name = keys)]
 pub struct PlatformApiKey {
@@ -216,10 +232,49 @@ impl PlatformApiKey {
     }
 
     pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Self>> {
-        keys::table
-            .filter(keys::secret_hash.eq(hash))
-            .first(conn)
-            .optional()
+        // No `.first()`: `secret_hash` is UNIQUE; see `PersonalAccessToken::find_by_hash`.
+        let rows: Vec<Self> = load_native!(
+            conn,
+            keys::table
+                .filter(keys::secret_hash.eq(hash))
+                .select(Self::as_select())
+        )?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// The key with this hash and, in the same indexed lookup, the user it would act as:
+    /// the company's active owner, or the named user if they belong to the key's company
+    /// (whatever their status; the caller checks it). `None` for the user when there is none.
+    pub fn find_by_hash_with_user(
+        conn: &mut DbConnection,
+        hash: &str,
+        acting: KeyActsAs<'_>,
+    ) -> QueryResult<Option<(Self, Option<User>)>> {
+        let rows: Vec<(Self, Option<User>)> = match acting {
+            KeyActsAs::Owner => load_native!(
+                conn,
+                keys::table
+                    .left_join(
+                        users::table.on(users::company_id
+                            .eq(keys::company_id)
+                            .and(users::role.eq(Role::Owner.as_str()))
+                            .and(users::status.eq(UserStatus::Active.as_str()))),
+                    )
+                    .filter(keys::secret_hash.eq(hash))
+                    .select((Self::as_select(), Option::<User>::as_select())),
+            )?,
+            KeyActsAs::User(id) => load_native!(
+                conn,
+                keys::table
+                    .left_join(
+                        users::table
+                            .on(users::company_id.eq(keys::company_id).and(users::id.eq(id))),
+                    )
+                    .filter(keys::secret_hash.eq(hash))
+                    .select((Self::as_select(), Option::<User>::as_select())),
+            )?,
+        };
+        Ok(rows.into_iter().next())
     }
 
     /// The company's keys with the name of who created each.

@@ -88,8 +88,10 @@ pub async fn require_sign_in(
                 .inner_join(companies::table)
                 .filter(users::id.eq(&user_id))
                 .select((User::as_select(), Company::as_select()))
-                .first::<(User, Company)>(conn)
-                .optional()
+                // By primary key; `load` rather than `.first()`, whose LIMIT defeats SQLite's
+                // statement cache on this every-request query.
+                .load::<(User, Company)>(conn)
+                .map(|rows| rows.into_iter().next())
         })
         .await?;
     match found {

@@ -62,8 +62,10 @@ impl SessionStore for DbSessionStore {
                     .filter(sessions::id.eq(id))
                     .filter(sessions::expires_at.gt(now()))
                     .select(sessions::state)
-                    .first::<String>(conn)
-                    .optional()
+                    // The id is the primary key. No `.first()`: its bound LIMIT makes SQLite
+                    // re-prepare the cached statement on every call.
+                    .load::<String>(conn)
+                    .map(|rows| rows.into_iter().next())
             })
             .await
             .map_err(|e| LoadError::Other(anyhow::anyhow!("{e}")))?;

@@ -256,24 +256,52 @@ pub struct InviteForm {
     role: String,
 }
 
-fn invitation_mail(
+/// Mails the invitation link and returns it, to be shown once to the admin as well.
+async fn send_invitation(
     settings: &Settings,
-    company: &str,
-    inviter: &str,
-    to: &str,
-    link: &str,
-    expires: &str,
-) -> Mail {
-    let _ = settings;
-    Mail {
-        to: to.to_owned(),
-        subject: format!("{inviter} invited you to {company} on meetergo"),
-        body: format!(
-            "Hello,\n\n{inviter} invited you to join {company} on the meetergo console.\n\n\
-             Accept the invitation here (valid until {expires}, usable once):\n{link}\n\n\
-             If you did not expect this, ignore this email.\n"
-        ),
-    }
+    mailer: &Mailer,
+    me: &CurrentUser,
+    issued: &team::IssuedInvitation,
+) -> Result<String, AppError> {
+    let link = format!("{}/invite/{}", settings.public_url, issued.token);
+    let (company, inviter) = (&me.company.name, &me.user.name);
+    let expires = fmt_date(Some(issued.invitation.expires_at));
+    mailer
+        .send(Mail {
+            to: issued.invitation.email.clone(),
+            subject: format!("{inviter} invited you to {company} on meetergo"),
+            body: format!(
+                "Hello,\n\n{inviter} invited you to join {company} on the meetergo console.\n\n\
+                 Accept the invitation here (valid until {expires}, usable once):\n{link}\n\n\
+                 If you did not expect this, ignore this email.\n"
+            ),
+        })
+        .await?;
+    Ok(link)
+}
+
+/// The members page with the fresh invitation link and a confirmation.
+async fn show_sent(
+    shell: Shell,
+    me: &CurrentUser,
+    db: &Db,
+    link: String,
+    confirmation: String,
+) -> Result<HttpResponse, AppError> {
+    let input = PageInput {
+        query: String::new(),
+        page: 1,
+        invite_email: String::new(),
+        invite_role: "member".into(),
+        invite_link: Some(link),
+        errors: Vec::new(),
+    };
+    let mut page = members_page(shell, me, db, input).await?;
+    page.shell.flashes.push(crate::web::page::Flash {
+        kind: FlashKind::Success,
+        text: confirmation,
+    });
+    render(&page)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -317,38 +345,22 @@ async fn invite(
             .pop()
             .unwrap_or_else(|| FieldError::new("email", "Check the form."))),
     };
-    let mut input = PageInput {
-        query: String::new(),
-        page: 1,
-        invite_email: form.email.clone(),
-        invite_role: form.role.clone(),
-        invite_link: None,
-        errors: errors.clone(),
-    };
     match outcome {
         Ok(issued) => {
-            let link = format!("{}/invite/{}", settings.public_url, issued.token);
-            let mail = invitation_mail(
-                &settings,
-                &me.company.name,
-                &me.user.name,
-                &issued.invitation.email,
-                &link,
-                &fmt_date(Some(issued.invitation.expires_at)),
-            );
-            mailer.send(mail).await?;
-            input.invite_email.clear();
-            input.invite_role = "member".into();
-            input.invite_link = Some(link);
-            let mut page = members_page(shell, &me, &db, input).await?;
-            page.shell.flashes.push(crate::web::page::Flash {
-                kind: FlashKind::Success,
-                text: format!("Invitation sent to {}.", issued.invitation.email),
-            });
-            render(&page)
+            let link = send_invitation(&settings, &mailer, &me, &issued).await?;
+            let confirmation = format!("Invitation sent to {}.", issued.invitation.email);
+            show_sent(shell, &me, &db, link, confirmation).await
         }
         Err(error) => {
-            input.errors.push(error);
+            // What was typed stays in the form, with the message beside the field.
+            let input = PageInput {
+                query: String::new(),
+                page: 1,
+                invite_email: form.email,
+                invite_role: form.role,
+                invite_link: None,
+                errors: errors.into_iter().chain([error]).collect(),
+            };
             render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &members_page(shell, &me, &db, input).await?,
@@ -385,34 +397,12 @@ async fn resend(
     let issued = db
         .transaction(move |conn| team::resend(conn, &keys2, &actor, &id, ttl, &origin))
         .await?;
-    let link = format!("{}/invite/{}", settings.public_url, issued.token);
-    mailer
-        .send(invitation_mail(
-            &settings,
-            &me.company.name,
-            &me.user.name,
-            &issued.invitation.email,
-            &link,
-            &fmt_date(Some(issued.invitation.expires_at)),
-        ))
-        .await?;
-    let input = PageInput {
-        query: String::new(),
-        page: 1,
-        invite_email: String::new(),
-        invite_role: "member".into(),
-        invite_link: Some(link),
-        errors: Vec::new(),
-    };
-    let mut page = members_page(shell, &me, &db, input).await?;
-    page.shell.flashes.push(crate::web::page::Flash {
-        kind: FlashKind::Success,
-        text: format!(
-            "Invitation sent again to {}. The previous link no longer works.",
-            issued.invitation.email
-        ),
-    });
-    render(&page)
+    let link = send_invitation(&settings, &mailer, &me, &issued).await?;
+    let confirmation = format!(
+        "Invitation sent again to {}. The previous link no longer works.",
+        issued.invitation.email
+    );
+    show_sent(shell, &me, &db, link, confirmation).await
 }
 
 #[post("/settings/invitations/{id}/revoke")]

@@ -29,13 +29,40 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::Error as E;
         match e {
             E::NotFound => Self::NotFound,
-            E::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, info) => {
+            E::DatabaseError(kind, info) if is_outage(&kind, info.message()) => {
                 Self::Unavailable(info.message().to_owned())
             }
             other => Self::Internal(anyhow::Error::new(other)),
         }
     }
 }
+
+/// Errors that say the database cannot serve right now, not that the request or the code is
+/// wrong: the connection is gone (a PostgreSQL restart or shutdown), the server is starting
+/// or stopping, or SQLite's write lock stayed taken past the busy timeout. The client may
+/// retry these (503 with Retry-After).
+fn is_outage(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    use diesel::result::DatabaseErrorKind as K;
+    if matches!(kind, K::ClosedConnection | K::UnableToSendCommand) {
+        return true;
+    }
+    const OUTAGE_MESSAGES: [&str; 8] = [
+        // SQLite: SQLITE_BUSY / SQLITE_LOCKED after the busy timeout.
+        "database is locked",
+        "database table is locked",
+        // PostgreSQL: admin_shutdown, crash_shutdown, cannot_connect_now, lost connection.
+        "terminating connection due to administrator command",
+        "terminating connection because of crash",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "server closed the connection unexpectedly",
+        "no connection to the server",
+    ];
+    OUTAGE_MESSAGES.iter().any(|m| message.contains(m))
+}
+
+/// Seconds a client should wait before retrying after a 503.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 1;
 
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
@@ -103,8 +130,14 @@ impl ResponseError for AppError {
             message,
         };
         let mut builder = HttpResponse::build(status);
-        if let Self::RateLimited { retry_after_secs } = self {
-            builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        match self {
+            Self::RateLimited { retry_after_secs } => {
+                builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::Unavailable(_) => {
+                builder.insert_header((header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE_SECS));
+            }
+            _ => {}
         }
         match page.render() {
             Ok(html) => builder.content_type("text/html; charset=utf-8").body(html),

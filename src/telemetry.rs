@@ -48,6 +48,30 @@ impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
+        let (error, status) = match outcome {
+            Ok(response) => (response.response().error(), response.status()),
+            Err(e) => (Some(e), e.as_response_error().status_code()),
+        };
+        if let Some(error) = error {
+            span.in_scope(|| log_failure(error, status));
+        }
+    }
+}
+
+/// One log line per failed request, at the level it deserves: a server error is an ERROR, an
+/// outage (503) a warning, a client's mistake nothing. The application's own errors log
+/// themselves when they are turned into a response (`AppError`, `ApiError`), with the cause;
+/// this catches the rest (a middleware or an extractor of the framework).
+fn log_failure(error: &actix_web::Error, status: actix_web::http::StatusCode) {
+    let logged_already = error.as_error::<crate::error::AppError>().is_some()
+        || error.as_error::<crate::api::error::ApiError>().is_some();
+    if logged_already || !status.is_server_error() {
+        return;
+    }
+    if status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(error = ?error, "service unavailable");
+    } else {
+        tracing::error!(error = ?error, "request failed");
     }
 }

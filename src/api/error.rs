@@ -147,11 +147,13 @@ impl ApiError {
         e
     }
     pub fn unavailable() -> Self {
-        Self::new(
+        let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "Service temporarily unavailable",
-        )
+        );
+        e.retry_after = Some(crate::error::RETRY_AFTER_UNAVAILABLE_SECS);
+        e
     }
     pub fn internal() -> Self {
         Self::new(

@@ -168,3 +168,22 @@ impl SessionStore for DbSessionStore {
 pub fn purge_expired(conn: &mut crate::db::DbConnection) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.le(now()))).execute(conn)
 }
+
+/// actix-session answers a bare 500 when the store fails. A store failure because the database
+/// is unreachable is an outage, not a bug: answer the 503 page (with Retry-After) instead, so
+/// pages behave like every other route while the database is down.
+pub async fn outage_is_unavailable(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    match next.call(req).await {
+        // The store's errors carry `AppError`'s text; an unreachable database is the
+        // `Unavailable` variant ("database unavailable: …").
+        Err(e) if format!("{e:?}").contains(DATABASE_UNAVAILABLE) => {
+            Err(crate::error::AppError::Unavailable(format!("session store: {e}")).into())
+        }
+        other => other,
+    }
+}
+
+const DATABASE_UNAVAILABLE: &str = "database unavailable";

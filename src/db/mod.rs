@@ -3,16 +3,22 @@
 pub mod models;
 pub mod schema;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+mod executor;
+mod pool;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
+use executor::{Executor, Tuning};
+pub use pool::{Health, PooledConnection};
+use pool::{Manager, Pool};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -73,249 +79,14 @@ impl DatabaseUrl {
     }
 }
 
-/// Opens connections of the configured backend for r2d2.
-#[derive(Debug)]
-pub struct Manager {
-    url: DatabaseUrl,
-}
-
-impl ManageConnection for Manager {
-    type Connection = DbConnection;
-    type Error = r2d2::Error;
-
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        match &self.url {
-            DatabaseUrl::Sqlite(path) => {
-                let mut conn =
-                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
-                // WAL lets readers run beside the writer; the busy timeout makes a writer wait
-                // for the lock instead of failing at once.
-                conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                )
-                .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
-            }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(r2d2::Error::ConnectionError),
-        }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
-}
-
-pub type Pool = r2d2::Pool<Manager>;
-pub type PooledConnection = r2d2::PooledConnection<Manager>;
-
 /// The application's handle on the database. Every query runs on the database's own small
-/// thread pool (`Executor`), never on an async worker.
+/// thread pool (`executor::Executor`), never on an async worker.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    health: Arc<Health>,
     backend: &'static str,
     executor: Arc<Executor>,
-}
-
-type Job = Box<dyn FnOnce() + Send + 'static>;
-
-/// A small pool of threads for database work only, shared by all async workers.
-///
-/// Why not `web::block`: tokio's blocking pool starts a thread for every task that finds none
-/// idle, so under load it grew to dozens of threads (96 in the benchmark), each put to sleep
-/// and woken again for every query; on a small machine those futex wake-ups and context
-/// switches cost more than the query. Here jobs go into one queue and a thread that finishes
-/// a job takes the next without sleeping, so under load one or two threads run job after job
-/// and are hardly ever woken. It is also kept apart from the blocking pool that password
-/// hashing and mail use, so an argon2 computation never delays a query (or the reverse).
-///
-/// Threads start on demand up to a limit and end once the last `Db` handle is dropped.
-struct Executor {
-    shared: Arc<Shared>,
-    tuning: Tuning,
-}
-
-/// How eagerly the executor puts more threads to work, per backend.
-#[derive(Debug, Clone, Copy)]
-struct Tuning {
-    max_threads: usize,
-    /// Another thread is woken (or started) once more than `backlog` jobs per running
-    /// thread are waiting. 0: whenever a job is queued and a thread is free.
-    backlog: usize,
-    /// A caller whose job has not finished after this long wakes another thread if jobs are
-    /// still queued (the running ones are busy with something long). `None` when every job
-    /// already gets a free thread at once (`backlog` 0).
-    stall: Option<Duration>,
-}
-
-impl Tuning {
-    /// SQLite work is short and CPU-bound in this process: waking a second thread for a
-    /// job that the running one would take a few microseconds later costs a system call and
-    /// two context switches, more than the job. So one thread runs until a real backlog
-    /// builds up, and a job stuck behind a long one (a big transaction, a writer waiting
-    /// for the lock) gets a helper after a millisecond.
-    ///
-    /// PostgreSQL queries mostly wait for the server, during which the thread sleeps anyway,
-    /// so every job gets a free thread at once, up to one per pooled connection.
-    fn for_backend(url: &DatabaseUrl, pool_size: u32) -> Self {
-        let pool_size = pool_size.max(1) as usize;
-        match url {
-            DatabaseUrl::Sqlite(_) => Self {
-                max_threads: std::thread::available_parallelism()
-                    .map_or(4, std::num::NonZeroUsize::get)
-                    .max(4)
-                    .min(pool_size),
-                backlog: 32,
-                stall: Some(Duration::from_millis(1)),
-            },
-            DatabaseUrl::Postgres(_) => Self {
-                max_threads: pool_size,
-                backlog: 0,
-                stall: None,
-            },
-        }
-    }
-}
-
-struct Shared {
-    state: Mutex<ExecutorState>,
-    job_ready: Condvar,
-}
-
-#[derive(Default)]
-struct ExecutorState {
-    jobs: VecDeque<Job>,
-    /// Threads started and not ended.
-    threads: usize,
-    /// Threads asleep that nobody has signalled yet. A signalled thread counts as running
-    /// from the moment it is signalled, so that submits arriving before it is scheduled do
-    /// not wake more threads for the same work.
-    idle: usize,
-    /// Signalled threads that have not woken yet.
-    signalled: usize,
-    shutting_down: bool,
-}
-
-fn lock(state: &Mutex<ExecutorState>) -> MutexGuard<'_, ExecutorState> {
-    // Jobs run outside the lock and catch their own panics, so a poisoned lock still holds
-    // a consistent queue.
-    state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Executor {
-    fn new(tuning: Tuning) -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                state: Mutex::new(ExecutorState::default()),
-                job_ready: Condvar::new(),
-            }),
-            tuning,
-        }
-    }
-
-    fn submit(&self, job: Job) -> Result<(), AppError> {
-        let mut state = lock(&self.shared.state);
-        state.jobs.push_back(job);
-        // Signalled threads count as running (see `ExecutorState::idle`).
-        let running = state.threads - state.idle;
-        // A running thread takes the job as soon as it is done with its current one.
-        if running == 0 || state.jobs.len() > self.tuning.backlog * running {
-            self.add_thread(state)?;
-        }
-        Ok(())
-    }
-
-    /// For a caller whose job has not finished after `stall`: if jobs are still queued, the
-    /// running threads are busy with something long, so put another thread to work.
-    fn nudge(&self) -> Result<(), AppError> {
-        let state = lock(&self.shared.state);
-        if state.jobs.is_empty() {
-            return Ok(());
-        }
-        self.add_thread(state)
-    }
-
-    /// Wakes an idle thread, or starts one if none is idle and the limit allows.
-    fn add_thread(&self, mut state: MutexGuard<'_, ExecutorState>) -> Result<(), AppError> {
-        if state.idle > 0 {
-            state.idle -= 1;
-            state.signalled += 1;
-            drop(state);
-            self.shared.job_ready.notify_one();
-            return Ok(());
-        }
-        if state.threads >= self.tuning.max_threads {
-            return Ok(());
-        }
-        state.threads += 1;
-        drop(state);
-        let shared = Arc::clone(&self.shared);
-        let spawned = std::thread::Builder::new()
-            .name("db".into())
-            .spawn(move || run_jobs(&shared));
-        if let Err(e) = spawned {
-            let mut state = lock(&self.shared.state);
-            state.threads -= 1;
-            // With no thread at all the queued jobs would wait forever: report it.
-            if state.threads == 0 {
-                return Err(AppError::Internal(anyhow::anyhow!(
-                    "starting a database thread: {e}"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Executor {
-    fn drop(&mut self) {
-        let mut state = lock(&self.shared.state);
-        state.shutting_down = true;
-        // Everyone is woken: count them all as signalled so the accounting stays whole.
-        state.signalled += state.idle;
-        state.idle = 0;
-        drop(state);
-        self.shared.job_ready.notify_all();
-    }
-}
-
-/// A database thread: runs queued jobs, sleeps while there are none, ends at shutdown once
-/// the queue is empty.
-fn run_jobs(shared: &Shared) {
-    let mut state = lock(&shared.state);
-    loop {
-        if let Some(job) = state.jobs.pop_front() {
-            drop(state);
-            // A panicking job drops its result sender, which its caller sees as an error;
-            // the thread carries on.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            state = lock(&shared.state);
-        } else if state.shutting_down {
-            state.threads -= 1;
-            return;
-        } else {
-            state.idle += 1;
-            state = shared
-                .job_ready
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-            if state.signalled > 0 {
-                // `add_thread` (or `drop`) already moved a thread from idle to signalled.
-                state.signalled -= 1;
-            } else {
-                // A spurious wake-up.
-                state.idle -= 1;
-            }
-        }
-    }
 }
 
 impl Db {
@@ -329,14 +100,19 @@ impl Db {
                 }
             }
         }
+        let health = Arc::new(Health::default());
+        // No test on checkout: `pool::checkout` pings only connections that sat idle, and
+        // `run` checks one after a failed job, so a hot connection costs no extra round trip.
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(3))
             .test_on_check_out(false)
-            .build_unchecked(Manager { url: url.clone() });
+            .error_handler(Box::new(pool::LogAsWarning))
+            .build_unchecked(Manager::new(url.clone(), Arc::clone(&health)));
         Ok(Self {
             pool,
+            health,
             backend: url.backend_name(),
             executor: Arc::new(Executor::new(Tuning::for_backend(url, max_size))),
         })
@@ -346,11 +122,14 @@ impl Db {
         self.backend
     }
 
-    /// A connection for synchronous code (CLI commands, benchmarks).
+    /// True while the last attempt to reach the database failed.
+    pub fn is_down(&self) -> bool {
+        self.health.is_down()
+    }
+
+    /// A connection for synchronous code (CLI commands, benchmarks, tests).
     pub fn conn(&self) -> Result<PooledConnection, AppError> {
-        self.pool
-            .get()
-            .map_err(|e| AppError::Unavailable(e.to_string()))
+        pool::checkout(&self.pool, &self.health)
     }
 
     /// Runs `f` with a pooled connection on the database threads.
@@ -361,12 +140,19 @@ impl Db {
         E: Into<AppError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let health = Arc::clone(&self.health);
         let (done, outcome) = tokio::sync::oneshot::channel();
         self.executor.submit(Box::new(move || {
-            let outcome = pool
-                .get()
-                .map_err(|e| AppError::Unavailable(e.to_string()))
-                .and_then(|mut conn| f(&mut conn).map_err(Into::into));
+            let outcome = pool::checkout(&pool, &health).and_then(|mut conn| {
+                let outcome = f(&mut conn).map_err(Into::into);
+                if matches!(
+                    outcome,
+                    Err(AppError::Internal(_) | AppError::Unavailable(_))
+                ) {
+                    conn.check_after_failure(&health);
+                }
+                outcome
+            });
             // The caller may have gone (a dropped request); nothing to do then.
             let _ = done.send(outcome);
         }))?;
@@ -384,19 +170,51 @@ impl Db {
         outcome.map_err(|_| AppError::Internal(anyhow::anyhow!("a database job panicked")))?
     }
 
-    /// Runs `f` inside one transaction: all of it is written, or none.
+    /// Runs `f` inside one write transaction: all of it is written, or none.
+    ///
+    /// On SQLite it begins IMMEDIATE, taking the write lock up front: a deferred transaction
+    /// that reads and then writes cannot wait for the lock when another writer got there
+    /// first (SQLITE_BUSY at once, whatever the busy timeout), while an immediate one waits up
+    /// to the busy timeout like any single write.
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| conn.transaction::<T, AppError, _>(f))
-            .await
+        self.run(move |conn| write_transaction(conn, f)).await
     }
 
     pub fn migrate(&self) -> Result<(), AppError> {
         let mut conn = self.conn()?;
         run_migrations(&mut conn)
+    }
+}
+
+/// `f` inside a transaction that is meant to write (see `Db::transaction`).
+pub fn write_transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    // A panic in `f` leaves the transaction open; the pool then drops the connection.
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) =
+                <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn)
+            {
+                tracing::warn!(error = %rollback, "rolling back a failed transaction failed");
+            }
+            Err(e)
+        }
     }
 }
 

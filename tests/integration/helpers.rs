@@ -89,6 +89,15 @@ impl TestApp {
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile_dir::TempDir::new();
         let url = fresh_database(&dir.0);
+        Self::spawn_on(dir, url, configure).await
+    }
+
+    /// The app on a database of the caller's (a private PostgreSQL cluster, for example).
+    pub async fn spawn_on(
+        dir: tempfile_dir::TempDir,
+        url: DatabaseUrl,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = Settings::for_tests(url, dir.0.clone());
         configure(&mut settings);
         let app = Application::build(settings.clone())
@@ -194,7 +203,7 @@ impl TestApp {
     }
 
     /// Another browser (its own cookie jar) on the same app.
-    pub fn another_browser(&self) -> Browserless {
+    pub fn another_browser(&self) -> Browserless<'_> {
         Browserless {
             app: self,
             client: client(),

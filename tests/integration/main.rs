@@ -2,6 +2,8 @@
 
 mod api;
 mod browser;
+mod concurrent_writes;
+mod db_outage;
 mod helpers;
 mod sign_in;
 mod sso_oidc;

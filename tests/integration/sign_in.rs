@@ -71,7 +71,7 @@ async fn logout_then_login_again_and_the_old_cookie_is_dead() {
         let r = app.get("/dashboard").await;
         assert_eq!(r.status(), 200);
         let mut conn = app.db.conn().unwrap();
-        let n: i64 = sessions::table.count().get_result(&mut conn).unwrap();
+        let n: i64 = sessions::table.count().get_result(&mut *conn).unwrap();
         assert_eq!(n, 1, "one server-side session");
         app.client.get(app.url("/dashboard")).build().unwrap();
         // reqwest does not expose its jar; read the cookie from a fresh login response instead.
@@ -226,7 +226,7 @@ async fn weak_and_common_passwords_are_refused_with_the_reason() {
         );
     }
     let mut conn = app.db.conn().unwrap();
-    let n: i64 = users::table.count().get_result(&mut conn).unwrap();
+    let n: i64 = users::table.count().get_result(&mut *conn).unwrap();
     assert_eq!(n, 0, "nothing created");
 }
 
@@ -254,7 +254,7 @@ async fn signup_with_a_taken_email_is_refused_and_creates_nothing() {
     let mut conn = app.db.conn().unwrap();
     let companies: i64 = meetergo_console::db::schema::companies::table
         .count()
-        .get_result(&mut conn)
+        .get_result(&mut *conn)
         .unwrap();
     assert_eq!(companies, 1, "the half-made company was rolled back");
 }
@@ -306,9 +306,9 @@ async fn posts_without_or_with_a_foreign_csrf_token_are_refused() {
         .unwrap();
     assert_eq!(r.status(), 403);
     let mut conn = app.db.conn().unwrap();
-    let n: i64 = users::table.count().get_result(&mut conn).unwrap();
+    let n: i64 = users::table.count().get_result(&mut *conn).unwrap();
     assert_eq!(n, 0, "refused POSTs changed nothing");
-    let s: i64 = sessions::table.count().get_result(&mut conn).unwrap();
+    let s: i64 = sessions::table.count().get_result(&mut *conn).unwrap();
     assert_eq!(s, 0, "anonymous visitors create no server-side session");
 
     // Signed in: a state change without the token is refused too.
@@ -480,7 +480,7 @@ async fn a_company_that_enforces_sso_is_joined_only_through_its_identity_provide
                 companies::allowed_domains.eq(&domain),
                 companies::sso_enforced.eq(true),
             ))
-            .execute(&mut conn)
+            .execute(&mut *conn)
             .unwrap();
     }
     // An invitation made while SSO is enforced cannot be accepted with a password.
@@ -527,12 +527,12 @@ async fn a_company_that_enforces_sso_is_joined_only_through_its_identity_provide
     assert!(r.text().await.unwrap().contains("Sign in with SSO"));
 
     let mut conn = app.db.conn().unwrap();
-    let n: i64 = users::table.count().get_result(&mut conn).unwrap();
+    let n: i64 = users::table.count().get_result(&mut *conn).unwrap();
     assert_eq!(n, 1, "nobody joined");
     let pending: i64 = invitations::table
         .filter(invitations::accepted_at.is_null())
         .count()
-        .get_result(&mut conn)
+        .get_result(&mut *conn)
         .unwrap();
     assert_eq!(
         pending, 1,
@@ -607,7 +607,7 @@ async fn public_mail_domains_cannot_be_claimed_and_huge_page_numbers_are_harmles
     let mut conn = app.db.conn().unwrap();
     let domains: String = meetergo_console::db::schema::companies::table
         .select(meetergo_console::db::schema::companies::allowed_domains)
-        .first(&mut conn)
+        .first(&mut *conn)
         .unwrap();
     assert_eq!(domains, "", "nothing claimed");
     drop(conn);

@@ -385,24 +385,24 @@ struct Footprint {
 fn footprint(app: &TestApp) -> Footprint {
     let mut conn = db(app);
     Footprint {
-        users: users::table.count().get_result(&mut conn).expect("users"),
+        users: users::table.count().get_result(&mut *conn).expect("users"),
         identities: identities::table
             .count()
-            .get_result(&mut conn)
+            .get_result(&mut *conn)
             .expect("identities"),
         companies: companies::table
             .count()
-            .get_result(&mut conn)
+            .get_result(&mut *conn)
             .expect("companies"),
         signed_in_sessions: sessions::table
             .filter(sessions::user_id.is_not_null())
             .count()
-            .get_result(&mut conn)
+            .get_result(&mut *conn)
             .expect("sessions"),
         accounts: users::table
             .select((users::email, users::role, users::company_id))
             .order(users::email.asc())
-            .load(&mut conn)
+            .load(&mut *conn)
             .expect("users"),
     }
 }

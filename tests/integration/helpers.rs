@@ -422,7 +422,7 @@ impl OidcProvider {
             let _ = tx.send(read.map(|_| line));
         });
         let line = rx
-            .recv_timeout(std::time::Duration::from_secs(30))
+            .recv_timeout(std::time::Duration::from_secs(90))
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();

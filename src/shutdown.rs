@@ -52,7 +52,8 @@ pub async fn close_connections_while_draining(
     Ok(res)
 }
 
-/// Waits for SIGTERM or SIGINT, then drains for `drain` and stops the server gracefully.
+/// Waits for SIGTERM or SIGINT, then drains for `drain` and stops the server gracefully; a
+/// second signal during the drain cuts it short (Ctrl-C twice in development).
 /// The signal handlers are installed before this returns its future, so a signal that
 /// arrives right after start-up is not missed.
 pub fn on_signal(
@@ -74,8 +75,13 @@ pub fn on_signal(
             drain_secs = drain.as_secs_f64(),
             "shutting down: draining, then no new connections"
         );
-        actix_web::rt::time::sleep(drain).await;
-        tracing::info!("drain period over: finishing the requests in flight");
+        tokio::select! {
+            _ = actix_web::rt::time::sleep(drain) => {
+                tracing::info!("drain period over: finishing the requests in flight");
+            }
+            _ = term.recv() => tracing::info!("second signal: drain cut short"),
+            _ = int.recv() => tracing::info!("second signal: drain cut short"),
+        }
         server.stop(true).await;
     })
 }

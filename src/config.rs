@@ -25,7 +25,11 @@ pub struct Settings {
     pub api_rate_limit_per_minute: u32,
     pub api_rate_limit_burst: u32,
     pub db_pool_size: u32,
+    /// Password-hashing threads; default: the number of CPU cores.
     pub max_concurrent_password_hashes: usize,
+    /// After SIGTERM, how long the server keeps answering (with `Connection: close`) before
+    /// it stops accepting connections.
+    pub shutdown_drain: Duration,
     /// `smtp://user:pass@host:port` or `smtps://…`; unset writes mail into `DATA_DIR/mail/`.
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
@@ -95,8 +99,9 @@ impl Settings {
             api_rate_limit_per_minute: number("API_RATE_LIMIT_PER_MINUTE", 100)?.max(1) as u32,
             api_rate_limit_burst: number("API_RATE_LIMIT_BURST", 200)?.max(1) as u32,
             db_pool_size: number("DB_POOL_SIZE", 16)?.max(1) as u32,
-            max_concurrent_password_hashes: number("MAX_CONCURRENT_PASSWORD_HASHES", 4)?.max(1)
-                as usize,
+            max_concurrent_password_hashes: number("MAX_CONCURRENT_PASSWORD_HASHES", cpu_cores())?
+                .max(1) as usize,
+            shutdown_drain: Duration::from_secs(number("SHUTDOWN_DRAIN_SECS", 5)?),
             smtp_url: var("SMTP_URL").map(SecretString::from),
             mail_from: var("MAIL_FROM")
                 .unwrap_or_else(|| "meetergo console <no-reply@localhost>".into()),
@@ -124,6 +129,7 @@ impl Settings {
             api_rate_limit_burst: 6000,
             db_pool_size: 8,
             max_concurrent_password_hashes: 4,
+            shutdown_drain: Duration::from_secs(5),
             smtp_url: None,
             mail_from: "meetergo console <no-reply@localhost>".into(),
             invitation_ttl_days: 7,
@@ -139,6 +145,10 @@ impl Settings {
     pub fn secret_key_bytes(&self) -> &[u8] {
         self.secret_key.expose_secret().as_bytes()
     }
+}
+
+fn cpu_cores() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
 }
 
 /// In development a key is generated once into the data folder (mode 0600), so restarts keep

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod services;
+pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
             let app = Application::build(settings).await?;
             tracing::info!(backend, "meetergo-console listening");
             println!("meetergo-console is running at {public_url} (database: {backend}); Ctrl-C stops it.");
-            app.run_until_stopped().await?;
+            app.run_until_signalled().await?;
             Ok(())
         }),
         Command::Migrate => {

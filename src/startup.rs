@@ -21,12 +21,15 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::services::mail::Mailer;
+use crate::shutdown::{self, Draining};
 use crate::{api, web as pages};
 
 pub struct Application {
     server: Server,
     port: u16,
     db: Db,
+    draining: Draining,
+    drain: Duration,
 }
 
 /// Content-Security-Policy: no inline scripts or styles, nothing from elsewhere, no framing.
@@ -43,8 +46,16 @@ impl Application {
         if settings.public_url.is_empty() {
             settings.public_url = format!("http://{}", listener.local_addr()?);
         }
-        let server = serve(listener, settings, db.clone())?;
-        Ok(Self { server, port, db })
+        let draining = Draining::default();
+        let drain = settings.shutdown_drain;
+        let server = serve(listener, settings, db.clone(), draining.clone())?;
+        Ok(Self {
+            server,
+            port,
+            db,
+            draining,
+            drain,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -58,9 +69,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+
+    /// Serves until SIGTERM or SIGINT, then drains (see [`shutdown`]) and stops.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let on_signal = shutdown::on_signal(self.server.handle(), self.draining, self.drain)?;
+        actix_web::rt::spawn(on_signal);
+        self.server.await
+    }
 }
 
-fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    settings: Settings,
+    db: Db,
+    draining: Draining,
+) -> anyhow::Result<Server> {
     let keys = web::Data::new(Keys::derive(settings.secret_key_bytes()));
     let limits = web::Data::new(RateLimits::new(
         settings.login_rate_limit_per_minute,
@@ -69,7 +92,8 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
     ));
     let hasher = web::Data::new(PasswordHasherPool::new(
         settings.max_concurrent_password_hashes,
-    ));
+    )?);
+    let draining = web::Data::new(draining);
     let oidc = web::Data::new(crate::auth::oidc::Oidc::new(
         settings.oidc_providers.clone(),
         &settings.public_url,
@@ -130,6 +154,7 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
             .app_data(hasher.clone())
             .app_data(mailer.clone())
             .app_data(oidc.clone())
+            .app_data(draining.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
             .wrap(from_fn(pages::page::clear_shown_flash))
             .wrap(from_fn(csrf::protect))
@@ -137,6 +162,7 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
             .wrap(from_fn(session_store::outage_is_unavailable))
             .wrap(headers)
             .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
+            .wrap(from_fn(shutdown::close_connections_while_draining))
             .configure(pages::health::routes)
             .configure(api::routes)
             .service(actix_files::Files::new("/static", static_dir()).prefer_utf8(true))
@@ -158,6 +184,8 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
     })
     .listen(listener)?
     .shutdown_timeout(30)
+    // Signals are ours (`Application::run_until_signalled`): actix would stop at once.
+    .disable_signals()
     .run();
     Ok(server)
 }

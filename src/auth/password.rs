@@ -1,21 +1,16 @@
-//! argon2id with OWASP's parameters (m=19456 KiB, t=2, p=1), always on the blocking pool and
-//! never more than a few at once, so a burst of logins cannot starve the server.
+//! Passwords are hashed with argon2id and OWASP's parameters (m=19456 KiB, t=2, p=1) on a few
+//! dedicated low-priority threads, each computing in memory it allocated once: a burst of
+//! sign-ins can neither grow the process's memory nor take the CPU from other requests.
 
-use std::sync::Arc;
+mod threads;
+mod workspace;
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
+use self::threads::HashingThreads;
+use self::workspace::{owasp_params, Workspace};
 
 /// A valid hash of a random password, verified against when the email is unknown, so the
 /// answer takes as long as for a real account.
@@ -24,25 +19,24 @@ const DUMMY_HASH: &str =
 
 #[derive(Clone)]
 pub struct PasswordHasherPool {
-    permits: Arc<Semaphore>,
+    threads: HashingThreads,
 }
 
 impl PasswordHasherPool {
-    pub fn new(max_concurrent: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
-        }
+    /// `threads` hashing threads: at most that many hashes run at once, and each holds one
+    /// argon2 memory (19 MiB) while it is busy.
+    pub fn new(threads: usize) -> std::io::Result<Self> {
+        Ok(Self {
+            threads: HashingThreads::start(threads, owasp_params())?,
+        })
     }
 
     pub async fn hash(&self, password: SecretString) -> Result<String, AppError> {
-        let _permit = self
-            .permits
-            .acquire()
+        self.threads
+            .run(move |ws| ws.hash(password.expose_secret().as_bytes()))
             .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        actix_web::web::block(move || hash_now(password.expose_secret()))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking pool: {e}")))?
+            .ok_or_else(job_failed)?
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing password: {e}")))
     }
 
     /// True only when `stored` is a hash of `password`. With no stored hash (unknown email,
@@ -52,41 +46,45 @@ impl PasswordHasherPool {
         stored: Option<String>,
         password: SecretString,
     ) -> Result<bool, AppError> {
-        let _permit = self
-            .permits
-            .acquire()
+        self.threads
+            .run(move |ws| verify_or_pretend(ws, stored.as_deref(), &password))
             .await
-            .map_err(|e| AppError::Internal(e.into()))?;
-        actix_web::web::block(move || {
-            let has_real = stored.is_some();
-            let hash = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
-            verify_now(&hash, password.expose_secret()) && has_real
-        })
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking pool: {e}")))
+            .ok_or_else(job_failed)
     }
 }
 
+fn job_failed() -> AppError {
+    AppError::Internal(anyhow::anyhow!("the password hashing job failed"))
+}
+
+fn verify_or_pretend(ws: &mut Workspace, stored: Option<&str>, password: &SecretString) -> bool {
+    let matches = ws.verify(
+        stored.unwrap_or(DUMMY_HASH),
+        password.expose_secret().as_bytes(),
+    );
+    matches && stored.is_some()
+}
+
+/// Hashes on the calling thread, in memory of its own: for tools, seeding and tests.
 pub fn hash_now(password: &str) -> Result<String, AppError> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
+    Workspace::new(owasp_params())
+        .hash(password.as_bytes())
         .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing password: {e}")))
 }
 
-fn verify_now(hash: &str, password: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
+/// Verifies on the calling thread, in memory of its own: for tools and measurements.
+pub fn verify_now(stored: &str, password: &str) -> bool {
+    Workspace::new(owasp_params()).verify(stored, password.as_bytes())
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
 
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters() {
@@ -100,7 +98,140 @@ mod tests {
     }
 
     #[test]
-    fn dummy_hash_parses() {
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    fn dummy_hash_is_a_real_hash_that_matches_nothing_typed() {
+        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!verify_now(DUMMY_HASH, ""));
+        assert!(!verify_now(DUMMY_HASH, "password"));
+    }
+
+    #[actix_web::test]
+    async fn pool_hashes_and_verifies() {
+        let pool = PasswordHasherPool::new(2).unwrap();
+        let hash = pool.hash(secret("pool passphrase")).await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(pool
+            .verify(Some(hash.clone()), secret("pool passphrase"))
+            .await
+            .unwrap());
+        assert!(!pool
+            .verify(Some(hash), secret("pool passphrasE"))
+            .await
+            .unwrap());
+    }
+
+    #[actix_web::test]
+    async fn hashes_stored_before_the_pool_still_verify() {
+        // Made by the argon2 crate's own hasher, as the console stored them until now.
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let old = argon2::Argon2::default()
+            .hash_password(b"kept from before", &salt)
+            .unwrap()
+            .to_string();
+        let pool = PasswordHasherPool::new(1).unwrap();
+        assert!(pool
+            .verify(Some(old.clone()), secret("kept from before"))
+            .await
+            .unwrap());
+        assert!(!pool
+            .verify(Some(old), secret("not from before"))
+            .await
+            .unwrap());
+    }
+
+    #[actix_web::test]
+    async fn no_stored_hash_does_the_work_and_answers_false() {
+        let pool = PasswordHasherPool::new(1).unwrap();
+        let started = std::time::Instant::now();
+        assert!(!pool.verify(None, secret("")).await.unwrap());
+        assert!(!pool.verify(None, secret("anything")).await.unwrap());
+        // Two full argon2 computations at OWASP's cost, not a shortcut (each takes
+        // milliseconds even on a fast machine).
+        assert!(started.elapsed() >= std::time::Duration::from_millis(4));
+        let used = pool.threads.run(|ws| ws.allocations()).await;
+        assert_eq!(
+            used,
+            Some(1),
+            "the dummy hash is computed in the pool's memory"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_job_does_not_break_the_pool() {
+        let pool = PasswordHasherPool::new(1).unwrap();
+        for _ in 0..3 {
+            let outcome = pool.threads.run(|_| -> u8 { panic!("boom") }).await;
+            assert_eq!(outcome, None);
+        }
+        let hash = pool.hash(secret("still here")).await.unwrap();
+        assert!(pool.verify(Some(hash), secret("still here")).await.unwrap());
+    }
+
+    #[actix_web::test]
+    async fn every_hash_of_a_thread_goes_through_its_one_memory() {
+        let pool = PasswordHasherPool::new(1).unwrap();
+        let hash = pool.hash(secret("first")).await.unwrap();
+        let address = pool.threads.run(|ws| ws.memory_address()).await.unwrap();
+        assert_ne!(address, 0, "the hash used the thread's memory");
+        for _ in 0..3 {
+            pool.hash(secret("again")).await.unwrap();
+            assert!(pool
+                .verify(Some(hash.clone()), secret("first"))
+                .await
+                .unwrap());
+            assert!(!pool.verify(None, secret("first")).await.unwrap());
+        }
+        let (after, allocations) = pool
+            .threads
+            .run(|ws| (ws.memory_address(), ws.allocations()))
+            .await
+            .unwrap();
+        assert_eq!(after, address);
+        assert_eq!(allocations, 1);
+    }
+
+    #[actix_web::test]
+    async fn an_idle_thread_hands_its_memory_back() {
+        let pool = PasswordHasherPool::new(1).unwrap();
+        pool.hash(secret("busy")).await.unwrap();
+        assert_eq!(pool.threads.run(|ws| ws.is_resident()).await, Some(true));
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(1500)).await;
+        assert_eq!(pool.threads.run(|ws| ws.is_resident()).await, Some(false));
+        // And the memory is the same one, still in use for the next hash.
+        let address = pool.threads.run(|ws| ws.memory_address()).await;
+        pool.hash(secret("busy again")).await.unwrap();
+        assert_eq!(pool.threads.run(|ws| ws.memory_address()).await, address);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[actix_web::test]
+    async fn hashing_threads_run_at_a_lower_priority() {
+        let pool = PasswordHasherPool::new(1).unwrap();
+        let nice = pool.threads.run(|_| threads::current_niceness()).await;
+        assert_eq!(nice, Some(threads::NICENESS));
+    }
+
+    #[actix_web::test]
+    async fn jobs_run_concurrently_on_every_thread() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let pool = PasswordHasherPool::new(3).unwrap();
+        let started = std::sync::Arc::new(AtomicUsize::new(0));
+        // Three jobs that each wait (up to 5 s) until all three have started.
+        let jobs = (0..3).map(|_| {
+            let started = started.clone();
+            pool.threads.run(move |_| {
+                started.fetch_add(1, Ordering::SeqCst);
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                while started.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                started.load(Ordering::SeqCst)
+            })
+        });
+        let seen = futures_util::future::join_all(jobs).await;
+        assert_eq!(seen, vec![Some(3); 3]);
     }
 }

@@ -4,14 +4,21 @@ use actix_web::{get, web, HttpResponse};
 use diesel::connection::SimpleConnection;
 
 use crate::db::Db;
+use crate::shutdown::Draining;
 
 #[get("/healthz")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
+/// Ready while the database answers and the instance is not shutting down.
 #[get("/readyz")]
-async fn readyz(db: web::Data<Db>) -> HttpResponse {
+async fn readyz(db: web::Data<Db>, draining: web::Data<Draining>) -> HttpResponse {
+    if draining.is_draining() {
+        return HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("shutting down");
+    }
     match db.run(|conn| conn.batch_execute("SELECT 1")).await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ready"),
         Err(_) => HttpResponse::ServiceUnavailable()

@@ -5,6 +5,7 @@ mod browser;
 mod concurrent_writes;
 mod db_outage;
 mod helpers;
+mod shutdown;
 mod sign_in;
 mod sso_oidc;
 mod sso_saml;

@@ -3,6 +3,7 @@
 mod api;
 mod browser;
 mod helpers;
+mod races;
 mod sign_in;
 mod sso_oidc;
 mod sso_saml;

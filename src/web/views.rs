@@ -68,3 +68,26 @@ impl std::fmt::Display for Version {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_survives_the_round_trip_through_a_form() {
+        let at = crate::db::models::now();
+        let v = Version(Some(at));
+        assert_eq!(Version::parse(&v.to_string()).ok(), Some(v));
+        assert_eq!(Version::parse("").ok(), Some(Version(None)));
+        assert_eq!(Version(None).to_string(), "");
+        assert!(Version::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn the_next_version_is_always_later() {
+        let future = crate::db::models::now() + chrono::Duration::hours(1);
+        assert!(Version(Some(future)).next() > future);
+        let past = crate::db::models::now() - chrono::Duration::hours(1);
+        assert!(Version(Some(past)).next() > past);
+    }
+}

@@ -103,4 +103,17 @@ async fn sso_settings_saved_many_times_at_once_are_saved_once() {
     assert_eq!(stale.status(), 409);
     assert!(enforced(&app), "the newer setting stays");
     assert_eq!(events(&app, "sso.config_changed"), 2);
+
+    // Removing it, many times at once: removed once.
+    let outcomes = post_at_once(
+        &app,
+        &app.client,
+        "/settings/sso",
+        "/settings/sso/remove",
+        &[],
+    )
+    .await;
+    assert_one_winner("removing SAML", &outcomes, 303, &[409]);
+    assert_eq!(events(&app, "sso.config_changed"), 3);
+    assert!(!enforced(&app));
 }

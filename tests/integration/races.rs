@@ -6,6 +6,7 @@
 //! and overlap in the database (on PostgreSQL each gets its own pooled connection).
 
 mod credentials;
+mod identities;
 mod invitations;
 mod members;
 mod sso;
@@ -41,11 +42,21 @@ async fn warm_up(app: &TestApp, client: &Client) {
 
 /// Sends `N` copies of `request` at once on `client`'s connections.
 pub async fn at_once(app: &TestApp, client: &Client, request: RequestBuilder) -> Vec<Outcome> {
-    warm_up(app, client).await;
-    let copies: Vec<RequestBuilder> = (0..N)
+    let copies = (0..N)
         .map(|_| request.try_clone().expect("a request with a fixed body"))
         .collect();
-    join_all(copies.into_iter().map(|r| async move {
+    all_at_once(app, client, copies).await
+}
+
+/// Sends these requests (at most `N`) at once on `client`'s connections.
+pub async fn all_at_once(
+    app: &TestApp,
+    client: &Client,
+    requests: Vec<RequestBuilder>,
+) -> Vec<Outcome> {
+    assert!(requests.len() <= N, "one warm connection per request");
+    warm_up(app, client).await;
+    join_all(requests.into_iter().map(|r| async move {
         let r = r.send().await.expect("request");
         let status = r.status().as_u16();
         let location = location(&r);
@@ -59,6 +70,19 @@ pub async fn at_once(app: &TestApp, client: &Client, request: RequestBuilder) ->
     .await
 }
 
+/// The CSRF token of `client`'s session, read from `page`.
+pub async fn csrf(app: &TestApp, client: &Client, page: &str) -> String {
+    let html = client
+        .get(app.url(page))
+        .send()
+        .await
+        .expect("GET page")
+        .text()
+        .await
+        .expect("page body");
+    crate::helpers::csrf_in(&html).unwrap_or_else(|| panic!("no CSRF token on {page}"))
+}
+
 /// Posts the same form `N` times at once from `client`'s session, with one CSRF token read
 /// from `page` beforehand, as a browser whose button was clicked many times.
 pub async fn post_at_once(
@@ -68,15 +92,7 @@ pub async fn post_at_once(
     path: &str,
     fields: &[(&str, &str)],
 ) -> Vec<Outcome> {
-    let html = client
-        .get(app.url(page))
-        .send()
-        .await
-        .expect("GET page")
-        .text()
-        .await
-        .expect("page body");
-    let token = crate::helpers::csrf_in(&html).unwrap_or_else(|| panic!("no CSRF token on {page}"));
+    let token = csrf(app, client, page).await;
     let mut all = fields.to_vec();
     all.push(("csrf_token", &token));
     at_once(app, client, client.post(app.url(path)).form(&all)).await

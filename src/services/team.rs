@@ -312,14 +312,20 @@ pub fn change_role(
     Ok(target)
 }
 
-/// Sets a role only if it is still `from`: a concurrent change makes this a conflict instead of
-/// a silent overwrite (two transfers at once cannot leave two owners).
+/// Sets a role only if it is still `from` and the user was not offboarded meanwhile: a
+/// concurrent change makes this a conflict instead of a silent overwrite (two transfers at
+/// once cannot leave two owners).
 fn set_role(conn: &mut DbConnection, id: &UserId, from: Role, to: Role) -> Result<(), AppError> {
     use crate::db::schema::users;
     use diesel::prelude::*;
-    let changed = diesel::update(users::table.find(id).filter(users::role.eq(from.as_str())))
-        .set((users::role.eq(to.as_str()), users::updated_at.eq(now())))
-        .execute(conn)?;
+    let changed = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::role.eq(from.as_str()))
+            .filter(users::status.ne(crate::domain::UserStatus::Removed.as_str())),
+    )
+    .set((users::role.eq(to.as_str()), users::updated_at.eq(now())))
+    .execute(conn)?;
     if changed != 1 {
         return Err(AppError::Conflict(
             "Roles changed meanwhile. Reload the page and try again.".into(),

@@ -3,7 +3,8 @@
 //! the others get a clear conflict (409, never 5xx), and the audit log has one event.
 //!
 //! The requests leave over connections opened beforehand, so they reach the server together
-//! and overlap in the database (on PostgreSQL each gets its own pooled connection).
+//! and overlap in the database; on PostgreSQL the test also holds the row they change locked
+//! until all of them have read it (see `race`), the widest window there can be.
 
 mod credentials;
 mod identities;
@@ -11,9 +12,13 @@ mod invitations;
 mod members;
 mod sso;
 
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use futures_util::future::join_all;
 use meetergo_console::db::schema::{audit_events, users};
+use meetergo_console::db::DatabaseUrl;
 use reqwest::{Client, RequestBuilder};
 use serde_json::{json, Value};
 
@@ -40,34 +45,94 @@ async fn warm_up(app: &TestApp, client: &Client) {
     }
 }
 
-/// Sends `N` copies of `request` at once on `client`'s connections.
-pub async fn at_once(app: &TestApp, client: &Client, request: RequestBuilder) -> Vec<Outcome> {
+/// A row that the test keeps locked on PostgreSQL while the requests arrive: (table, id).
+pub type Row<'a> = (&'static str, &'a str);
+
+/// How long apart the waves of a race leave.
+const WAVE_GAP: Duration = Duration::from_millis(150);
+/// How long after the last wave the rows stay locked: time for every request to get there.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Sends `N` copies of `request` at once, the state they change locked meanwhile (see `race`).
+pub async fn at_once(
+    app: &TestApp,
+    client: &Client,
+    rows: &[Row<'_>],
+    request: RequestBuilder,
+) -> Vec<Outcome> {
     let copies = (0..N)
         .map(|_| request.try_clone().expect("a request with a fixed body"))
         .collect();
-    all_at_once(app, client, copies).await
+    race(app, client, rows, vec![copies]).await
 }
 
-/// Sends these requests (at most `N`) at once on `client`'s connections.
-pub async fn all_at_once(
+/// Sends the requests of each wave at once on `client`'s warm connections, the waves
+/// `WAVE_GAP` apart, and returns their outcomes in order.
+///
+/// The widest window a race can have: on PostgreSQL the test first locks `rows` in a
+/// transaction of its own, so every request reads the state as it was and then waits to
+/// change it; the lock goes once they all had time to get there. Without a conditional
+/// update every one of them would then carry out its change. (Reads do not wait for a row
+/// lock on PostgreSQL.) On SQLite a writer holds the whole database, so no test lock is
+/// taken there: the requests simply arrive together.
+pub async fn race(
     app: &TestApp,
     client: &Client,
-    requests: Vec<RequestBuilder>,
+    rows: &[Row<'_>],
+    waves: Vec<Vec<RequestBuilder>>,
 ) -> Vec<Outcome> {
-    assert!(requests.len() <= N, "one warm connection per request");
+    assert!(
+        waves.iter().map(Vec::len).sum::<usize>() <= N,
+        "one warm connection per request"
+    );
     warm_up(app, client).await;
-    join_all(requests.into_iter().map(|r| async move {
-        let r = r.send().await.expect("request");
-        let status = r.status().as_u16();
-        let location = location(&r);
-        let body = r.text().await.expect("body");
-        Outcome {
-            status,
-            location,
-            body,
+    let lock = lock_rows(app, rows);
+    let last_wave = u32::try_from(waves.len()).expect("a few waves");
+    let sending = join_all(waves.into_iter().zip(0u32..).flat_map(|(wave, i)| {
+        wave.into_iter().map(move |r| async move {
+            actix_web::rt::time::sleep(WAVE_GAP * i).await;
+            let r = r.send().await.expect("request");
+            let status = r.status().as_u16();
+            let location = location(&r);
+            let body = r.text().await.expect("body");
+            Outcome {
+                status,
+                location,
+                body,
+            }
+        })
+    }));
+    let releasing = async move {
+        if let Some(mut conn) = lock {
+            actix_web::rt::time::sleep(WAVE_GAP * last_wave + SETTLE).await;
+            conn.batch_execute("COMMIT").expect("release the rows");
         }
-    }))
-    .await
+    };
+    futures_util::future::join(sending, releasing).await.0
+}
+
+/// On PostgreSQL, a connection of the test's own holding `rows` locked in an open transaction.
+fn lock_rows(app: &TestApp, rows: &[Row<'_>]) -> Option<PgConnection> {
+    let DatabaseUrl::Postgres(url) = &app.settings.database_url else {
+        return None;
+    };
+    if rows.is_empty() {
+        return None;
+    }
+    let mut conn = PgConnection::establish(url).expect("a connection of the test's own");
+    conn.batch_execute("BEGIN").expect("begin");
+    for (table, id) in rows {
+        assert!(
+            id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "an id: {id}"
+        );
+        // NO KEY: inserts that refer to the row (foreign keys) do not wait, updates do.
+        conn.batch_execute(&format!(
+            "SELECT 1 FROM {table} WHERE id = '{id}' FOR NO KEY UPDATE"
+        ))
+        .expect("lock the row");
+    }
+    Some(conn)
 }
 
 /// The CSRF token of `client`'s session, read from `page`.
@@ -84,10 +149,12 @@ pub async fn csrf(app: &TestApp, client: &Client, page: &str) -> String {
 }
 
 /// Posts the same form `N` times at once from `client`'s session, with one CSRF token read
-/// from `page` beforehand, as a browser whose button was clicked many times.
+/// from `page` beforehand, as a browser whose button was clicked many times; `rows` are
+/// locked meanwhile (see `race`).
 pub async fn post_at_once(
     app: &TestApp,
     client: &Client,
+    rows: &[Row<'_>],
     page: &str,
     path: &str,
     fields: &[(&str, &str)],
@@ -95,7 +162,7 @@ pub async fn post_at_once(
     let token = csrf(app, client, page).await;
     let mut all = fields.to_vec();
     all.push(("csrf_token", &token));
-    at_once(app, client, client.post(app.url(path)).form(&all)).await
+    at_once(app, client, rows, client.post(app.url(path)).form(&all)).await
 }
 
 /// Exactly one outcome has the `success` status; every other one is one of `conflicts`.

@@ -24,6 +24,7 @@ async fn each_api_key_change_sent_many_times_at_once_happens_once() {
         let outcomes = post_at_once(
             &app,
             &app.client,
+            &[("platform_api_keys", &id)],
             "/admin/api-keys",
             &format!("/admin/api-keys/{id}/{change}"),
             &[],
@@ -54,6 +55,7 @@ async fn a_token_revoked_many_times_at_once_is_revoked_once() {
     let outcomes = post_at_once(
         &app,
         &app.client,
+        &[("personal_access_tokens", &id)],
         "/integrations/api",
         &format!("/integrations/api/tokens/{id}/revoke"),
         &[],

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use meetergo_console::db::models::now;
 use meetergo_console::db::schema::{identities, users};
 
-use super::{all_at_once, assert_one_winner, csrf, events, post_at_once, Team, N};
+use super::{assert_one_winner, csrf, events, post_at_once, race, Team, N};
 use crate::helpers::TestApp;
 
 /// Links an identity of `provider` to the user directly in the database; returns its id.
@@ -39,9 +39,11 @@ async fn one_identity_unlinked_many_times_at_once_is_unlinked_once() {
     let app = TestApp::spawn().await;
     let team = Team::new(&app).await;
     let identity = link(&app, &team.owner_id, "okta");
+    // Unlinks wait for the user's row: the test holds it until all of them are there.
     let outcomes = post_at_once(
         &app,
         &app.client,
+        &[("users", &team.owner_id)],
         "/profile",
         &format!("/profile/identities/{identity}/unlink"),
         &[],
@@ -76,7 +78,13 @@ async fn unlinking_two_providers_at_once_leaves_a_way_to_sign_in() {
                 .form(&[("csrf_token", &token)])
         })
         .collect();
-    let outcomes = all_at_once(&app, &app.client, requests).await;
+    let outcomes = race(
+        &app,
+        &app.client,
+        &[("users", &team.owner_id)],
+        vec![requests],
+    )
+    .await;
     // One unlink wins; the other provider's unlinks are refused (a 303 back to the profile
     // with the refusal as a flash), the same provider's find it gone (404 or 409).
     assert!(

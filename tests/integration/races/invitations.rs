@@ -41,12 +41,13 @@ async fn invite(app: &TestApp) -> (String, String, String) {
 async fn an_invitation_accepted_many_times_at_once_makes_one_account() {
     let app = TestApp::spawn().await;
     Team::new(&app).await;
-    let (address, _, path) = invite(&app).await;
+    let (address, id, path) = invite(&app).await;
     // The invited person's browser, clicking "Join" again and again.
     let browser = client();
     let outcomes = post_at_once(
         &app,
         &browser,
+        &[("invitations", &id)],
         &path,
         &path,
         &[("name", "Ivy Invited"), ("password", PASSWORD)],
@@ -80,6 +81,7 @@ async fn an_invitation_sent_again_many_times_at_once_is_sent_once() {
     let outcomes = post_at_once(
         &app,
         &app.client,
+        &[("invitations", &id)],
         "/settings/members",
         &format!("/settings/invitations/{id}/resend"),
         &[("replaces", &replaces)],
@@ -120,6 +122,7 @@ async fn an_invitation_revoked_many_times_at_once_is_revoked_once() {
     let outcomes = post_at_once(
         &app,
         &app.client,
+        &[("invitations", &id)],
         "/settings/members",
         &format!("/settings/invitations/{id}/revoke"),
         &[],

@@ -68,6 +68,7 @@ async fn sso_settings_saved_many_times_at_once_are_saved_once() {
     let outcomes = post_at_once(
         &app,
         &app.client,
+        &[],
         "/settings/sso",
         "/settings/sso",
         &[("metadata_xml", &xml), ("version", &first)],
@@ -87,6 +88,7 @@ async fn sso_settings_saved_many_times_at_once_are_saved_once() {
     let outcomes = post_at_once(
         &app,
         &app.client,
+        &[],
         "/settings/sso",
         "/settings/sso",
         &[("enforce_sso", "on"), ("version", &second)],
@@ -108,6 +110,7 @@ async fn sso_settings_saved_many_times_at_once_are_saved_once() {
     let outcomes = post_at_once(
         &app,
         &app.client,
+        &[],
         "/settings/sso",
         "/settings/sso/remove",
         &[],

@@ -16,6 +16,8 @@ use crate::services::offboarding;
 
 use super::error::ApiError;
 
+const ALREADY_REMOVED: &str = "This user has already been removed.";
+
 /// A user as the public API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -250,12 +252,23 @@ async fn target_in_company(
     acting: &crate::auth::principal::ActingUser,
     raw: String,
 ) -> Result<User, ApiError> {
-    let id: UserId = raw.parse().map_err(|_| ApiError::not_found())?;
-    let company = acting.user.company_id.clone();
-    db.run(move |conn| User::find_in_company(conn, &company, &id))
+    any_user_in_company(db, acting, raw)
         .await?
         .filter(|u| u.status() != UserStatus::Removed)
         .ok_or_else(ApiError::not_found)
+}
+
+/// The company's user with this id, removed ones included.
+async fn any_user_in_company(
+    db: &Db,
+    acting: &crate::auth::principal::ActingUser,
+    raw: String,
+) -> Result<Option<User>, ApiError> {
+    let id: UserId = raw.parse().map_err(|_| ApiError::not_found())?;
+    let company = acting.user.company_id.clone();
+    Ok(db
+        .run(move |conn| User::find_in_company(conn, &company, &id))
+        .await?)
 }
 
 /// Updates a user's profile: any user of the company with an API key, only oneself with a PAT.
@@ -312,7 +325,8 @@ pub async fn update(
 /// types go to the company owner.
 #[utoipa::path(delete, path = "/v4/user/{id}", tag = "user",
     params(("id" = String, Path, description = "User id")),
-    responses((status = 204), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)),
+    responses((status = 204), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
+              (status = 409, description = "The user was already removed (also by a request at the same moment)", body = super::error::ErrorBody)),
     security(("platform_api_key" = [])))]
 #[delete("/user/{id}")]
 pub async fn delete(
@@ -322,8 +336,13 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let acting = acting.0;
-    let target = target_in_company(&db, &acting, path.into_inner()).await?;
+    let target = any_user_in_company(&db, &acting, path.into_inner())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     authorize(acting.actor(), Action::DeleteUser(&target))?;
+    if target.status() == UserStatus::Removed {
+        return Err(ApiError::conflict(ALREADY_REMOVED));
+    }
     let origin = Origin::of(&req);
     let credential = acting.credential.id().to_owned();
     db.transaction(move |conn| {

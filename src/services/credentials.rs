@@ -135,16 +135,21 @@ pub fn revoke_pat(
 ) -> Result<PersonalAccessToken, AppError> {
     let token =
         PersonalAccessToken::find_for_user(conn, &owner.id, id)?.ok_or(AppError::NotFound)?;
-    if PersonalAccessToken::revoke(conn, id)? > 0 {
-        audit::record(
-            conn,
-            origin,
-            Event::new(AuditKind::PatRevoked)
-                .company(&owner.company_id)
-                .actor(&owner.id)
-                .target(format!("token {} ({})", token.name, token.id)),
-        )?;
+    // Only a token that is not revoked yet: of several revocations at once, one wins.
+    if PersonalAccessToken::revoke(conn, id)? == 0 {
+        return Err(AppError::Conflict(format!(
+            "Token \u{201c}{}\u{201d} was already revoked.",
+            token.name
+        )));
     }
+    audit::record(
+        conn,
+        origin,
+        Event::new(AuditKind::PatRevoked)
+            .company(&owner.company_id)
+            .actor(&owner.id)
+            .target(format!("token {} ({})", token.name, token.id)),
+    )?;
     Ok(token)
 }
 
@@ -221,15 +226,27 @@ pub fn change_api_key(
         ),
         KeyChange::Revoke => (PlatformApiKey::revoke(conn, id)?, AuditKind::ApiKeyRevoked),
     };
-    if changed > 0 {
-        audit::record(
-            conn,
-            origin,
-            Event::new(kind)
-                .company(&admin.company_id)
-                .actor(&admin.id)
-                .target(format!("api key {} ({})", key.name, key.id)),
-        )?;
+    // Each change applies only to a key in the state it changes from (see the model): 0 rows
+    // means another request changed it first, or it already was in the wanted state.
+    if changed == 0 {
+        let now_state = match PlatformApiKey::find_in_company(conn, &admin.company_id, id)? {
+            Some(k) if k.revoked_at.is_some() => "revoked",
+            Some(k) if k.deactivated_at.is_some() => "deactivated",
+            Some(_) => "active",
+            None => return Err(AppError::NotFound),
+        };
+        return Err(AppError::Conflict(format!(
+            "API key \u{201c}{}\u{201d} is already {now_state}; nothing was changed.",
+            key.name
+        )));
     }
+    audit::record(
+        conn,
+        origin,
+        Event::new(kind)
+            .company(&admin.company_id)
+            .actor(&admin.id)
+            .target(format!("api key {} ({})", key.name, key.id)),
+    )?;
     Ok(key)
 }

@@ -12,6 +12,8 @@ use crate::domain::{UserId, UserStatus};
 use crate::error::AppError;
 use crate::services::audit::{self, AuditKind, Event, Origin};
 
+const ALREADY_OFFBOARDED: &str = "This member has already been offboarded.";
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OffboardingReport {
     pub meeting_types_moved: usize,
@@ -50,6 +52,38 @@ pub fn planned_slugs(
     Ok(planned)
 }
 
+/// The transition itself, taken before any work moves: the leaver goes from the status read
+/// in this transaction to `removed` only if nobody changed it meanwhile, and the receiver's
+/// row is held while they are still active. Of several offboardings at once exactly one gets
+/// past this; the others wait for its rows (PostgreSQL) or its write lock (SQLite), then find
+/// them changed and end in a conflict, having written nothing. Rows are taken in id order, so
+/// two offboardings that name each other as receiver wait for one another, never deadlock.
+fn claim(conn: &mut DbConnection, leaver: &User, receiver: &UserId) -> Result<(), AppError> {
+    let remove = |conn: &mut DbConnection| -> Result<(), AppError> {
+        if User::change_status(conn, &leaver.id, leaver.status(), UserStatus::Removed)? {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(ALREADY_OFFBOARDED.into()))
+        }
+    };
+    let hold = |conn: &mut DbConnection| -> Result<(), AppError> {
+        if User::hold_active(conn, receiver)? {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(
+                "The member chosen to receive the meeting types is not an active member.".into(),
+            ))
+        }
+    };
+    if leaver.id.as_str() < receiver.as_str() {
+        remove(conn)?;
+        hold(conn)
+    } else {
+        hold(conn)?;
+        remove(conn)
+    }
+}
+
 /// Carries out the offboarding. Call inside a transaction (`Db::transaction`).
 pub fn offboard(
     conn: &mut DbConnection,
@@ -69,9 +103,7 @@ pub fn offboard(
         })?;
     let leaver_now = User::find(conn, &leaver.id)?.ok_or(AppError::NotFound)?;
     if leaver_now.status() == UserStatus::Removed {
-        return Err(AppError::Conflict(
-            "This member has already been offboarded.".into(),
-        ));
+        return Err(AppError::Conflict(ALREADY_OFFBOARDED.into()));
     }
     // Authorized again on what the database says now: a member promoted (or an actor demoted)
     // since the page was loaded is judged by their current role.
@@ -90,6 +122,7 @@ pub fn offboard(
         ),
     };
     allowed.map_err(|_| AppError::Forbidden)?;
+    claim(conn, &leaver_now, &receiver.id)?;
 
     let mut report = OffboardingReport::default();
     let at = now();
@@ -128,7 +161,6 @@ pub fn offboard(
     )
     .set(invitations::revoked_at.eq(at))
     .execute(conn)?;
-    User::set_status(conn, &leaver.id, UserStatus::Removed)?;
 
     let mut event = Event::new(AuditKind::MemberOffboarded)
         .company(&leaver.company_id)

@@ -277,6 +277,12 @@ pub fn unlink(
     id: &IdentityId,
     origin: &Origin,
 ) -> Result<Result<Identity, Refusal>, AppError> {
+    // Unlinks for one user take turns (their row is held until the end of the transaction):
+    // two at once cannot both find "another way to sign in" in each other's identity and
+    // leave the user with none.
+    if !User::hold_active(conn, &user.id)? {
+        return Err(AppError::Forbidden);
+    }
     let identities = Identity::of_user(conn, &user.id)?;
     let Some(target) = identities.iter().find(|i| i.id == *id).cloned() else {
         return Err(AppError::NotFound);
@@ -286,7 +292,11 @@ pub fn unlink(
             "This is your only way to sign in. Link another provider first.",
         )));
     }
-    Identity::delete(conn, &user.id, id)?;
+    if Identity::delete(conn, &user.id, id)? == 0 {
+        return Err(AppError::Conflict(
+            "This sign-in provider was already unlinked.".into(),
+        ));
+    }
     audit::record(
         conn,
         origin,

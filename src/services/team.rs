@@ -15,6 +15,9 @@ use crate::services::joining::{self, NewAccount};
 
 const INVITATION_PURPOSE: &str = "invitation";
 
+const RESENT_MEANWHILE: &str =
+    "This invitation was just sent again, used or revoked. Reload the page to see its state.";
+
 fn denied(e: crate::authz::Denied) -> AppError {
     tracing::info!(reason = e.0, "refused by authorization");
     AppError::Forbidden
@@ -107,12 +110,15 @@ pub fn invite(
     Ok(Ok(IssuedInvitation { invitation, token }))
 }
 
-/// A fresh link for a pending invitation; the previous link stops working.
+/// A fresh link for a pending invitation; the previous link stops working. `replaces` is the
+/// expiry of the link the admin saw (every resend moves it on): if the link changed since,
+/// the invitation was sent again meanwhile and this is a conflict, not another mail.
 pub fn resend(
     conn: &mut DbConnection,
     keys: &Keys,
     admin: &User,
     id: &InvitationId,
+    replaces: Option<chrono::NaiveDateTime>,
     ttl_days: i64,
     origin: &Origin,
 ) -> Result<IssuedInvitation, AppError> {
@@ -128,10 +134,17 @@ pub fn resend(
             "This invitation was already used or revoked.".into(),
         ));
     }
+    if replaces.is_some_and(|seen| seen != invitation.expires_at) {
+        return Err(AppError::Conflict(RESENT_MEANWHILE.into()));
+    }
     let token = tokens::random_base62(32);
     let hash = invitation_hash(keys, &token);
     let expires_at = now() + Duration::days(ttl_days);
-    Invitation::renew(conn, id, &hash, expires_at)?;
+    // Only the link read above is replaced: of several resends at once, one issues the new
+    // link; the others find it already replaced.
+    if !Invitation::renew(conn, id, &invitation.token_hash, &hash, expires_at)? {
+        return Err(AppError::Conflict(RESENT_MEANWHILE.into()));
+    }
     invitation.token_hash = hash;
     invitation.expires_at = expires_at;
     audit::record(
@@ -258,15 +271,26 @@ pub fn accept(
     Ok(Ok(user))
 }
 
+/// Changes `target`'s role to `to`. `from` is the role the actor saw (the page sends it): if
+/// it is no longer the target's role, someone changed it meanwhile and this is a conflict, not
+/// a silent second change. Without `from`, the role read in this transaction is the expected one.
 pub fn change_role(
     conn: &mut DbConnection,
     actor: &User,
     target: &UserId,
+    from: Option<Role>,
     to: Role,
     origin: &Origin,
 ) -> Result<User, AppError> {
     let actor = &current_actor(conn, actor)?;
     let target = live_member_of_company(conn, &actor.company_id, target)?;
+    if from.is_some_and(|from| from != target.role()) {
+        return Err(AppError::Conflict(format!(
+            "{}'s role was changed meanwhile; they are now {}. Check the list and try again.",
+            target.name,
+            target.role()
+        )));
+    }
     authorize(
         Actor::Member(actor),
         Action::ChangeRole {
@@ -288,14 +312,20 @@ pub fn change_role(
     Ok(target)
 }
 
-/// Sets a role only if it is still `from`: a concurrent change makes this a conflict instead of
-/// a silent overwrite (two transfers at once cannot leave two owners).
+/// Sets a role only if it is still `from` and the user was not offboarded meanwhile: a
+/// concurrent change makes this a conflict instead of a silent overwrite (two transfers at
+/// once cannot leave two owners).
 fn set_role(conn: &mut DbConnection, id: &UserId, from: Role, to: Role) -> Result<(), AppError> {
     use crate::db::schema::users;
     use diesel::prelude::*;
-    let changed = diesel::update(users::table.find(id).filter(users::role.eq(from.as_str())))
-        .set((users::role.eq(to.as_str()), users::updated_at.eq(now())))
-        .execute(conn)?;
+    let changed = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::role.eq(from.as_str()))
+            .filter(users::status.ne(crate::domain::UserStatus::Removed.as_str())),
+    )
+    .set((users::role.eq(to.as_str()), users::updated_at.eq(now())))
+    .execute(conn)?;
     if changed != 1 {
         return Err(AppError::Conflict(
             "Roles changed meanwhile. Reload the page and try again.".into(),
@@ -319,8 +349,18 @@ pub fn transfer_ownership(
     to: &UserId,
     origin: &Origin,
 ) -> Result<User, AppError> {
+    let was_owner = owner.role() == Role::Owner;
     let owner = &current_actor(conn, owner)?;
     let to = live_member_of_company(conn, &owner.company_id, to)?;
+    // An owner whose ownership moved since they signed in (another transfer that won) is told
+    // so, rather than refused as if they never had the right.
+    if was_owner && (owner.role() != Role::Owner || (to.role() == Role::Owner && to.id != owner.id))
+    {
+        return Err(AppError::Conflict(
+            "The ownership was transferred meanwhile. Reload the page to see who owns the company now."
+                .into(),
+        ));
+    }
     authorize(Actor::Member(owner), Action::TransferOwnership { to: &to }).map_err(denied)?;
     set_role(conn, &owner.id, Role::Owner, Role::Admin)?;
     set_role(conn, &to.id, Role::Admin, Role::Owner)?;

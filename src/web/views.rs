@@ -25,3 +25,69 @@ pub fn fmt_date(t: Option<NaiveDateTime>) -> String {
     t.map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "never".into())
 }
+
+/// Which saved state a form was made from, sent back in a hidden field: a timestamp that moves
+/// on with every change of that state (`updated_at`, an invitation's `expires_at`), or empty
+/// for "nothing saved yet". A change is applied only over that same state, so a second click,
+/// a second tab or a colleague's change meanwhile is a conflict, never a silent second change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version(pub Option<NaiveDateTime>);
+
+impl Version {
+    /// Microseconds: what both databases keep of a timestamp (`models::now` rounds to them).
+    const FORMAT: &'static str = "%Y-%m-%dT%H:%M:%S%.6f";
+
+    pub fn parse(raw: &str) -> Result<Self, crate::error::AppError> {
+        if raw.is_empty() {
+            return Ok(Self(None));
+        }
+        NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f")
+            .map(|at| Self(Some(at)))
+            .map_err(|_| {
+                crate::error::AppError::BadRequest(
+                    "The form is out of date. Reload the page and try again.".into(),
+                )
+            })
+    }
+
+    /// The timestamp for the state that replaces this one: now, but always later than it.
+    pub fn next(&self) -> NaiveDateTime {
+        let at = crate::db::models::now();
+        match self.0 {
+            Some(before) if at <= before => before + chrono::Duration::microseconds(1),
+            _ => at,
+        }
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(at) => write!(f, "{}", at.format(Self::FORMAT)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_survives_the_round_trip_through_a_form() {
+        let at = crate::db::models::now();
+        let v = Version(Some(at));
+        assert_eq!(Version::parse(&v.to_string()).ok(), Some(v));
+        assert_eq!(Version::parse("").ok(), Some(Version(None)));
+        assert_eq!(Version(None).to_string(), "");
+        assert!(Version::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn the_next_version_is_always_later() {
+        let future = crate::db::models::now() + chrono::Duration::hours(1);
+        assert!(Version(Some(future)).next() > future);
+        let past = crate::db::models::now() - chrono::Duration::hours(1);
+        assert!(Version(Some(past)).next() > past);
+    }
+}

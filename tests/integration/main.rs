@@ -5,6 +5,7 @@ mod browser;
 mod concurrent_writes;
 mod db_outage;
 mod helpers;
+mod races;
 mod shutdown;
 mod sign_in;
 mod sso_oidc;

@@ -310,19 +310,24 @@ impl PlatformApiKey {
             .load(conn)
     }
 
+    /// Deactivates an active key, or activates a deactivated one; a revoked key stays revoked.
+    /// Changes only a key that is not already in the wanted state, so of several requests at
+    /// once exactly one gets 1 row and the others 0.
     pub fn set_deactivated(
         conn: &mut DbConnection,
         id: &ApiKeyId,
         deactivated: bool,
     ) -> QueryResult<usize> {
-        let value = if deactivated {
-            Some(super::now())
+        let live = keys::table.find(id).filter(keys::revoked_at.is_null());
+        if deactivated {
+            diesel::update(live.filter(keys::deactivated_at.is_null()))
+                .set(keys::deactivated_at.eq(Some(super::now())))
+                .execute(conn)
         } else {
-            None
-        };
-        diesel::update(keys::table.find(id).filter(keys::revoked_at.is_null()))
-            .set(keys::deactivated_at.eq(value))
-            .execute(conn)
+            diesel::update(live.filter(keys::deactivated_at.is_not_null()))
+                .set(keys::deactivated_at.eq(None::<NaiveDateTime>))
+                .execute(conn)
+        }
     }
 
     pub fn revoke(conn: &mut DbConnection, id: &ApiKeyId) -> QueryResult<usize> {

@@ -152,16 +152,19 @@ impl Invitation {
         .execute(conn)
     }
 
-    /// A new secret (and a new expiry) for a pending invitation; the old link stops working.
+    /// A new secret (and a new expiry) for a pending invitation whose secret is still
+    /// `old_hash`; the old link stops working. False if it was used, revoked or renewed since.
     pub fn renew(
         conn: &mut DbConnection,
         id: &InvitationId,
+        old_hash: &str,
         hash: &str,
         expires_at: NaiveDateTime,
-    ) -> QueryResult<usize> {
-        diesel::update(
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
             invitations::table
                 .find(id)
+                .filter(invitations::token_hash.eq(old_hash))
                 .filter(invitations::accepted_at.is_null())
                 .filter(invitations::revoked_at.is_null()),
         )
@@ -169,6 +172,7 @@ impl Invitation {
             invitations::token_hash.eq(hash),
             invitations::expires_at.eq(expires_at),
         ))
-        .execute(conn)
+        .execute(conn)?;
+        Ok(n == 1)
     }
 }

@@ -77,16 +77,37 @@ impl SamlConfig {
         saml_configs::table.find(company).first(conn).optional()
     }
 
-    pub fn upsert(&self, conn: &mut DbConnection) -> QueryResult<()> {
-        let updated = diesel::update(saml_configs::table.find(&self.company_id))
-            .set(self)
-            .execute(conn)?;
-        if updated == 0 {
-            diesel::insert_into(saml_configs::table)
-                .values(self)
+    /// Saves this configuration in place of the one saved at `expected` (`None`: in place of
+    /// none). False when that is no longer what is stored (someone saved or removed it
+    /// meanwhile): of several saves from one version, exactly one is written.
+    ///
+    /// A false from the insert comes from a unique violation, which on PostgreSQL aborts the
+    /// transaction: the caller must end it (return an error) without another statement.
+    pub fn save_over(
+        &self,
+        conn: &mut DbConnection,
+        expected: Option<NaiveDateTime>,
+    ) -> QueryResult<bool> {
+        match expected {
+            Some(at) => {
+                let n = diesel::update(
+                    saml_configs::table
+                        .find(&self.company_id)
+                        .filter(saml_configs::updated_at.eq(at)),
+                )
+                .set(self)
                 .execute(conn)?;
+                Ok(n == 1)
+            }
+            None => match diesel::insert_into(saml_configs::table)
+                .values(self)
+                .execute(conn)
+            {
+                Ok(_) => Ok(true),
+                Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
+                Err(e) => Err(e),
+            },
         }
-        Ok(())
     }
 
     pub fn delete(conn: &mut DbConnection, company: &CompanyId) -> QueryResult<usize> {

@@ -161,6 +161,41 @@ impl User {
             .execute(conn)
     }
 
+    /// Moves the user from status `from` to `to`, only if they still are `from`: true for the
+    /// one caller that made the change. Concurrent callers wait for the row (PostgreSQL) or for
+    /// the write lock (SQLite) and then find nothing to change.
+    pub fn change_status(
+        conn: &mut DbConnection,
+        id: &UserId,
+        from: UserStatus,
+        to: UserStatus,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            users::table
+                .find(id)
+                .filter(users::status.eq(from.as_str())),
+        )
+        .set((
+            users::status.eq(to.as_str()),
+            users::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Holds the row of an active user until the transaction ends (a write that changes
+    /// nothing), so that nobody removes them meanwhile; false if they are not active.
+    pub fn hold_active(conn: &mut DbConnection, id: &UserId) -> QueryResult<bool> {
+        let n = diesel::update(
+            users::table
+                .find(id)
+                .filter(users::status.eq(UserStatus::Active.as_str())),
+        )
+        .set(users::status.eq(users::status))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
     /// Ends every browser session of this user, on every instance, at once.
     pub fn end_all_sessions(conn: &mut DbConnection, id: &UserId) -> QueryResult<usize> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id.as_str()))).execute(conn)

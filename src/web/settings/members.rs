@@ -22,7 +22,7 @@ use crate::web::page::{
     redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
 };
 use crate::web::require;
-use crate::web::views::{fmt_date, fmt_time};
+use crate::web::views::{fmt_date, fmt_time, Version};
 
 pub const PAGE_SIZE: i64 = 25;
 /// Far beyond any real list; keeps `(page - 1) * size` from overflowing.
@@ -50,6 +50,8 @@ pub struct InvitationRow {
     pub role: String,
     pub invited_by: String,
     pub expires: String,
+    /// The link a resend replaces: its expiry, which every resend moves on.
+    pub link_version: Version,
 }
 
 #[derive(Template)]
@@ -126,6 +128,7 @@ async fn members_page(
                 role: i.role,
                 invited_by: by,
                 expires: fmt_date(Some(i.expires_at)),
+                link_version: Version(Some(i.expires_at)),
             })
             .collect(),
         query: input.query,
@@ -191,6 +194,8 @@ async fn list(
 #[derive(Debug, Deserialize)]
 pub struct RoleForm {
     role: String,
+    /// The role the page showed: a change made meanwhile by someone else is then a conflict.
+    from: Option<String>,
 }
 
 fn user_id(raw: &str) -> Result<UserId, AppError> {
@@ -209,10 +214,16 @@ async fn change_role(
     let target = user_id(&path)?;
     let role = Role::parse(&form.role)
         .ok_or_else(|| AppError::BadRequest("Choose admin or member.".into()))?;
+    let from = match form.from.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            Role::parse(raw).ok_or_else(|| AppError::BadRequest("Unknown current role.".into()))?,
+        ),
+    };
     let actor = me.into_inner().user;
     let origin = Origin::of(&req);
     let user = db
-        .transaction(move |conn| team::change_role(conn, &actor, &target, role, &origin))
+        .transaction(move |conn| team::change_role(conn, &actor, &target, from, role, &origin))
         .await?;
     Ok(redirect_with_flash(
         &req,
@@ -373,6 +384,13 @@ fn invitation_id(raw: &str) -> Result<InvitationId, AppError> {
     raw.parse().map_err(|_| AppError::NotFound)
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ResendForm {
+    /// The page's `link_version`: a resend over a link that changed meanwhile (another
+    /// resend, from this or another tab) is a conflict. Without it, the link read now.
+    replaces: Option<String>,
+}
+
 #[allow(clippy::too_many_arguments)]
 #[post("/settings/invitations/{id}/resend")]
 async fn resend(
@@ -384,9 +402,14 @@ async fn resend(
     settings: web::Data<Settings>,
     mailer: web::Data<Mailer>,
     path: web::Path<String>,
+    form: web::Form<ResendForm>,
 ) -> Result<HttpResponse, AppError> {
     require(&me, Action::ViewAdminArea)?;
     let id = invitation_id(&path)?;
+    let replaces = match form.replaces.as_deref() {
+        Some(raw) => Version::parse(raw)?.0,
+        None => None,
+    };
     let me = me.into_inner();
     let (keys2, actor, ttl, origin) = (
         keys.clone(),
@@ -395,7 +418,7 @@ async fn resend(
         Origin::of(&req),
     );
     let issued = db
-        .transaction(move |conn| team::resend(conn, &keys2, &actor, &id, ttl, &origin))
+        .transaction(move |conn| team::resend(conn, &keys2, &actor, &id, replaces, ttl, &origin))
         .await?;
     let link = send_invitation(&settings, &mailer, &me, &issued).await?;
     let confirmation = format!(

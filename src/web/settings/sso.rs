@@ -10,7 +10,7 @@ use crate::auth::saml;
 use crate::auth::session::CurrentUser;
 use crate::authz::Action;
 use crate::config::Settings;
-use crate::db::models::{now, SamlConfig};
+use crate::db::models::SamlConfig;
 use crate::db::schema::companies;
 use crate::db::Db;
 use crate::domain::FieldError;
@@ -20,6 +20,7 @@ use crate::web::page::{
     redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
 };
 use crate::web::require;
+use crate::web::views::Version;
 
 #[derive(Template)]
 #[template(path = "settings/sso.html")]
@@ -36,7 +37,12 @@ struct SsoPage {
     metadata_xml: String,
     errors: FormErrors,
     can_manage: bool,
+    /// The saved configuration the form edits: its `updated_at` (see `Version`).
+    version: Version,
 }
+
+const CHANGED_MEANWHILE: &str =
+    "Someone changed the single sign-on settings meanwhile. Reload the page to see them, then make your change again.";
 
 async fn page(
     shell: Shell,
@@ -55,6 +61,7 @@ async fn page(
         metadata_url: urls.metadata_url,
         allow_sha1: config.as_ref().is_some_and(|c| c.allow_sha1),
         allow_idp_initiated: config.as_ref().is_some_and(|c| c.allow_idp_initiated),
+        version: Version(config.as_ref().map(|c| c.updated_at)),
         configured: config.map(|c| (c.idp_entity_id, c.idp_sso_url)),
         enforce_sso: me.company.sso_enforced,
         metadata_xml: String::new(),
@@ -85,6 +92,8 @@ pub struct SsoForm {
     allow_sha1: Option<String>,
     allow_idp_initiated: Option<String>,
     enforce_sso: Option<String>,
+    /// The page's `Version`; without it, the configuration read by this request.
+    version: Option<String>,
 }
 
 #[post("/settings/sso")]
@@ -116,6 +125,10 @@ async fn save(
     }
     let company = me.company.id.clone();
     let existing = db.run(move |conn| SamlConfig::find(conn, &company)).await?;
+    let version = match form.version.as_deref() {
+        Some(raw) => Version::parse(raw)?,
+        None => Version(existing.as_ref().map(|c| c.updated_at)),
+    };
     if errors.is_empty() && existing.is_none() && parsed.is_none() {
         errors.push(FieldError::new(
             "metadata_xml",
@@ -128,6 +141,7 @@ async fn save(
         p.allow_sha1 = allow_sha1;
         p.allow_idp_initiated = allow_idp_initiated;
         p.enforce_sso = enforce;
+        p.version = version;
         p.errors = FormErrors(errors);
         return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &p);
     }
@@ -139,12 +153,12 @@ async fn save(
             metadata_xml: pasted,
             allow_sha1,
             allow_idp_initiated,
-            updated_at: now(),
+            updated_at: version.next(),
         },
         (_, Some(existing)) => SamlConfig {
             allow_sha1,
             allow_idp_initiated,
-            updated_at: now(),
+            updated_at: version.next(),
             ..existing
         },
         _ => {
@@ -155,7 +169,9 @@ async fn save(
     };
     let (actor, origin) = (me.user.clone(), Origin::of(&req));
     db.transaction(move |conn| {
-        config.upsert(conn)?;
+        if !config.save_over(conn, version.0)? {
+            return Err(AppError::Conflict(CHANGED_MEANWHILE.into()));
+        }
         diesel::update(companies::table.find(&actor.company_id))
             .set(companies::sso_enforced.eq(enforce))
             .execute(conn)?;
@@ -190,7 +206,9 @@ async fn remove(
     require(&me, Action::ManageSso)?;
     let (actor, origin) = (me.into_inner().user, Origin::of(&req));
     db.transaction(move |conn| {
-        SamlConfig::delete(conn, &actor.company_id)?;
+        if SamlConfig::delete(conn, &actor.company_id)? == 0 {
+            return Err(AppError::Conflict(CHANGED_MEANWHILE.into()));
+        }
         diesel::update(companies::table.find(&actor.company_id))
             .set(companies::sso_enforced.eq(false))
             .execute(conn)?;

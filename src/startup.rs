@@ -134,6 +134,7 @@ fn serve(listener: TcpListener, settings: Settings, db: Db) -> anyhow::Result<Se
             .wrap(from_fn(pages::page::clear_shown_flash))
             .wrap(from_fn(csrf::protect))
             .wrap(sessions)
+            .wrap(from_fn(pages::input_guard::refuse_unreadable_input))
             .wrap(headers)
             .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
             .configure(pages::health::routes)

@@ -3,6 +3,7 @@
 mod api;
 mod browser;
 mod helpers;
+mod hostile;
 mod sign_in;
 mod sso_oidc;
 mod sso_saml;

@@ -32,8 +32,8 @@ pub struct Route {
     pub query: &'static [&'static str],
     /// Form fields (pages) or JSON fields (`/v4`): name and harmless value (raw JSON for `/v4`).
     pub fields: &'static [(&'static str, &'static str)],
-    /// Ends the admin's session when it succeeds: swept anonymously only.
-    pub ends_session: bool,
+    /// Would end the admin's session or undo the sweep's setup: swept anonymously only.
+    pub anonymous_only: bool,
 }
 
 const fn page(method: &'static str, path: &'static str) -> Route {
@@ -42,7 +42,7 @@ const fn page(method: &'static str, path: &'static str) -> Route {
         path,
         query: &[],
         fields: &[],
-        ends_session: false,
+        anonymous_only: false,
     }
 }
 
@@ -60,7 +60,7 @@ pub const ROUTES: &[Route] = &[
         ..page("POST", "/login")
     },
     Route {
-        ends_session: true,
+        anonymous_only: true,
         ..page("POST", "/logout")
     },
     page("GET", "/signup"),
@@ -173,7 +173,10 @@ pub const ROUTES: &[Route] = &[
         ],
         ..page("POST", "/settings/sso")
     },
-    page("POST", "/settings/sso/remove"),
+    Route {
+        anonymous_only: true,
+        ..page("POST", "/settings/sso/remove")
+    },
     page("GET", "/profile"),
     page("POST", "/profile/identities/{id}/unlink"),
     page("GET", "/static/{file}"),
@@ -262,10 +265,33 @@ pub fn hostile_values() -> Vec<Hostile> {
         text("nil UUID", "00000000-0000-0000-0000-000000000000"),
         text("path traversal", "../../../etc/passwd"),
         text("encoded NUL text", "%00"),
+        text("base64 XML bomb", &base64(BILLION_LAUGHS)),
+        text("base64 XXE", &base64(XXE)),
         text("empty", ""),
         text("spaces", "   "),
     ]
 }
+
+const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;"><!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;">]><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&g;</samlp:Response>"#;
+const XXE: &str = r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_1" Version="2.0" IssueInstant="2026-01-01T00:00:00Z">&x;</samlp:Response>"#;
+
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// IdP metadata with a signing certificate (self-signed, for these tests only), so the SAML
+/// routes of the sweep's company have a configuration to check responses against.
+const IDP_METADATA: &str = concat!(
+    r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" "#,
+    r#"xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="http://127.0.0.1:9/idp">"#,
+    r#"<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
+    r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>"#,
+    "MIIDFTCCAf2gAwIBAgIUdraprTVbdi6RgrrhNEQHiKwqdxEwDQYJKoZIhvcNAQELBQAwGTEXMBUGA1UEAwwOc3dlZXAtaWRwLnRlc3QwIBcNMjYxMjAxMTQ1MjIxWhgPMjEyNjExMDcxNDUyMjFaMBkxFzAVBgNVBAMMDnN3ZWVwLWlkcC50ZXN0MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA3S/0TdT7PyG8exnXdSRbd9ZVEWhJppczKQEQbpEDsbVNAX37wKf4cAM36OW5fjIdaH3ZkCx4Uktej5cPWouUgudlWTdQXlzGiPllU+4ZWeqyyGz48kF1kqxZPB4sud+HmmmgW21LCojkgLwVDcbTvkV4gNw2HD6TSIm/HbySJaj65mo5QVDm7y/kPtC1JJLKbSxFYPdeZU2puEcDnfQgY7hPT62GaVjeJ4fV9wHna+94T8lfbpDuoAFvgDGtMBQhlJ6ulBhOQtB2n1mPTX6+lbhzPHi+wyvbgZz8oeLGdgsI7w7noT6Vz8r60mdoqglKkMQEbUI0iIa0iabQEWfUQQIDAQABo1MwUTAdBgNVHQ4EFgQUuLMZPs+5HjK6jAu690UbE/5gQzAwHwYDVR0jBBgwFoAUuLMZPs+5HjK6jAu690UbE/5gQzAwDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOCAQEAw8GNdZZBdXq1DPospkahtQCmduX4EDUCfFVhFr70d8nWzRsi9oGZMUngFLwLy6r8zHM4UQDYsvo7Ty7yBXJ0KeLQusw/noogrcI2W4kFJ0pZxulV+j2utR/ULC3GCqW2UFvb3as5zbICUevneg/MrbOQEqmlmQbX20uDnJF/ZysbIB+RQNRvDYi+yjYUpswRTeV44XmbavudFY9Gs0VR30UUS4nZLm+v3JYk7xiQX6d/94c4jZw89ya2JOInBgr9sTnXQS20GOKM5m5V6Y29w/jla97mFGAdSZVBLJAXzGKxN1H3ecmZWB2pYkqrhSfmW8gcS1wYXFF8ypnLJKxOEw==",
+    r#"</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+    r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" "#,
+    r#"Location="http://127.0.0.1:9/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+);
 
 /// The longest value put in a path or a query (an address must stay under 64 kB).
 const MAX_IN_ADDRESS: usize = 50_000;
@@ -647,6 +673,17 @@ async fn callers(console: &Console) -> (Vec<Caller>, Known) {
         .await
         .unwrap();
     assert!(r.status().is_redirection(), "signup: {}", r.status());
+    let csrf = csrf_of(&admin, console, "/settings/sso").await;
+    let r = admin
+        .post(console.url("/settings/sso"))
+        .form(&[
+            ("metadata_xml", IDP_METADATA),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "SAML set up for the sweep's company");
     let csrf = csrf_of(&admin, console, "/integrations/api").await;
     let r = admin
         .post(console.url("/integrations/api/tokens"))
@@ -714,7 +751,7 @@ async fn no_route_answers_5xx_to_hostile_input() {
     for caller in &callers {
         let probes: Vec<Probe> = ROUTES
             .iter()
-            .filter(|r| !(caller.signed_in && r.ends_session))
+            .filter(|r| !(caller.signed_in && r.anonymous_only))
             .flat_map(|r| probes_for(r, caller, &known, &values))
             .collect();
         sent += probes.len();

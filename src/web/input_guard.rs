@@ -146,7 +146,19 @@ pub async fn refuse_unreadable_input(
         match body_kind(&req) {
             BodyKind::Other => None,
             kind => {
-                let body = req.extract::<web::Bytes>().await?;
+                // Read within the default payload limit (256 KiB), as the CSRF check does.
+                let body = match req.extract::<web::Bytes>().await {
+                    Ok(body) => body,
+                    Err(e) if api => {
+                        let refusal = ApiError::bad_request(format!(
+                            "The request body could not be read: {e}"
+                        ));
+                        return Ok(req
+                            .into_response(refusal.error_response())
+                            .map_into_right_body());
+                    }
+                    Err(e) => return Err(e),
+                };
                 let ok = match kind {
                     BodyKind::Form => form_is_readable(&body, Place::Body),
                     _ => json_is_readable(&body),

@@ -134,6 +134,23 @@ async fn json_with_nul_in_a_string_is_a_400_json_answer() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["statusCode"], 400, "{body}");
     assert_eq!(body["code"], "bad_request", "{body}");
+    // A body too large to read is refused in the same JSON shape.
+    let huge = format!(
+        r#"{{"title":"{}","slug":"x","duration":30}}"#,
+        "A".repeat(300_000)
+    );
+    let r = app
+        .client
+        .post(app.url("/v4/meeting-type"))
+        .bearer_auth(&pat)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "bad_request", "{body}");
 }
 
 #[actix_web::test]

@@ -160,6 +160,7 @@ fn serve(
             .wrap(from_fn(csrf::protect))
             .wrap(sessions)
             .wrap(from_fn(session_store::outage_is_unavailable))
+            .wrap(from_fn(pages::input_guard::refuse_unreadable_input))
             .wrap(headers)
             .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
             .wrap(from_fn(shutdown::close_connections_while_draining))

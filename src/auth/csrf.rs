@@ -97,7 +97,8 @@ pub async fn protect(
     Ok(response.map_into_left_body())
 }
 
-fn bytes_payload(body: web::Bytes) -> actix_web::dev::Payload {
+/// A body read once, put back for the next reader.
+pub(crate) fn bytes_payload(body: web::Bytes) -> actix_web::dev::Payload {
     let (_, mut payload) = actix_http::h1::Payload::create(true);
     payload.unread_data(body);
     actix_web::dev::Payload::from(payload)

@@ -87,10 +87,7 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 
 pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<ActingUser, ApiError> {
     let presented = bearer(req)?;
-    let user_header = req
-        .headers()
-        .get(USER_HEADER)
-        .map(|v| v.to_str().map(|s| s.trim().to_owned()).unwrap_or_default());
+    let user_header = NamedUser::of(req);
     let ip = req
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -131,11 +128,33 @@ enum Kind {
     ApiKey(ApiKeyId),
 }
 
+/// What `x-meetergo-api-user-id` says. A value that is there but is no user id (bytes that are
+/// not text included) is malformed, never mistaken for an absent header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NamedUser {
+    Absent,
+    Malformed,
+    User(UserId),
+}
+
+impl NamedUser {
+    fn of(req: &HttpRequest) -> Self {
+        let Some(value) = req.headers().get(USER_HEADER) else {
+            return Self::Absent;
+        };
+        match value.to_str().map(str::trim) {
+            Ok("") => Self::Absent,
+            Ok(text) => text.parse().map_or(Self::Malformed, Self::User),
+            Err(_) => Self::Malformed,
+        }
+    }
+}
+
 fn authenticate(
     conn: &mut DbConnection,
     hash: &str,
     kind: Kind,
-    user_header: Option<String>,
+    user_header: NamedUser,
     policy: WithoutUserHeader,
     limits: &RateLimits,
     ip: &str,
@@ -155,9 +174,11 @@ fn authenticate(
                 .api_request(token.id.as_str())
                 .map_err(|r| ApiError::rate_limited(r.0))?;
             // The header may name the owner, or nobody; naming anyone else is impersonation.
-            if let Some(named) = user_header.filter(|h| !h.is_empty()) {
-                if named.parse::<UserId>().ok().as_ref() != Some(&owner.id) {
-                    return Err(ApiError::impersonation_forbidden());
+            match &user_header {
+                NamedUser::Absent => {}
+                NamedUser::User(named) if *named == owner.id => {}
+                NamedUser::User(_) | NamedUser::Malformed => {
+                    return Err(ApiError::impersonation_forbidden())
                 }
             }
             token.touch(conn, now, ip)?;
@@ -169,14 +190,11 @@ fn authenticate(
         Kind::ApiKey(id) => {
             // The user the key would act as comes with the key, in the same indexed lookup:
             // the named user (if the header holds a well-formed id), or the company owner.
-            let named = user_header
-                .filter(|h| !h.is_empty())
-                .map(|h| h.parse::<UserId>().ok());
-            let acts_as = match (&named, policy) {
-                (Some(Some(named)), _) => Some(KeyActsAs::User(named)),
-                (None, WithoutUserHeader::ActAsOwner) => Some(KeyActsAs::Owner),
+            let acts_as = match (&user_header, policy) {
+                (NamedUser::User(named), _) => Some(KeyActsAs::User(named)),
+                (NamedUser::Absent, WithoutUserHeader::ActAsOwner) => Some(KeyActsAs::Owner),
                 // A malformed id, or no header where one is required: the key alone.
-                (Some(None), _) | (None, WithoutUserHeader::Refuse) => None,
+                (NamedUser::Malformed, _) | (NamedUser::Absent, WithoutUserHeader::Refuse) => None,
             };
             let found = match acts_as {
                 Some(acts_as) => PlatformApiKey::find_by_hash_with_user(conn, hash, acts_as)?,
@@ -194,14 +212,14 @@ fn authenticate(
             limits
                 .api_request(key.id.as_str())
                 .map_err(|r| ApiError::rate_limited(r.0))?;
-            let user = match named {
-                None => match policy {
+            let user = match user_header {
+                NamedUser::Absent => match policy {
                     WithoutUserHeader::Refuse => return Err(ApiError::missing_user_header()),
                     // A company without an active owner: not found, as it always answered.
                     WithoutUserHeader::ActAsOwner => user.ok_or(diesel::result::Error::NotFound)?,
                 },
                 // Same answer for a malformed id, a stranger, or a user of another company.
-                Some(_) => user
+                NamedUser::Malformed | NamedUser::User(_) => user
                     .filter(User::is_active)
                     .ok_or_else(ApiError::user_not_in_company)?,
             };
@@ -238,5 +256,42 @@ impl FromRequest for ActingOrOwner {
                 .await
                 .map(ActingOrOwner)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+    use actix_web::test::TestRequest;
+
+    fn named(value: Option<HeaderValue>) -> NamedUser {
+        let mut req = TestRequest::default();
+        if let Some(v) = value {
+            req = req.insert_header((USER_HEADER, v));
+        }
+        NamedUser::of(&req.to_http_request())
+    }
+
+    #[test]
+    fn an_unreadable_user_header_is_malformed_not_absent() {
+        assert_eq!(named(None), NamedUser::Absent);
+        assert_eq!(
+            named(Some(HeaderValue::from_static("  "))),
+            NamedUser::Absent
+        );
+        assert_eq!(
+            named(Some(HeaderValue::from_static("not-a-user-id"))),
+            NamedUser::Malformed
+        );
+        assert_eq!(
+            named(HeaderValue::from_bytes(b"\xff\xfe").ok()),
+            NamedUser::Malformed
+        );
+        let id = UserId::new();
+        assert_eq!(
+            named(HeaderValue::from_str(id.as_str()).ok()),
+            NamedUser::User(id)
+        );
     }
 }

@@ -51,7 +51,7 @@ impl Mailer {
         let to: Mailbox = mail
             .to
             .parse()
-            .map_err(|e| AppError::BadRequest(format!("invalid recipient: {e}")))?;
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("invalid recipient: {e}")))?;
         let build = |from: &Mailbox| {
             Message::builder()
                 .from(from.clone())

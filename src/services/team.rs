@@ -534,3 +534,24 @@ pub fn update_settings(
     }
     Ok(Ok(Company::find(conn, &company.id)?))
 }
+
+/// Takes back an invitation whose mail could not be sent: nobody holds its link, so it is
+/// removed and does not block inviting the address again. The audit log, which is never
+/// rewritten, says why the invitation it recorded as sent is gone.
+pub fn withdraw_unsent(
+    conn: &mut DbConnection,
+    admin: &User,
+    invitation: &Invitation,
+    origin: &Origin,
+) -> Result<(), AppError> {
+    if Invitation::delete_unused(conn, &invitation.id)? {
+        audit::record(
+            conn,
+            origin,
+            event(AuditKind::InvitationRevoked, admin)
+                .target(invitation.email.clone())
+                .detail("the invitation mail could not be sent"),
+        )?;
+    }
+    Ok(())
+}

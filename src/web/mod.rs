@@ -3,6 +3,7 @@
 pub mod admin_api_keys;
 pub mod dashboard;
 pub mod health;
+pub mod input_guard;
 pub mod integrations;
 pub mod invitations;
 pub mod page;

@@ -1,10 +1,12 @@
 //! One integration test binary; its modules mirror the route tree.
 
 mod api;
+mod bad_input;
 mod browser;
 mod concurrent_writes;
 mod db_outage;
 mod helpers;
+mod hostile;
 mod races;
 mod shutdown;
 mod sign_in;

@@ -137,6 +137,17 @@ impl Invitation {
         Ok(n == 1)
     }
 
+    /// Removes an invitation nobody has used; a used one stays. Answers whether it was removed.
+    pub fn delete_unused(conn: &mut DbConnection, id: &InvitationId) -> QueryResult<bool> {
+        let n = diesel::delete(
+            invitations::table
+                .find(id)
+                .filter(invitations::accepted_at.is_null()),
+        )
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
     pub fn revoke(
         conn: &mut DbConnection,
         id: &InvitationId,

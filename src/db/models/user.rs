@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{sessions, users};
 use crate::db::DbConnection;
-use crate::domain::{CompanyId, Email, Role, UserId, UserStatus};
+use crate::domain::{CompanyId, Email, Role, SearchText, UserId, UserStatus};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -93,16 +93,17 @@ impl User {
     pub fn search_in_company(
         conn: &mut DbConnection,
         company: &CompanyId,
-        query: &str,
+        query: &SearchText,
         limit: i64,
         offset: i64,
     ) -> QueryResult<(Vec<Self>, i64)> {
-        let pattern = format!("%{}%", query.to_lowercase().replace(['%', '_'], ""));
+        let pattern = query.contains_pattern();
         let filtered = || {
             users::table.filter(users::company_id.eq(company)).filter(
                 lower(users::name)
                     .like(pattern.clone())
-                    .or(users::email.like(pattern.clone())),
+                    .escape('\\')
+                    .or(users::email.like(pattern.clone()).escape('\\')),
             )
         };
         let total = filtered().count().get_result(conn)?;

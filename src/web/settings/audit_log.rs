@@ -12,6 +12,7 @@ use crate::auth::session::CurrentUser;
 use crate::authz::Action;
 use crate::db::models::{AuditEvent, AuditFilter, User};
 use crate::db::Db;
+use crate::domain::SearchText;
 use crate::error::AppError;
 use crate::services::audit::AuditKind;
 use crate::web::page::{render, Shell};
@@ -35,6 +36,18 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
+    /// Each box cut to what a filter can hold, before it is used or echoed in links.
+    fn capped(self) -> Self {
+        let cap = |s: String| SearchText::new(&s).as_str().to_owned();
+        Self {
+            actor: cap(self.actor),
+            kind: cap(self.kind),
+            from: cap(self.from),
+            to: cap(self.to),
+            page: self.page,
+        }
+    }
+
     fn filter(&self) -> AuditFilter {
         let date = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
         AuditFilter {
@@ -143,7 +156,7 @@ async fn list(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     require(&me, Action::ViewAdminArea)?;
-    let query = query.into_inner();
+    let query = query.into_inner().capped();
     let page = query
         .page
         .unwrap_or(1)
@@ -185,6 +198,7 @@ async fn export(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     require(&me, Action::ViewAdminArea)?;
+    let query = query.into_inner().capped();
     let (rows, _, _) = load(&db, &me, &query, CSV_LIMIT, 0).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!("csv: {e}"));

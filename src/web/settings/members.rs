@@ -13,7 +13,7 @@ use crate::authz::{authorize, Action, Actor};
 use crate::config::Settings;
 use crate::db::models::{now, Invitation, PersonalAccessToken, User};
 use crate::db::Db;
-use crate::domain::{Email, FieldError, InvitationId, Role, UserId};
+use crate::domain::{Email, FieldError, InvitationId, Role, SearchText, UserId};
 use crate::error::AppError;
 use crate::services::audit::Origin;
 use crate::services::mail::{Mail, Mailer};
@@ -95,7 +95,7 @@ async fn members_page(
     input: PageInput,
 ) -> Result<MembersPage, AppError> {
     let company = me.company.id.clone();
-    let (q, page) = (input.query.clone(), input.page.clamp(1, MAX_PAGE));
+    let (q, page) = (SearchText::new(&input.query), input.page.clamp(1, MAX_PAGE));
     let (users, total, counts, pending) = db
         .run(move |conn| {
             let (users, total) =
@@ -181,7 +181,7 @@ async fn list(
     require(&me, Action::ViewAdminArea)?;
     let query = query.into_inner();
     let input = PageInput {
-        query: query.q.trim().to_owned(),
+        query: SearchText::new(&query.q).as_str().to_owned(),
         page: query.page.unwrap_or(1),
         invite_email: String::new(),
         invite_role: "member".into(),
@@ -356,9 +356,28 @@ async fn invite(
             .pop()
             .unwrap_or_else(|| FieldError::new("email", "Check the form."))),
     };
+    let outcome = match outcome {
+        Ok(issued) => match send_invitation(&settings, &mailer, &me, &issued).await {
+            Ok(link) => Ok((issued, link)),
+            Err(e) => {
+                // Nobody got the link: take the invitation back, so nothing half-done stays.
+                tracing::warn!(error = %e, "invitation mail not sent; invitation withdrawn");
+                let (actor, origin) = (me.user.clone(), Origin::of(&req));
+                db.transaction(move |conn| {
+                    team::withdraw_unsent(conn, &actor, &issued.invitation, &origin)
+                })
+                .await?;
+                Err(FieldError::new(
+                    "email",
+                    "The invitation could not be mailed to this address, so it was not sent. \
+                     Check the address, or try again in a few minutes.",
+                ))
+            }
+        },
+        Err(error) => Err(error),
+    };
     match outcome {
-        Ok(issued) => {
-            let link = send_invitation(&settings, &mailer, &me, &issued).await?;
+        Ok((issued, link)) => {
             let confirmation = format!("Invitation sent to {}.", issued.invitation.email);
             show_sent(shell, &me, &db, link, confirmation).await
         }
@@ -420,7 +439,22 @@ async fn resend(
     let issued = db
         .transaction(move |conn| team::resend(conn, &keys2, &actor, &id, replaces, ttl, &origin))
         .await?;
-    let link = send_invitation(&settings, &mailer, &me, &issued).await?;
+    let link = match send_invitation(&settings, &mailer, &me, &issued).await {
+        Ok(link) => link,
+        Err(e) => {
+            tracing::warn!(error = %e, "invitation mail not sent again");
+            return Ok(redirect_with_flash(
+                &req,
+                "/settings/members",
+                FlashKind::Error,
+                &format!(
+                    "The invitation could not be mailed to {}. Check the address, or try again \
+                     in a few minutes.",
+                    issued.invitation.email
+                ),
+            ));
+        }
+    };
     let confirmation = format!(
         "Invitation sent again to {}. The previous link no longer works.",
         issued.invitation.email

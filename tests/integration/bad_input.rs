@@ -28,7 +28,7 @@ fn pending_invitations(app: &TestApp, address: &str) -> i64 {
         .filter(invitations::accepted_at.is_null())
         .filter(invitations::revoked_at.is_null())
         .count()
-        .get_result(&mut app.db.conn().unwrap())
+        .get_result(&mut *app.db.conn().unwrap())
         .unwrap()
 }
 
@@ -112,7 +112,7 @@ async fn text_that_is_not_utf8_is_refused_not_replaced() {
         .filter(users::email.eq(&owner))
         .filter(users::name.like("%\u{FFFD}%"))
         .count()
-        .get_result(&mut app.db.conn().unwrap())
+        .get_result(&mut *app.db.conn().unwrap())
         .unwrap();
     assert_eq!(replaced, 0);
 }
@@ -239,7 +239,7 @@ async fn an_address_that_cannot_be_mailed_leaves_no_invitation() {
     );
     let none: i64 = invitations::table
         .count()
-        .get_result(&mut app.db.conn().unwrap())
+        .get_result(&mut *app.db.conn().unwrap())
         .unwrap();
     assert_eq!(none, 0, "nothing saved for an invalid address");
 }
@@ -292,7 +292,7 @@ async fn a_mail_server_failure_withdraws_the_invitation_and_hides_the_error() {
         .filter(audit_events::kind.eq("invitation.revoked"))
         .filter(audit_events::target.eq(&invitee))
         .count()
-        .get_result(&mut app.db.conn().unwrap())
+        .get_result(&mut *app.db.conn().unwrap())
         .unwrap();
     assert_eq!(
         withdrawn, 2,

@@ -322,6 +322,8 @@ fn json_string(bytes: &[u8]) -> Vec<u8> {
 /// The values that stand for the path parameters not under test.
 struct Known {
     me: String,
+    /// A member of the admin's company, so member pages reach their forms.
+    member: String,
     meeting_type: String,
 }
 
@@ -330,6 +332,7 @@ fn harmless_param(route: &Route, name: &str, known: &Known) -> String {
         // The admin's own id where changing it is harmless, so the handler reads the body.
         ("/v4/user/{id}", _) if route.method == "PATCH" => known.me.clone(),
         ("/v4/meeting-type/{id}", _) => known.meeting_type.clone(),
+        (path, "id") if path.starts_with("/settings/members/{id}") => known.member.clone(),
         (_, "provider") => "okta".into(),
         (_, "slug") => "hostile-co".into(),
         (_, "file") => "app.css".into(),
@@ -732,10 +735,35 @@ async fn callers(console: &Console) -> (Vec<Caller>, Known) {
         .json()
         .await
         .unwrap();
+    let member: serde_json::Value = admin
+        .post(console.url("/v4/user"))
+        .bearer_auth(&api_key)
+        .json(&serde_json::json!({"email": "sweep-member@example.com", "givenName": "Mia"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let known = Known {
         me: me["id"].as_str().expect("my id").to_owned(),
+        member: member["userId"].as_str().expect("member id").to_owned(),
         meeting_type: created["id"].as_str().expect("meeting type id").to_owned(),
     };
+    // The setup is real, or the sweep of the routes that need it would stay shallow.
+    for page in [
+        format!("/settings/members/{}/offboard", known.member),
+        format!("/v4/meeting-type/{}", known.meeting_type),
+        "/sso/saml/hostile-co/metadata".to_owned(),
+    ] {
+        let r = admin
+            .get(console.url(&page))
+            .bearer_auth(&pat)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{page}");
+    }
     let callers = vec![
         Caller {
             name: "anonymous",

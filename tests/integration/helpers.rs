@@ -39,7 +39,9 @@ pub fn fresh_database(dir: &std::path::Path) -> DatabaseUrl {
                 .rsplit_once('/')
                 .map(|(b, _)| b.to_owned())
                 .expect("postgres url");
-            DatabaseUrl::Postgres(format!("{base}/{name}"))
+            // No TLS on loopback: libpq would otherwise load OpenSSL into every pooled
+            // connection, whose global state is torn down while the test binary exits.
+            DatabaseUrl::Postgres(format!("{base}/{name}?sslmode=disable"))
         }
         "sqlite" => DatabaseUrl::Sqlite(dir.join("test.sqlite").to_string_lossy().into_owned()),
         other => panic!("unknown TEST_BACKEND {other}"),

@@ -204,7 +204,7 @@ fn spawn_housekeeping(db: Db, limits: RateLimits) {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
-            if let Err(e) = db.run(|conn| session_store::purge_expired(conn)).await {
+            if let Err(e) = db.run(session_store::purge_expired).await {
                 tracing::warn!(error = %e, "purging expired sessions failed");
             }
             // Pending SSO requests and remembered SAML assertion ids, once expired.

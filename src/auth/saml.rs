@@ -172,17 +172,6 @@ pub struct SamlLogin {
 #[error("{0}")]
 pub struct Refused(pub String);
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn counts_elements_by_local_name() {
-        let xml = r#"<samlp:Response><saml:Assertion ID="a"><saml:Subject/></saml:Assertion><Assertion/><saml2:EncryptedAssertion/></samlp:Response>"#;
-        assert_eq!(super::count_elements(xml, "Assertion"), 2);
-        assert_eq!(super::count_elements(xml, "EncryptedAssertion"), 1);
-        assert_eq!(super::count_elements(xml, "Response"), 1);
-    }
-}
-
 fn refuse(reason: impl Into<String>) -> Refused {
     Refused(reason.into())
 }
@@ -365,4 +354,15 @@ fn login_from(assertion: &Assertion, urls: &SpUrls) -> Result<SamlLogin, Refused
         in_response_to: confirmation.in_response_to.clone(),
         expires_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_elements_by_local_name() {
+        let xml = r#"<samlp:Response><saml:Assertion ID="a"><saml:Subject/></saml:Assertion><Assertion/><saml2:EncryptedAssertion/></samlp:Response>"#;
+        assert_eq!(super::count_elements(xml, "Assertion"), 2);
+        assert_eq!(super::count_elements(xml, "EncryptedAssertion"), 1);
+        assert_eq!(super::count_elements(xml, "Response"), 1);
+    }
 }

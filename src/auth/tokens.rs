@@ -18,15 +18,21 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 pub fn random_base62(len: usize) -> String {
     let mut rng = rand::rngs::OsRng;
     (0..len)
-        .map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())]))
+        .map(|_| char::from(base62_digit(rng.gen_range(0..62))))
         .collect()
+}
+
+/// The base-62 digit for `d` (taken modulo 62).
+fn base62_digit(d: u64) -> u8 {
+    let index = usize::try_from(d % 62).unwrap_or(0);
+    BASE62.get(index).copied().unwrap_or(b'0')
 }
 
 fn checksum(body: &str) -> String {
     let mut n = crc32fast::hash(body.as_bytes()) as u64;
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
-        *slot = BASE62[(n % 62) as usize];
+        *slot = base62_digit(n);
         n /= 62;
     }
     out.iter().map(|&b| char::from(b)).collect()

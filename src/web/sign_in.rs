@@ -155,6 +155,7 @@ async fn limit_attempt(
 }
 
 #[post("/login")]
+#[allow(clippy::too_many_arguments)]
 async fn login(
     req: HttpRequest,
     shell: Shell,
@@ -299,6 +300,7 @@ fn parse_signup(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
 }
 
 #[post("/signup")]
+#[allow(clippy::too_many_arguments)]
 async fn signup(
     req: HttpRequest,
     shell: Shell,

@@ -1,5 +1,13 @@
 //! One integration test binary; its modules mirror the route tree.
 
+// Test code: a failed unwrap is a failed test (see clippy.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod api;
 mod bad_input;
 mod browser;

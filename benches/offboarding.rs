@@ -4,7 +4,12 @@
 //! BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres; BENCH_BACKENDS=sqlite skips it).
 
 // A measuring tool, not a request path: a failure stops it with a message (see clippy.toml).
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::time::Instant;
 

@@ -34,28 +34,15 @@ fn readable(raw: &[u8], plus_is_space: bool, place: Place) -> bool {
 }
 
 fn percent_decode(raw: &[u8], plus_is_space: bool) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some((&b, tail)) = rest.split_first() {
-        rest = tail;
-        match b {
-            b'%' => match (
-                tail.first().copied().and_then(hex),
-                tail.get(1).copied().and_then(hex),
-            ) {
-                (Some(hi), Some(lo)) => {
-                    out.push((hi * 16 + lo) as u8);
-                    rest = tail.get(2..).unwrap_or_default();
-                }
-                // A lone `%` is kept as it is, as every decoder does.
-                _ => out.push(b'%'),
-            },
-            b'+' if plus_is_space => out.push(b' '),
-            _ => out.push(b),
-        }
+    // A lone `%` is kept as it is, as every decoder does.
+    if plus_is_space && raw.contains(&b'+') {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        return percent_encoding::percent_decode(&spaced).collect();
     }
-    out
+    percent_encoding::percent_decode(raw).collect()
 }
 
 /// Every name and value of an `application/x-www-form-urlencoded` text.

@@ -1,6 +1,7 @@
 //! Sign-in with an OpenID Connect provider, end to end against a real provider (the npm
 //! `oidc-provider` of tests/oidc, on loopback): the code + PKCE round trip over HTTP, every
-//! refusal (state, replay, nonce, issuer, unverified email, another browser), linking an
+//! refusal (state, replay, nonce, issuer, RFC 9207 `iss`, unverified email, userinfo about another
+//! subject, another browser), a provider that sends claims only from userinfo, linking an
 //! existing account from the profile, the joining rule, Enforce SSO, and one browser flow.
 //!
 //! Node.js and the provider are required: when they are missing these tests fail, they never

@@ -1,6 +1,10 @@
 //! Sign-in with OpenID Connect providers (Google, Microsoft, any OIDC issuer such as Okta):
 //! authorization code flow with PKCE S256, one-time state and nonce, exact redirect URIs, one
-//! callback per provider, and ID tokens checked for signature, issuer, audience, expiry and nonce.
+//! callback per provider, the authorization response's `iss` (RFC 9207) when it names one, and ID
+//! tokens checked for signature, issuer, audience, expiry and nonce. Claims about the person that
+//! the ID token lacks are read from the userinfo endpoint (see [`person`]).
+
+mod person;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -119,7 +124,46 @@ pub enum OidcError {
     Exchange(String),
     #[error("ID token rejected: {0}")]
     IdToken(String),
+    /// RFC 9207: the authorization response names another issuer than this provider's.
+    #[error("authorization response from issuer {sent}, expected {expected}")]
+    ResponseIssuer { sent: String, expected: String },
+    #[error("userinfo rejected: {0}")]
+    UserInfo(String),
 }
+
+impl OidcError {
+    /// What the person is told (the audit log gets the whole error).
+    pub fn user_message(&self) -> &'static str {
+        match self {
+            Self::ResponseIssuer { .. } => {
+                "The answer did not come from the provider this sign-in was started with. Start again."
+            }
+            _ => "The provider's answer could not be verified. Try again.",
+        }
+    }
+}
+
+/// RFC 9207: an authorization response that names its issuer must name this provider's (simple
+/// string comparison). A response without `iss` is accepted: not every provider sends one.
+pub fn check_response_issuer(sent: Option<&str>, expected: &str) -> Result<(), OidcError> {
+    match sent {
+        Some(sent) if sent != expected => Err(OidcError::ResponseIssuer {
+            sent: sent.to_owned(),
+            expected: expected.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A client made from a provider's discovery document (token and userinfo endpoints optional).
+type DiscoveredClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// Who the provider says signed in, after every check.
 #[derive(Debug, Clone)]
@@ -235,6 +279,24 @@ impl Oidc {
         }
     }
 
+    fn client(
+        &self,
+        p: &ProviderConfig,
+        metadata: CoreProviderMetadata,
+    ) -> Result<DiscoveredClient, OidcError> {
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(p.client_id.clone()),
+            Some(ClientSecret::new(
+                p.client_secret.expose_secret().to_owned(),
+            )),
+        )
+        .set_redirect_uri(
+            RedirectUrl::new(self.redirect_uri(&p.key))
+                .map_err(|e| OidcError::Discovery(e.to_string()))?,
+        ))
+    }
+
     /// Where to send the browser, for this provider, state, nonce and PKCE verifier.
     pub async fn authorization_url(
         &self,
@@ -244,18 +306,7 @@ impl Oidc {
         verifier: &str,
     ) -> Result<String, OidcError> {
         let p = self.provider(key)?;
-        let metadata = self.metadata(p).await?;
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(p.client_id.clone()),
-            Some(ClientSecret::new(
-                p.client_secret.expose_secret().to_owned(),
-            )),
-        )
-        .set_redirect_uri(
-            RedirectUrl::new(self.redirect_uri(key))
-                .map_err(|e| OidcError::Discovery(e.to_string()))?,
-        );
+        let client = self.client(p, self.metadata(p).await?)?;
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
             verifier.to_owned(),
         ));
@@ -273,27 +324,25 @@ impl Oidc {
         Ok(url.to_string())
     }
 
-    /// Redeems the code and checks the ID token.
+    /// Checks the authorization response's issuer, redeems the code, checks the ID token, and
+    /// completes the person's claims from userinfo when the ID token lacks them.
+    /// `response_issuer` is the callback's `iss` parameter (RFC 9207), if it had one.
     pub async fn finish(
         &self,
         key: &str,
         code: &str,
+        response_issuer: Option<&str>,
         verifier: &str,
         nonce: &str,
     ) -> Result<ExternalIdentity, OidcError> {
         let p = self.provider(key)?;
         let metadata = self.metadata(p).await?;
-        let client = CoreClient::from_provider_metadata(
-            metadata.clone(),
-            ClientId::new(p.client_id.clone()),
-            Some(ClientSecret::new(
-                p.client_secret.expose_secret().to_owned(),
-            )),
-        )
-        .set_redirect_uri(
-            RedirectUrl::new(self.redirect_uri(key))
-                .map_err(|e| OidcError::Discovery(e.to_string()))?,
-        );
+        // Microsoft's template issuer is only known once the ID token names its tenant: that
+        // case is checked below, before the identity is used.
+        if !p.tenant_template {
+            check_response_issuer(response_issuer, metadata.issuer().as_str())?;
+        }
+        let client = self.client(p, metadata.clone())?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| OidcError::Exchange(e.to_string()))?
@@ -333,25 +382,34 @@ impl Oidc {
                     "issuer {issuer} is not {expected}"
                 )));
             }
+            check_response_issuer(response_issuer, &expected)?;
             issuer = expected;
             subject = format!("{tid}/{oid}");
         }
-        let email_verified = claims.email_verified().unwrap_or(false)
-            || (p.key == "microsoft"
-                && extra
-                    .get("xms_edov")
-                    .and_then(|v| v.as_bool())
-                    .unwrap_or(false));
+        let microsoft_verified = if p.key == "microsoft" {
+            extra.get("xms_edov").and_then(|v| v.as_bool())
+        } else {
+            None
+        };
+        let mut person = person::Person::from_id_token(claims, microsoft_verified);
+        if person.lacks_email() && client.user_info_url().is_some() {
+            let from_userinfo = person::from_userinfo(
+                &client,
+                &self.http,
+                response.access_token().clone(),
+                claims.subject().clone(),
+                !p.tenant_template,
+            )
+            .await?;
+            person = person.completed_by(from_userinfo);
+        }
         Ok(ExternalIdentity {
             provider: p.key.clone(),
             issuer,
             subject,
-            email: claims.email().map(|e| e.as_str().to_lowercase()),
-            email_verified,
-            name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned()),
+            email_verified: person.email_verified.unwrap_or(false),
+            email: person.email,
+            name: person.name,
         })
     }
 }
@@ -401,5 +459,28 @@ mod tests {
             Some("https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0")
         );
         assert!(expected_tenant_issuer(t, "evil.example/x").is_err());
+    }
+
+    #[test]
+    fn an_authorization_response_may_name_only_this_providers_issuer() {
+        let ours = "https://id.example.com/realms/a";
+        assert!(
+            check_response_issuer(None, ours).is_ok(),
+            "absent: accepted"
+        );
+        assert!(check_response_issuer(Some(ours), ours).is_ok());
+        for other in [
+            "https://id.example.com/realms/b",
+            "https://id.example.com/realms/a/",
+            "https://ID.example.com/realms/a",
+        ] {
+            assert!(
+                matches!(
+                    check_response_issuer(Some(other), ours),
+                    Err(OidcError::ResponseIssuer { .. })
+                ),
+                "{other}"
+            );
+        }
     }
 }

@@ -163,6 +163,8 @@ async fn oidc_start(
 pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
+    /// The issuer the authorization response names (RFC 9207), when the provider sends it.
+    iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -230,14 +232,14 @@ async fn oidc_callback(
     };
     let verifier = sso_binding::pkce_verifier(&keys, &value, &state);
     let nonce = pending.nonce.clone().unwrap_or_default();
-    let external = match oidc.finish(&provider, &code, &verifier, &nonce).await {
+    let external = match oidc
+        .finish(&provider, &code, query.iss.as_deref(), &verifier, &nonce)
+        .await
+    {
         Ok(e) => e,
         Err(e) => {
             audit_refusal(&db, origin, None, format!("oidc:{provider}: {e}")).await?;
-            return refused(
-                shell,
-                "The provider's answer could not be verified. Try again.",
-            );
+            return refused(shell, e.user_message());
         }
     };
     if pending.purpose == "link" {

@@ -1,6 +1,7 @@
 //! Sign-in with an OpenID Connect provider, end to end against a real provider (the npm
 //! `oidc-provider` of tests/oidc, on loopback): the code + PKCE round trip over HTTP, every
-//! refusal (state, replay, nonce, issuer, unverified email, another browser), linking an
+//! refusal (state, replay, nonce, issuer, RFC 9207 `iss`, unverified email, userinfo about another
+//! subject, another browser), a provider that sends claims only from userinfo, linking an
 //! existing account from the profile, the joining rule, Enforce SSO, and one browser flow.
 //!
 //! Node.js and the provider are required: when they are missing these tests fail, they never
@@ -98,6 +99,18 @@ fn with_param(url: &Url, name: &str, value: &str) -> Url {
             };
             (k.into_owned(), v)
         })
+        .collect();
+    let mut out = url.clone();
+    out.query_pairs_mut().clear().extend_pairs(pairs);
+    out
+}
+
+/// `url` without the query parameter `name`.
+fn without_param(url: &Url, name: &str) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let mut out = url.clone();
     out.query_pairs_mut().clear().extend_pairs(pairs);
@@ -399,6 +412,9 @@ async fn assert_refusal(
 const NOT_THIS_BROWSER: &str =
     "This sign-in was not started in this browser, was already used, or has expired.";
 const NOT_VERIFIED: &str = "The provider's answer could not be verified.";
+const ANOTHER_ISSUER: &str =
+    "The answer did not come from the provider this sign-in was started with.";
+const UNCONFIRMED_EMAIL: &str = "The provider did not confirm your email address";
 
 // ---------------------------------------------------------------------------------------------
 // The round trip
@@ -679,12 +695,25 @@ async fn an_id_token_from_another_issuer_is_refused() {
     // same endpoints), so the ID token's `iss` is not the configured issuer.
     let (app, mut provider) = TestApp::spawn_with_oidc(&[]).await;
     let configured = provider.issuer.clone();
-    let browser = client();
+    let (browser, first) = (client(), client());
     let authorize = start(&app, &provider, &browser, "").await;
+    let authorize_first = start(&app, &provider, &first, "").await;
     provider.restart(&["--issuer-claim", OTHER_ISSUER]);
     assert_eq!(provider.issuer, configured, "same listening URL");
-    let back = at_provider(&app, &provider, &authorize, "ivan").await;
+
+    // Its authorization response names the other issuer (RFC 9207 `iss`): refused on that
+    // alone, before the code is redeemed.
+    let back = at_provider(&app, &provider, &authorize_first, "ivan").await;
     assert_eq!(param(&back, "iss").as_deref(), Some(OTHER_ISSUER));
+    let was = before(&app);
+    let r = callback(&first, &back).await;
+    let reason =
+        format!("authorization response from issuer {OTHER_ISSUER}, expected {configured}");
+    assert_refusal(&app, &first, was, &r, ANOTHER_ISSUER, &reason).await;
+
+    // Without that parameter (not every provider sends it), the ID token's `iss` is refused.
+    let back = at_provider(&app, &provider, &authorize, "ivan").await;
+    let back = without_param(&back, "iss");
     let was = before(&app);
     let r = callback(&browser, &back).await;
     assert_refusal(&app, &browser, was, &r, NOT_VERIFIED, "ID token rejected").await;
@@ -723,9 +752,129 @@ async fn an_unverified_email_is_refused() {
     let browser = client();
     let was = before(&app);
     let r = sign_in_as(&app, &provider, &browser, "unverified-bob").await;
-    let message = "The provider did not confirm your email address";
-    assert_refusal(&app, &browser, was, &r, message, message).await;
+    assert_refusal(
+        &app,
+        &browser,
+        was,
+        &r,
+        UNCONFIRMED_EMAIL,
+        UNCONFIRMED_EMAIL,
+    )
+    .await;
     assert!(user_by_email(&app, "unverified-bob@example.com").is_none());
+}
+
+#[actix_web::test]
+async fn an_authorization_response_naming_another_issuer_is_refused() {
+    let (app, provider) = TestApp::spawn_with_oidc(&[]).await;
+
+    // The answer's `iss` changed on the way: refused, audited with both issuers.
+    let browser = client();
+    let authorize = start(&app, &provider, &browser, "").await;
+    let back = at_provider(&app, &provider, &authorize, "iris").await;
+    assert_eq!(param(&back, "iss"), Some(provider.issuer.clone()));
+    let tampered = with_param(&back, "iss", OTHER_ISSUER);
+    let was = before(&app);
+    let r = callback(&browser, &tampered).await;
+    let reason = format!(
+        "authorization response from issuer {OTHER_ISSUER}, expected {}",
+        provider.issuer
+    );
+    assert_refusal(&app, &browser, was, &r, ANOTHER_ISSUER, &reason).await;
+    // Not even a trailing slash is forgiven (RFC 9207: simple string comparison).
+    let authorize = start(&app, &provider, &browser, "").await;
+    let back = at_provider(&app, &provider, &authorize, "iris").await;
+    let slash = with_param(&back, "iss", &format!("{}/", provider.issuer));
+    let was = before(&app);
+    let r = callback(&browser, &slash).await;
+    assert_refusal(&app, &browser, was, &r, ANOTHER_ISSUER, "expected").await;
+    assert!(user_by_email(&app, "iris@example.com").is_none());
+
+    // The provider's own `iss`: signed in.
+    let authorize = start(&app, &provider, &browser, "").await;
+    let back = at_provider(&app, &provider, &authorize, "iris").await;
+    assert_eq!(param(&back, "iss"), Some(provider.issuer.clone()));
+    let r = callback(&browser, &back).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location, "/dashboard");
+    assert!(is_signed_in(&app, &browser).await);
+    assert!(user_by_email(&app, "iris@example.com").is_some());
+
+    // No `iss` at all (a provider without RFC 9207): signed in as before.
+    let other = client();
+    let authorize = start(&app, &provider, &other, "").await;
+    let back = at_provider(&app, &provider, &authorize, "iris").await;
+    let r = callback(&other, &without_param(&back, "iss")).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location, "/dashboard");
+    assert!(is_signed_in(&app, &other).await);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A provider that sends the person's claims only from userinfo (like Okta with an access token)
+// ---------------------------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn a_provider_that_sends_claims_only_from_userinfo_signs_people_in() {
+    let (app, provider) = TestApp::spawn_with_oidc(&["--claims-from-userinfo"]).await;
+
+    // The ID token names only `sub`: email, its verification and the name come from userinfo.
+    let browser = client();
+    // (A login with `@` is its own email, and the name is the login as typed: not what the
+    // console would make up from the email.)
+    let r = sign_in_as(&app, &provider, &browser, "Ursula@Example.org").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location, "/dashboard");
+    assert!(is_signed_in(&app, &browser).await);
+    let ursula = user_by_email(&app, "ursula@example.org").expect("ursula was created");
+    assert_eq!(ursula.name, "Ursula@Example.org", "the name from userinfo");
+    let linked = identity(&app, &provider.issuer, "sub-Ursula@Example.org").expect("identity row");
+    assert_eq!(linked.user_id, ursula.id);
+    assert_eq!(linked.email, "ursula@example.org");
+
+    // Userinfo saying the email is not verified is still a refusal.
+    let browser = client();
+    let was = before(&app);
+    let r = sign_in_as(&app, &provider, &browser, "unverified-ulla").await;
+    assert_refusal(
+        &app,
+        &browser,
+        was,
+        &r,
+        UNCONFIRMED_EMAIL,
+        UNCONFIRMED_EMAIL,
+    )
+    .await;
+    assert!(user_by_email(&app, "unverified-ulla@example.com").is_none());
+}
+
+#[actix_web::test]
+async fn a_userinfo_answer_about_another_subject_is_refused() {
+    let (app, provider) =
+        TestApp::spawn_with_oidc(&["--claims-from-userinfo", "--userinfo-sub", "sub-mallory"])
+            .await;
+    let browser = client();
+    let was = before(&app);
+    let r = sign_in_as(&app, &provider, &browser, "victor").await;
+    assert_refusal(
+        &app,
+        &browser,
+        was,
+        &r,
+        NOT_VERIFIED,
+        "userinfo rejected: its sub is not the ID token's sub",
+    )
+    .await;
+    assert!(user_by_email(&app, "victor@example.com").is_none());
+
+    // When the ID token carries the claims, userinfo is not asked (and its answer cannot
+    // matter): the same faulty provider with claims in the ID token signs people in.
+    let (app, provider) = TestApp::spawn_with_oidc(&["--userinfo-sub", "sub-mallory"]).await;
+    let browser = client();
+    let r = sign_in_as(&app, &provider, &browser, "victor").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location, "/dashboard");
+    assert!(identity(&app, &provider.issuer, "sub-victor").is_some());
 }
 
 // ---------------------------------------------------------------------------------------------

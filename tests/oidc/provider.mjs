@@ -4,6 +4,7 @@
 //   node tests/oidc/provider.mjs --port P --issuer http://127.0.0.1:P \
 //     [--client-id ID] [--client-secret S] [--redirect-uri URI]... \
 //     [--post-logout-redirect-uri URI]... [--issuer-claim X] [--sso]
+//     [--claims-from-userinfo] [--userinfo-sub SUB]
 //
 // Listens on 127.0.0.1 only. Prints exactly one line, `ready <issuer>`, on stdout once
 // it accepts connections; everything else goes to stderr. Exits on SIGTERM/SIGINT, and
@@ -27,7 +28,8 @@ const { default: Provider, interactionPolicy } = await import('oidc-provider');
 
 const USAGE = `usage: node provider.mjs [--port P] [--issuer URL] [--issuer-claim X]
        [--client-id ID] [--client-secret S] [--redirect-uri URI]...
-       [--post-logout-redirect-uri URI]... [--sso]`;
+       [--post-logout-redirect-uri URI]... [--sso]
+       [--claims-from-userinfo] [--userinfo-sub SUB]`;
 
 function parseArgs(argv) {
   const opts = {
@@ -39,6 +41,8 @@ function parseArgs(argv) {
     redirectUris: [],
     postLogoutRedirectUris: [],
     sso: false,
+    claimsFromUserinfo: false,
+    userinfoSub: undefined,
   };
   const single = {
     '--port': 'port',
@@ -46,6 +50,7 @@ function parseArgs(argv) {
     '--issuer-claim': 'issuerClaim',
     '--client-id': 'clientId',
     '--client-secret': 'clientSecret',
+    '--userinfo-sub': 'userinfoSub',
   };
   const multi = {
     '--redirect-uri': 'redirectUris',
@@ -65,6 +70,10 @@ function parseArgs(argv) {
     }
     if (arg === '--sso') {
       opts.sso = true;
+      continue;
+    }
+    if (arg === '--claims-from-userinfo') {
+      opts.claimsFromUserinfo = true;
       continue;
     }
     const key = single[arg] || multi[arg];
@@ -225,8 +234,10 @@ const provider = new Provider(claimedIssuer, {
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
-  // Put the scope-granted claims (email, name) into the ID token too, not only /me.
-  conformIdTokenClaims: false,
+  // By default the scope-granted claims (email, name) go into the ID token too, not only /me.
+  // --claims-from-userinfo keeps oidc-provider's own default (like Okta with an access token):
+  // the ID token of the code flow carries `sub` and no email, email_verified or name.
+  conformIdTokenClaims: opts.claimsFromUserinfo,
   findAccount,
   ttl: {
     AccessToken: 3600,
@@ -257,6 +268,16 @@ const provider = new Provider(claimedIssuer, {
       .join('\n')}`);
   },
 });
+
+// --userinfo-sub (a test-only fault): /me answers about another `sub` than the ID token's.
+if (opts.userinfoSub !== undefined) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'userinfo' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+      ctx.body = { ...ctx.body, sub: opts.userinfoSub };
+    }
+  });
+}
 
 provider.on('server_error', (ctx, err) => console.error('provider server_error:', err));
 provider.on('grant.error', (ctx, err) => console.error(`provider grant.error: ${err.message}${err.error_description ? ` (${err.error_description})` : ''}`));
@@ -404,5 +425,5 @@ setInterval(() => {
   if (process.ppid !== parentPid) shutdown('parent exited');
 }, 1000).unref();
 
-console.error(`provider.mjs: listening on http://127.0.0.1:${port}${prefix}, issuer claim ${claimedIssuer}, client ${opts.clientId}, redirect_uris ${opts.redirectUris.join(' ')}${opts.sso ? ', sso' : ''}`);
+console.error(`provider.mjs: listening on http://127.0.0.1:${port}${prefix}, issuer claim ${claimedIssuer}, client ${opts.clientId}, redirect_uris ${opts.redirectUris.join(' ')}${opts.sso ? ', sso' : ''}${opts.claimsFromUserinfo ? ', claims from userinfo only' : ''}${opts.userinfoSub !== undefined ? `, userinfo sub ${opts.userinfoSub}` : ''}`);
 process.stdout.write(`ready ${issuer}\n`);

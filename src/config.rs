@@ -9,7 +9,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::db::DatabaseUrl;
 
+pub mod oidc;
+
 pub const MIN_SECRET_KEY_LEN: usize = 32;
+
+/// The static folder beside the crate, for running from the source tree.
+fn crate_static_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
+}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -35,7 +42,9 @@ pub struct Settings {
     pub mail_from: String,
     pub invitation_ttl_days: i64,
     /// OpenID Connect providers (GOOGLE_*, MICROSOFT_*, OIDC_PROVIDERS + OIDC_<NAME>_*).
-    pub oidc_providers: Vec<crate::auth::oidc::ProviderConfig>,
+    pub oidc_providers: Vec<oidc::ProviderConfig>,
+    /// Where the CSS and JS are served from (`STATIC_DIR`).
+    pub static_dir: PathBuf,
     /// Allowed clock difference with SAML identity providers.
     pub saml_clock_skew_secs: i64,
 }
@@ -106,7 +115,8 @@ impl Settings {
             mail_from: var("MAIL_FROM")
                 .unwrap_or_else(|| "meetergo console <no-reply@localhost>".into()),
             invitation_ttl_days: number("INVITATION_TTL_DAYS", 7)?.clamp(1, 90) as i64,
-            oidc_providers: crate::auth::oidc::providers_from_env(),
+            oidc_providers: oidc::providers_from_env(),
+            static_dir: var("STATIC_DIR").map_or_else(crate_static_dir, PathBuf::from),
             saml_clock_skew_secs: number("SAML_CLOCK_SKEW_SECS", 60)?.min(600) as i64,
         })
     }
@@ -134,6 +144,7 @@ impl Settings {
             mail_from: "meetergo console <no-reply@localhost>".into(),
             invitation_ttl_days: 7,
             oidc_providers: Vec::new(),
+            static_dir: crate_static_dir(),
             saml_clock_skew_secs: 60,
         }
     }

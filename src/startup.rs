@@ -107,6 +107,7 @@ fn serve(
     let https = settings.is_https();
     let idle =
         actix_web::cookie::time::Duration::seconds(settings.session_idle_timeout.as_secs() as i64);
+    let static_dir = settings.static_dir.clone();
     let settings = web::Data::new(settings);
     let db_data = web::Data::new(db.clone());
 
@@ -166,7 +167,7 @@ fn serve(
             .wrap(from_fn(shutdown::close_connections_while_draining))
             .configure(pages::health::routes)
             .configure(api::routes)
-            .service(actix_files::Files::new("/static", static_dir()).prefer_utf8(true))
+            .service(actix_files::Files::new("/static", static_dir.clone()).prefer_utf8(true))
             .configure(pages::sign_in::routes)
             .configure(pages::invitations::routes)
             .configure(pages::sso::public_routes)
@@ -189,12 +190,6 @@ fn serve(
     .disable_signals()
     .run();
     Ok(server)
-}
-
-/// The static folder: beside the crate when run from the source tree, or `STATIC_DIR`.
-fn static_dir() -> String {
-    std::env::var("STATIC_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/static").to_owned())
 }
 
 /// Every few minutes: drop expired sessions, SSO requests, SAML replay entries and idle

@@ -4,7 +4,7 @@ use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::principal::Acting;
+use crate::api::principal::Acting;
 use crate::authz::{authorize, Action};
 use crate::db::models::{Appointment, User};
 use crate::db::Db;

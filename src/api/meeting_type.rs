@@ -4,7 +4,7 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::principal::Acting;
+use crate::api::principal::Acting;
 use crate::db::models::{now, MeetingType};
 use crate::db::{is_unique_violation, Db};
 use crate::domain::{FieldError, Label, MeetingTypeId, Slug};

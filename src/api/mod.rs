@@ -4,6 +4,7 @@ pub mod appointment;
 pub mod error;
 pub mod meeting_type;
 pub mod openapi;
+pub mod principal;
 pub mod user;
 
 use actix_web::web;

@@ -4,7 +4,7 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::principal::{Acting, ActingOrOwner};
+use crate::api::principal::{Acting, ActingOrOwner};
 use crate::authz::{authorize, Action};
 use crate::db::models::{now, User};
 use crate::db::Db;
@@ -249,7 +249,7 @@ pub struct UpdateUserBody {
 
 async fn target_in_company(
     db: &Db,
-    acting: &crate::auth::principal::ActingUser,
+    acting: &crate::api::principal::ActingUser,
     raw: String,
 ) -> Result<User, ApiError> {
     any_user_in_company(db, acting, raw)
@@ -261,7 +261,7 @@ async fn target_in_company(
 /// The company's user with this id, removed ones included.
 async fn any_user_in_company(
     db: &Db,
-    acting: &crate::auth::principal::ActingUser,
+    acting: &crate::api::principal::ActingUser,
     raw: String,
 ) -> Result<Option<User>, ApiError> {
     let id: UserId = raw.parse().map_err(|_| ApiError::not_found())?;

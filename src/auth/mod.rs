@@ -4,7 +4,6 @@ pub mod csrf;
 pub mod keys;
 pub mod oidc;
 pub mod password;
-pub mod principal;
 pub mod rate_limit;
 pub mod saml;
 pub mod session;

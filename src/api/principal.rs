@@ -6,15 +6,15 @@ use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
-use crate::api::error::ApiError;
+use super::error::ApiError;
 use crate::authz::Actor;
 use crate::db::models::{now, KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
 use crate::db::{Db, DbConnection};
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
 
-use super::keys::Keys;
-use super::rate_limit::RateLimits;
-use super::tokens::{self, Presented};
+use crate::auth::keys::Keys;
+use crate::auth::rate_limit::RateLimits;
+use crate::auth::tokens::{self, Presented};
 
 pub const USER_HEADER: &str = "x-meetergo-api-user-id";
 

@@ -1,0 +1,85 @@
+//! Single sign-on: OIDC providers (`oidc`), per-company SAML (`saml`), the profile's linked
+//! identities (`profile`), and what they share: the refusal page, the browser binding cookie
+//! and the audit of refusals.
+
+mod oidc;
+mod profile;
+mod saml;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::auth::sso_binding;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::services::audit::{self, AuditKind, Event, Origin};
+
+use super::page::{render_with_status, Shell};
+
+/// How long a started SSO round trip may take.
+pub(super) const REQUEST_TTL_MINUTES: i64 = 10;
+
+#[derive(Template)]
+#[template(path = "auth/sso_problem.html")]
+pub(super) struct ProblemPage {
+    shell: Shell,
+    message: String,
+}
+
+pub(super) fn refused(shell: Shell, message: impl Into<String>) -> Result<HttpResponse, AppError> {
+    render_with_status(
+        StatusCode::FORBIDDEN,
+        &ProblemPage {
+            shell,
+            message: message.into(),
+        },
+    )
+}
+
+/// The browser's binding value, and whether it must be set as a cookie on this response.
+pub(super) fn binding(req: &HttpRequest) -> (String, bool) {
+    match sso_binding::from_request(req) {
+        Some(b) => (b, false),
+        None => (sso_binding::new_value(), true),
+    }
+}
+
+pub(super) fn with_binding(
+    mut response: HttpResponse,
+    value: &str,
+    fresh: bool,
+    https: bool,
+) -> HttpResponse {
+    if fresh {
+        let _ = response.add_cookie(&sso_binding::cookie(value, https));
+    }
+    response
+}
+
+pub(super) async fn audit_refusal(
+    db: &Db,
+    origin: Origin,
+    company: Option<crate::domain::CompanyId>,
+    detail: String,
+) -> Result<(), AppError> {
+    tracing::info!(reason = %detail, "single sign-on refused");
+    db.run(move |conn| {
+        let mut event = Event::new(AuditKind::SignInFailed).detail(detail);
+        event.company = company;
+        audit::record(conn, &origin, event)
+    })
+    .await
+}
+
+pub fn public_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(oidc::oidc_start)
+        .service(oidc::oidc_callback)
+        .service(saml::saml_start)
+        .service(saml::saml_metadata)
+        .service(saml::saml_acs);
+}
+
+pub fn signed_in_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(profile::profile).service(profile::unlink);
+}

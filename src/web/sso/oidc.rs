@@ -1,0 +1,232 @@
+//! "Continue with …": the OpenID Connect start and callback.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::keys::Keys;
+use crate::auth::oidc::Oidc;
+use crate::auth::session::{self, signed_in_user_id};
+use crate::auth::sso_binding;
+use crate::config::Settings;
+use crate::db::models::{now, SsoRequest, User};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::services::audit::Origin;
+use crate::services::sso as sso_service;
+
+use super::{audit_refusal, binding, refused, with_binding, ProblemPage, REQUEST_TTL_MINUTES};
+use crate::web::page::{redirect, redirect_with_flash, render_with_status, FlashKind, Shell};
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    purpose: Option<String>,
+    /// The secret of an invitation link the sign-in was started from.
+    invitation: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+#[get("/auth/oidc/{provider}/start")]
+pub(super) async fn oidc_start(
+    req: HttpRequest,
+    shell: Shell,
+    session: Session,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    oidc: web::Data<Oidc>,
+    settings: web::Data<Settings>,
+    path: web::Path<String>,
+    query: web::Query<StartQuery>,
+) -> Result<HttpResponse, AppError> {
+    let provider = path.into_inner();
+    oidc.provider(&provider).map_err(|_| AppError::NotFound)?;
+    let link_user = match query.purpose.as_deref() {
+        Some("link") => Some(signed_in_user_id(&session).ok_or(AppError::LoginRequired)?),
+        _ => None,
+    };
+    // Started from an invitation link: check it now, so a dead link fails before the provider.
+    let invitation_hash = match query.invitation.clone().filter(|_| link_user.is_none()) {
+        Some(token) => {
+            let (k, t) = (keys.clone(), token.clone());
+            match db
+                .run(move |conn| crate::services::team::open_link(conn, &k, &t))
+                .await?
+            {
+                Ok(_) => Some(crate::services::team::invitation_hash(&keys, &token)),
+                Err(problem) => return refused(shell, problem.message()),
+            }
+        }
+        None => None,
+    };
+    let (value, fresh) = binding(&req);
+    let state = sso_binding::random_token();
+    let nonce = sso_binding::random_token();
+    let verifier = sso_binding::pkce_verifier(&keys, &value, &state);
+    let url = match oidc
+        .authorization_url(&provider, &state, &nonce, &verifier)
+        .await
+    {
+        Ok(url) => url,
+        Err(e) => {
+            let detail = format!("oidc:{provider}: {e}");
+            audit_refusal(&db, Origin::of(&req), None, detail).await?;
+            return render_with_status(
+                StatusCode::BAD_GATEWAY,
+                &ProblemPage {
+                    shell,
+                    message: "The sign-in provider could not be used right now. Try again later, or sign in another way.".into(),
+                },
+            );
+        }
+    };
+    let request = SsoRequest {
+        id: keys.opaque_hash("oidc-state", &state),
+        kind: "oidc".into(),
+        target: provider,
+        purpose: if link_user.is_some() {
+            "link".into()
+        } else {
+            "signin".into()
+        },
+        browser_hash: sso_binding::browser_hash(&keys, &value),
+        nonce: Some(nonce),
+        link_user_id: link_user.map(String::from),
+        created_at: now(),
+        expires_at: now() + chrono::Duration::minutes(REQUEST_TTL_MINUTES),
+        used_at: None,
+        invitation_hash,
+    };
+    db.run(move |conn| request.insert(conn)).await?;
+    Ok(with_binding(
+        redirect(&url),
+        &value,
+        fresh,
+        settings.is_https(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    /// The issuer the authorization response names (RFC 9207), when the provider sends it.
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+#[get("/auth/oidc/{provider}/callback")]
+pub(super) async fn oidc_callback(
+    req: HttpRequest,
+    shell: Shell,
+    session: Session,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    oidc: web::Data<Oidc>,
+    path: web::Path<String>,
+    query: web::Query<CallbackQuery>,
+) -> Result<HttpResponse, AppError> {
+    let provider = path.into_inner();
+    let origin = Origin::of(&req);
+    oidc.provider(&provider).map_err(|_| AppError::NotFound)?;
+    if let Some(error) = &query.error {
+        let detail = format!(
+            "oidc:{provider}: provider error {error}: {}",
+            query.error_description.clone().unwrap_or_default()
+        );
+        audit_refusal(&db, origin, None, detail).await?;
+        return refused(
+            shell,
+            "The sign-in was cancelled or refused by the provider.",
+        );
+    }
+    let (Some(code), Some(state), Some(value)) = (
+        query.code.clone(),
+        query.state.clone(),
+        sso_binding::from_request(&req),
+    ) else {
+        audit_refusal(
+            &db,
+            origin,
+            None,
+            format!("oidc:{provider}: callback without code, state or browser binding"),
+        )
+        .await?;
+        return refused(
+            shell,
+            "This sign-in link is not valid. Start again from the sign-in page.",
+        );
+    };
+    let (id, hash, target) = (
+        keys.opaque_hash("oidc-state", &state),
+        sso_binding::browser_hash(&keys, &value),
+        provider.clone(),
+    );
+    let pending = db
+        .run(move |conn| SsoRequest::take(conn, &id, "oidc", &target, &hash, now()))
+        .await?;
+    let Some(pending) = pending else {
+        audit_refusal(
+            &db,
+            origin,
+            None,
+            format!("oidc:{provider}: state does not match a pending sign-in of this browser"),
+        )
+        .await?;
+        return refused(shell, "This sign-in was not started in this browser, was already used, or has expired. Start again.");
+    };
+    let verifier = sso_binding::pkce_verifier(&keys, &value, &state);
+    let nonce = pending.nonce.clone().unwrap_or_default();
+    let external = match oidc
+        .finish(&provider, &code, query.iss.as_deref(), &verifier, &nonce)
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            audit_refusal(&db, origin, None, format!("oidc:{provider}: {e}")).await?;
+            return refused(shell, e.user_message());
+        }
+    };
+    if pending.purpose == "link" {
+        let current = signed_in_user_id(&session).map(String::from);
+        if current.is_none() || current != pending.link_user_id {
+            return Err(AppError::LoginRequired);
+        }
+        let user_id = signed_in_user_id(&session).ok_or(AppError::LoginRequired)?;
+        let outcome = db
+            .transaction(move |conn| {
+                let user = User::find(conn, &user_id)?
+                    .filter(User::is_active)
+                    .ok_or(AppError::LoginRequired)?;
+                sso_service::oidc_link(conn, &user, &external, &origin)
+            })
+            .await?;
+        return Ok(match outcome {
+            Ok(()) => redirect_with_flash(
+                &req,
+                "/profile",
+                FlashKind::Success,
+                &format!("{provider} is linked. You can sign in with it now."),
+            ),
+            Err(r) => redirect_with_flash(&req, "/profile", FlashKind::Error, &r.0),
+        });
+    }
+    let audit_origin = origin.clone();
+    let outcome = db
+        .transaction(move |conn| {
+            sso_service::oidc_sign_in(conn, &external, pending.invitation_hash.as_deref(), &origin)
+        })
+        .await?;
+    match outcome {
+        Ok(user) => {
+            session::sign_in(&session, &user.id)?;
+            Ok(redirect("/dashboard"))
+        }
+        Err(r) => {
+            audit_refusal(&db, audit_origin, None, format!("oidc:{provider}: {}", r.0)).await?;
+            refused(shell, r.0)
+        }
+    }
+}

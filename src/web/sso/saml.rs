@@ -1,0 +1,249 @@
+//! Per-company SAML: SSO start by email or company, SP metadata, the assertion consumer.
+
+use actix_session::Session;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::keys::Keys;
+use crate::auth::saml::{self, SpUrls, Tolerances};
+use crate::auth::session::{self};
+use crate::auth::sso_binding;
+use crate::config::Settings;
+use crate::db::models::{now, Company, SamlConfig, SsoRequest, User};
+use crate::db::Db;
+use crate::domain::Email;
+use crate::error::AppError;
+use crate::services::audit::Origin;
+use crate::services::sso as sso_service;
+
+use super::{audit_refusal, binding, refused, with_binding, REQUEST_TTL_MINUTES};
+use crate::web::page::{redirect, render, Shell};
+
+fn tolerances(settings: &Settings) -> Tolerances {
+    Tolerances {
+        clock_skew_secs: settings.saml_clock_skew_secs,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SsoStartForm {
+    #[serde(default)]
+    identifier: String,
+}
+
+/// Finds the company by slug, by the email's account, or by the email's domain.
+fn company_for(
+    conn: &mut crate::db::DbConnection,
+    identifier: &str,
+) -> Result<Option<Company>, AppError> {
+    let identifier = identifier.trim().to_lowercase();
+    if let Ok(email) = Email::parse("identifier", &identifier) {
+        if let Some(user) = User::find_by_email(conn, &email)? {
+            return Ok(Some(Company::find(conn, &user.company_id)?));
+        }
+        if let crate::services::joining::Joining::JoinCompany(c)
+        | crate::services::joining::Joining::NeedsInvitation(c) =
+            crate::services::joining::decide(conn, &email)?
+        {
+            return Ok(Some(c));
+        }
+        return Ok(None);
+    }
+    Ok(Company::find_by_slug(conn, &identifier)?)
+}
+
+#[post("/sso/start")]
+pub(super) async fn saml_start(
+    req: HttpRequest,
+    shell: Shell,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    settings: web::Data<Settings>,
+    form: web::Form<SsoStartForm>,
+) -> Result<HttpResponse, AppError> {
+    let identifier = form.into_inner().identifier;
+    let found = db
+        .run(move |conn| {
+            let Some(company) = company_for(conn, &identifier)? else {
+                return Ok::<_, AppError>(None);
+            };
+            let config = SamlConfig::find(conn, &company.id)?;
+            Ok(config.map(|c| (company, c)))
+        })
+        .await?;
+    let Some((company, config)) = found else {
+        return crate::web::sign_in::login_with_sso_error(
+            shell,
+            &db,
+            &settings,
+            "No single sign-on is set up for that email or company.",
+        )
+        .await;
+    };
+    let urls = saml::sp_urls(&settings.public_url, &company.slug);
+    let (value, fresh) = binding(&req);
+    let (request_id, url) =
+        saml::authn_request(&config, &urls, tolerances(&settings), &company.slug)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let request = SsoRequest {
+        id: request_id,
+        kind: "saml".into(),
+        target: company.id.to_string(),
+        purpose: "signin".into(),
+        browser_hash: sso_binding::browser_hash(&keys, &value),
+        nonce: None,
+        link_user_id: None,
+        created_at: now(),
+        expires_at: now() + chrono::Duration::minutes(REQUEST_TTL_MINUTES),
+        used_at: None,
+        invitation_hash: None,
+    };
+    db.run(move |conn| request.insert(conn)).await?;
+    // A 303 answer to this form POST would be a form submission landing on another origin,
+    // which the login page's CSP (`form-action 'self'`) forbids; a page that moves on by
+    // itself (meta refresh, with a link for the rare browser that does not) is not.
+    let page = render(&ContinuePage {
+        shell,
+        company: company.name.clone(),
+        url,
+    })?;
+    Ok(with_binding(page, &value, fresh, settings.is_https()))
+}
+
+#[derive(Template)]
+#[template(path = "auth/sso_continue.html")]
+struct ContinuePage {
+    shell: Shell,
+    company: String,
+    url: String,
+}
+
+#[get("/sso/saml/{slug}/metadata")]
+pub(super) async fn saml_metadata(
+    db: web::Data<Db>,
+    settings: web::Data<Settings>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let slug = path.into_inner();
+    let s = slug.clone();
+    db.run(move |conn| Company::find_by_slug(conn, &s))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let xml = saml::sp_metadata(&saml::sp_urls(&settings.public_url, &slug))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/samlmetadata+xml")
+        .body(xml))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AcsForm {
+    #[serde(rename = "SAMLResponse", default)]
+    saml_response: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+#[post("/sso/saml/{slug}/acs")]
+pub(super) async fn saml_acs(
+    req: HttpRequest,
+    shell: Shell,
+    session: Session,
+    db: web::Data<Db>,
+    keys: web::Data<Keys>,
+    settings: web::Data<Settings>,
+    path: web::Path<String>,
+    form: web::Form<AcsForm>,
+) -> Result<HttpResponse, AppError> {
+    let slug = path.into_inner();
+    let origin = Origin::of(&req);
+    let browser = sso_binding::from_request(&req).map(|v| sso_binding::browser_hash(&keys, &v));
+    let s = slug.clone();
+    let b = browser.clone().unwrap_or_default();
+    let b2 = b.clone();
+    let found = db
+        .run(move |conn| {
+            let Some(company) = Company::find_by_slug(conn, &s)? else {
+                return Ok::<_, AppError>(None);
+            };
+            let Some(config) = SamlConfig::find(conn, &company.id)? else {
+                return Ok(None);
+            };
+            let pending = SsoRequest::pending_saml_ids(conn, company.id.as_str(), &b2, now())?;
+            Ok(Some((company, config, pending)))
+        })
+        .await?;
+    let Some((company, config, pending)) = found else {
+        return Err(AppError::NotFound);
+    };
+    let urls: SpUrls = saml::sp_urls(&settings.public_url, &company.slug);
+    let checked = saml::check_response(
+        &config,
+        &urls,
+        tolerances(&settings),
+        &form.saml_response,
+        &pending,
+    );
+    let login = match checked {
+        Ok(l) => l,
+        Err(reason) => {
+            audit_refusal(
+                &db,
+                origin,
+                Some(company.id.clone()),
+                format!("saml: {reason}"),
+            )
+            .await?;
+            return refused(
+                shell,
+                "Your identity provider's answer was not accepted. Try signing in again.",
+            );
+        }
+    };
+    let (company2, audit_origin) = (company.clone(), origin.clone());
+    let outcome = db
+        .transaction(move |conn| {
+            if let Some(irt) = &login.in_response_to {
+                if SsoRequest::take(conn, irt, "saml", company2.id.as_str(), &b, now())?.is_none() {
+                    return Ok(Err(sso_service::Refusal(
+                        "saml: the request was already answered".into(),
+                    )));
+                }
+            }
+            let expires = login.expires_at.naive_utc();
+            if !crate::db::models::remember_assertion(
+                conn,
+                &company2.id,
+                &login.assertion_id,
+                expires,
+            )? {
+                return Ok(Err(sso_service::Refusal("saml: replayed assertion".into())));
+            }
+            sso_service::saml_sign_in(conn, &company2, &login, &origin)
+        })
+        .await?;
+    match outcome {
+        Ok(user) => {
+            session::sign_in(&session, &user.id)?;
+            Ok(redirect("/dashboard"))
+        }
+        Err(r) => {
+            audit_refusal(
+                &db,
+                audit_origin,
+                Some(company.id.clone()),
+                format!("saml: {}", r.0.trim_start_matches("saml: ")),
+            )
+            .await?;
+            refused(
+                shell,
+                if r.0.starts_with("saml:") {
+                    "Your identity provider's answer was not accepted. Try signing in again."
+                        .to_owned()
+                } else {
+                    r.0
+                },
+            )
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod invitations;
 pub mod joining;
 pub mod mail;
 pub mod offboarding;

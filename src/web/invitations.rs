@@ -15,7 +15,7 @@ use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::Label;
 use crate::error::AppError;
 use crate::services::audit::Origin;
-use crate::services::team::{self, LinkProblem};
+use crate::services::invitations::{self, LinkProblem};
 
 use super::page::{redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell};
 
@@ -66,7 +66,10 @@ async fn open(
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let (keys, t) = (keys.clone(), token.clone());
-    match db.run(move |conn| team::open_link(conn, &keys, &t)).await? {
+    match db
+        .run(move |conn| invitations::open_link(conn, &keys, &t))
+        .await?
+    {
         Err(p) => problem(shell, p),
         Ok((invitation, company)) => render(&AcceptPage {
             shell,
@@ -118,7 +121,10 @@ async fn accept(
             retry_after_secs: r.0,
         })?;
     let (k, t) = (keys.clone(), token.clone());
-    let (invitation, company) = match db.run(move |conn| team::open_link(conn, &k, &t)).await? {
+    let (invitation, company) = match db
+        .run(move |conn| invitations::open_link(conn, &k, &t))
+        .await?
+    {
         Err(p) => return problem(shell, p),
         Ok(found) => found,
     };
@@ -148,7 +154,9 @@ async fn accept(
     let origin = Origin::of(&req);
     let keys = keys.clone();
     match db
-        .transaction(move |conn| team::accept(conn, &keys, &token, name, Some(hash), &origin))
+        .transaction(move |conn| {
+            invitations::accept(conn, &keys, &token, name, Some(hash), &origin)
+        })
         .await?
     {
         Err(p) => problem(shell, p),

@@ -17,7 +17,7 @@ use crate::domain::{Email, FieldError, InvitationId, Role, SearchText, UserId};
 use crate::error::AppError;
 use crate::services::audit::Origin;
 use crate::services::mail::{Mail, Mailer};
-use crate::services::team;
+use crate::services::{invitations, team};
 use crate::web::page::{
     redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
 };
@@ -272,7 +272,7 @@ async fn send_invitation(
     settings: &Settings,
     mailer: &Mailer,
     me: &CurrentUser,
-    issued: &team::IssuedInvitation,
+    issued: &invitations::IssuedInvitation,
 ) -> Result<String, AppError> {
     let link = format!("{}/invite/{}", settings.public_url, issued.token);
     let (company, inviter) = (&me.company.name, &me.user.name);
@@ -349,8 +349,10 @@ async fn invite(
                 settings.invitation_ttl_days,
                 Origin::of(&req),
             );
-            db.transaction(move |conn| team::invite(conn, &keys, &actor, email, role, ttl, &origin))
-                .await?
+            db.transaction(move |conn| {
+                invitations::invite(conn, &keys, &actor, email, role, ttl, &origin)
+            })
+            .await?
         }
         _ => Err(errors
             .pop()
@@ -364,7 +366,7 @@ async fn invite(
                 tracing::warn!(error = %e, "invitation mail not sent; invitation withdrawn");
                 let (actor, origin) = (me.user.clone(), Origin::of(&req));
                 db.transaction(move |conn| {
-                    team::withdraw_unsent(conn, &actor, &issued.invitation, &origin)
+                    invitations::withdraw_unsent(conn, &actor, &issued.invitation, &origin)
                 })
                 .await?;
                 Err(FieldError::new(
@@ -437,7 +439,9 @@ async fn resend(
         Origin::of(&req),
     );
     let issued = db
-        .transaction(move |conn| team::resend(conn, &keys2, &actor, &id, replaces, ttl, &origin))
+        .transaction(move |conn| {
+            invitations::resend(conn, &keys2, &actor, &id, replaces, ttl, &origin)
+        })
         .await?;
     let link = match send_invitation(&settings, &mailer, &me, &issued).await {
         Ok(link) => link,
@@ -474,7 +478,7 @@ async fn revoke(
     let actor = me.into_inner().user;
     let origin = Origin::of(&req);
     let invitation = db
-        .transaction(move |conn| team::revoke_invitation(conn, &actor, &id, &origin))
+        .transaction(move |conn| invitations::revoke_invitation(conn, &actor, &id, &origin))
         .await?;
     Ok(redirect_with_flash(
         &req,

@@ -50,10 +50,10 @@ pub(super) async fn oidc_start(
         Some(token) => {
             let (k, t) = (keys.clone(), token.clone());
             match db
-                .run(move |conn| crate::services::team::open_link(conn, &k, &t))
+                .run(move |conn| crate::services::invitations::open_link(conn, &k, &t))
                 .await?
             {
-                Ok(_) => Some(crate::services::team::invitation_hash(&keys, &token)),
+                Ok(_) => Some(crate::services::invitations::invitation_hash(&keys, &token)),
                 Err(problem) => return refused(shell, problem.message()),
             }
         }

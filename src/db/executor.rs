@@ -16,8 +16,9 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 /// and woken again for every query; on a small machine those futex wake-ups and context
 /// switches cost more than the query. Here jobs go into one queue and a thread that finishes
 /// a job takes the next without sleeping, so under load one or two threads run job after job
-/// and are hardly ever woken. It is also kept apart from the blocking pool that password
-/// hashing and mail use, so an argon2 computation never delays a query (or the reverse).
+/// and are hardly ever woken. It is also kept apart from the password-hashing threads
+/// (`auth::password`) and the blocking pool that mail uses, so an argon2 computation never
+/// delays a query (or the reverse).
 ///
 /// Threads start on demand up to a limit and end once the last `Db` handle is dropped.
 pub(super) struct Executor {

@@ -6,7 +6,9 @@ pub mod meeting_type;
 pub mod openapi;
 pub mod user;
 
-use actix_web::web;
+use actix_web::dev::ResourceDef;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use error::ApiError;
 
@@ -31,10 +33,42 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(meeting_type::create)
             .service(meeting_type::get_one)
             .service(meeting_type::update)
+            .service(meeting_type::delete)
             .service(appointment::paginated)
             .service(openapi::document)
-            .default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(ApiError::not_found())
-            })),
+            .default_service(web::to(unrouted)),
     );
+}
+
+/// Every path `/v4` serves and its methods (the OpenAPI document lists the same).
+const PATHS: &[(&str, &[&str])] = &[
+    ("/v4/user/me", &["GET"]),
+    ("/v4/user", &["GET", "POST"]),
+    ("/v4/user/{id}", &["PATCH", "DELETE"]),
+    ("/v4/meeting-type", &["GET", "POST"]),
+    ("/v4/meeting-type/{id}", &["GET", "PATCH", "DELETE"]),
+    ("/v4/appointment/paginated", &["GET"]),
+    ("/v4/openapi.json", &["GET"]),
+];
+
+/// A request no route took: 405 with `Allow` for a known path, else 404.
+async fn unrouted(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let mut allowed: Vec<&str> = Vec::new();
+    for (pattern, methods) in PATHS {
+        if ResourceDef::new(*pattern).is_match(req.path()) {
+            for m in *methods {
+                if !allowed.contains(m) {
+                    allowed.push(m);
+                }
+            }
+        }
+    }
+    if allowed.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    let mut response = actix_web::ResponseError::error_response(&ApiError::method_not_allowed());
+    if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    Ok(response)
 }

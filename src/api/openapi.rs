@@ -49,6 +49,7 @@ impl Modify for SecuritySchemes {
     paths(
         user::me, user::list, user::create, user::update, user::delete,
         meeting_type::list, meeting_type::create, meeting_type::get_one, meeting_type::update,
+        meeting_type::delete,
         appointment::paginated,
     ),
     components(schemas(error::ErrorBody, error::FieldProblem)),

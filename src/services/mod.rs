@@ -4,6 +4,8 @@ pub mod audit;
 pub mod credentials;
 pub mod joining;
 pub mod mail;
+pub mod meeting_types;
 pub mod offboarding;
+pub mod platform_users;
 pub mod sso;
 pub mod team;

@@ -484,6 +484,9 @@ async fn receiver_for(
 ) -> Result<UserId, ApiError> {
     let refuse =
         |message: &str| ApiError::validation(vec![FieldError::new("targetUserId", message)]);
+    if raw.parse::<UserId>().is_err() {
+        return Err(refuse("No active user of this company has this id."));
+    }
     let found = any_user_in_company(db, acting, raw.to_owned()).await?;
     match found {
         Some(u) if u.id == leaver.id => Err(refuse(

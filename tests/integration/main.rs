@@ -13,3 +13,4 @@ mod sign_in;
 mod sso_oidc;
 mod sso_saml;
 mod team;
+mod user_api;

@@ -13,15 +13,17 @@ use crate::domain::{FieldError, UserId};
 use super::error::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct PageQuery {
     /// Whose appointments; default the acting user. Admins may name any user of the company.
+    #[param(format = Uuid, nullable = false)]
     pub user_id: Option<String>,
-    /// 1-based, default 1.
-    #[param(minimum = 1)]
+    /// 1-based, 1 to 1000000, default 1.
+    #[param(minimum = 1, maximum = 1_000_000, nullable = false)]
     pub page: Option<i64>,
     /// 1 to 100, default 20.
-    #[param(minimum = 1, maximum = 100)]
+    #[param(minimum = 1, maximum = 100, nullable = false)]
     pub limit: Option<i64>,
 }
 

@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::services::meeting_types;
 
 use super::error::{ApiError, ErrorBody};
+use super::JsonObject;
 
 const NOT_FOUND: &str = "Meeting type not found";
 
@@ -51,6 +52,7 @@ const TITLE_MAX: usize = 120;
 
 /// A new meeting type.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MeetingTypeInput {
     #[schema(
         min_length = 1,
@@ -62,12 +64,14 @@ pub struct MeetingTypeInput {
     #[schema(min_length = 1, max_length = 80, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     /// Minutes, 5 to 720; 30 when absent.
-    #[schema(minimum = 5, maximum = 720)]
-    pub duration: Option<i32>,
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(value_type = Option<i64>, minimum = 5, maximum = 720)]
+    pub duration: Option<i64>,
 }
 
 /// Changes to a meeting type; what is absent stays.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MeetingTypeChanges {
     #[schema(
         min_length = 1,
@@ -77,8 +81,9 @@ pub struct MeetingTypeChanges {
     pub title: Option<String>,
     #[schema(min_length = 1, max_length = 80, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
-    #[schema(minimum = 5, maximum = 720)]
-    pub duration: Option<i32>,
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(value_type = Option<i64>, minimum = 5, maximum = 720)]
+    pub duration: Option<i64>,
 }
 
 struct Valid {
@@ -87,9 +92,24 @@ struct Valid {
     duration: i32,
 }
 
+/// A JSON integer, also when written as `30.0` (JSON Schema counts that as an integer too).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        })
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("duration must be a whole number of minutes"))
+}
+
 /// The same rules as the schema: the length counts the text as sent, and a slug may not carry
 /// surrounding spaces.
-fn validate(title: &str, slug: Option<&str>, duration: i32) -> Result<Valid, ApiError> {
+fn validate(title: &str, slug: Option<&str>, duration: i64) -> Result<Valid, ApiError> {
     let mut errors = Vec::new();
     let title = if title.chars().count() > TITLE_MAX {
         errors.push(FieldError::new(
@@ -113,14 +133,17 @@ fn validate(title: &str, slug: Option<&str>, duration: i32) -> Result<Valid, Api
         Some(s) => Slug::parse("slug", s).map_err(|e| errors.push(e)).ok(),
         None => title.as_ref().map(|t| Slug::from_text(t.as_str())),
     };
-    if !(5..=720).contains(&duration) {
+    let duration = i32::try_from(duration)
+        .ok()
+        .filter(|d| (5..=720).contains(d));
+    if duration.is_none() {
         errors.push(FieldError::new(
             "duration",
             "duration must be between 5 and 720 minutes",
         ));
     }
-    match (title, slug) {
-        (Some(title), Some(slug)) if errors.is_empty() => Ok(Valid {
+    match (title, slug, duration) {
+        (Some(title), Some(slug), Some(duration)) if errors.is_empty() => Ok(Valid {
             title,
             slug,
             duration,
@@ -157,7 +180,7 @@ pub async fn list(
 pub async fn create(
     acting: Acting,
     db: web::Data<Db>,
-    body: web::Json<MeetingTypeInput>,
+    body: JsonObject<MeetingTypeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let valid = validate(
@@ -220,14 +243,15 @@ pub async fn update(
     acting: Acting,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<MeetingTypeChanges>,
+    body: JsonObject<MeetingTypeChanges>,
 ) -> Result<web::Json<MeetingTypeBody>, ApiError> {
     let current = find(&db, &acting, path.into_inner()).await?;
     let body = body.into_inner();
     let valid = validate(
         body.title.as_deref().unwrap_or(&current.title),
         Some(body.slug.as_deref().unwrap_or(&current.slug)),
-        body.duration.unwrap_or(current.duration_minutes),
+        body.duration
+            .unwrap_or_else(|| i64::from(current.duration_minutes)),
     )?;
     let updated = db
         .run(move |conn| {

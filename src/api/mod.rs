@@ -54,7 +54,16 @@ const PATHS: &[(&str, &[&str])] = &[
 /// A request no route took: 405 with `Allow` for a known path, else 404.
 async fn unrouted(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut allowed: Vec<&str> = Vec::new();
-    for (pattern, methods) in PATHS {
+    // A fixed path (`/v4/user/me`) is its own resource, not an `{id}`.
+    let fixed = PATHS
+        .iter()
+        .filter(|(pattern, _)| !pattern.contains('{') && *pattern == req.path());
+    let candidates: Vec<_> = if fixed.clone().next().is_some() {
+        fixed.collect()
+    } else {
+        PATHS.iter().collect()
+    };
+    for (pattern, methods) in candidates {
         if ResourceDef::new(*pattern).is_match(req.path()) {
             for m in *methods {
                 if !allowed.contains(m) {
@@ -71,4 +80,30 @@ async fn unrouted(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         response.headers_mut().insert(header::ALLOW, value);
     }
     Ok(response)
+}
+
+/// A JSON body that must be an object (serde would also take a struct written as an array),
+/// deserialized into `T`; anything else is 400 `Invalid JSON body`.
+pub struct JsonObject<T>(pub T);
+
+impl<T> JsonObject<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for JsonObject<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let object =
+            web::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, payload);
+        Box::pin(async move {
+            let object = object.await?.into_inner();
+            serde_json::from_value(serde_json::Value::Object(object))
+                .map(JsonObject)
+                .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")).into())
+        })
+    }
 }

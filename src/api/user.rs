@@ -16,6 +16,7 @@ use crate::services::offboarding::{self, Handover};
 use crate::services::platform_users::{self, NewPlatformUser, TimeZone};
 
 use super::error::{ApiError, ErrorBody};
+use super::JsonObject;
 
 const ALREADY_REMOVED: &str = "This user has already been removed.";
 
@@ -78,12 +79,13 @@ pub struct UserList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1 to 100, default 20.
-    #[param(minimum = 1, maximum = 100)]
+    #[param(minimum = 1, maximum = 100, nullable = false)]
     pub limit: Option<i64>,
     /// Default 0.
-    #[param(minimum = 0)]
+    #[param(minimum = 0, nullable = false)]
     pub offset: Option<i64>,
 }
 
@@ -133,7 +135,7 @@ pub async fn list(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUserBody {
     #[schema(format = "email", max_length = 254, example = "ada@example.com")]
     pub email: String,
@@ -208,6 +210,21 @@ pub struct CreatedUser {
     pub timezone: String,
 }
 
+/// The longest given and family names: together with the space, a name of at most 100.
+const GIVEN_MAX: usize = 49;
+const FAMILY_MAX: usize = 50;
+
+fn name_part_lengths(given: Option<&str>, family: Option<&str>) -> Vec<FieldError> {
+    [
+        ("givenName", given, GIVEN_MAX),
+        ("familyName", family, FAMILY_MAX),
+    ]
+    .into_iter()
+    .filter(|(_, v, max)| v.is_some_and(|v| v.chars().count() > *max))
+    .map(|(field, _, max)| FieldError::new(field, format!("Use at most {max} characters.")))
+    .collect()
+}
+
 fn full_name(given: Option<&str>, family: Option<&str>) -> String {
     [
         given.unwrap_or_default().trim(),
@@ -235,7 +252,7 @@ pub async fn create(
     req: HttpRequest,
     acting: ActingOrOwner,
     db: web::Data<Db>,
-    body: web::Json<CreateUserBody>,
+    body: JsonObject<CreateUserBody>,
 ) -> Result<HttpResponse, ApiError> {
     let acting = acting.0;
     authorize(acting.actor(), Action::CreateUser)?;
@@ -263,7 +280,7 @@ pub async fn create(
 }
 
 fn validate_new_user(body: CreateUserBody) -> Result<NewPlatformUser, ApiError> {
-    let mut errors = Vec::new();
+    let mut errors = name_part_lengths(body.given_name.as_deref(), body.family_name.as_deref());
     let email = Email::parse("email", &body.email)
         .map_err(|e| errors.push(e))
         .ok();
@@ -309,9 +326,21 @@ fn validate_new_user(body: CreateUserBody) -> Result<NewPlatformUser, ApiError> 
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateUserBody {
+    /// When present: at least one character that is not a space, no control or
+    /// text-direction characters.
+    #[schema(
+        min_length = 1,
+        max_length = 49,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub given_name: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub family_name: Option<String>,
 }
 
@@ -350,12 +379,27 @@ pub async fn update(
     acting: Acting,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<UpdateUserBody>,
+    body: JsonObject<UpdateUserBody>,
 ) -> Result<web::Json<UserBody>, ApiError> {
     let acting = acting.0;
     let target = target_in_company(&db, &acting, path.into_inner()).await?;
     authorize(acting.actor(), Action::UpdateUser(&target))?;
     let body = body.into_inner();
+    let mut refused = [
+        ("givenName", &body.given_name),
+        ("familyName", &body.family_name),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.as_deref().is_some_and(|v| v.trim().is_empty()))
+    .map(|(field, _)| FieldError::new(field, "Enter a name, or leave the field out."))
+    .collect::<Vec<_>>();
+    refused.extend(name_part_lengths(
+        body.given_name.as_deref(),
+        body.family_name.as_deref(),
+    ));
+    if !refused.is_empty() {
+        return Err(ApiError::validation(refused));
+    }
     let (old_given, old_family) = split_name(&target.name);
     let name = full_name(
         Some(body.given_name.as_deref().unwrap_or(&old_given)),
@@ -392,7 +436,7 @@ pub async fn update(
 /// which kinds. meetergo's other kinds (forms, workflows, showcases, availabilities, qualifiers)
 /// are accepted and have nothing to act on in this console.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeleteUserBody {
     /// An active user of the same company, not the one removed; the company owner when absent.
     #[schema(format = "uuid")]
@@ -407,13 +451,20 @@ pub struct DeleteUserBody {
     pub qualifiers: Option<bool>,
 }
 
-/// An empty body means "everything to the owner"; anything else must be the JSON object.
+/// An empty body (or `null`) means "everything to the owner"; anything else must be the
+/// JSON object.
 fn delete_body(raw: &[u8]) -> Result<DeleteUserBody, ApiError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Ok(DeleteUserBody::default());
     }
-    serde_json::from_slice(raw)
-        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+    let invalid = |e: serde_json::Error| ApiError::bad_request(format!("Invalid JSON body: {e}"));
+    match serde_json::from_slice::<serde_json::Value>(raw).map_err(invalid)? {
+        serde_json::Value::Null => Ok(DeleteUserBody::default()),
+        object @ serde_json::Value::Object(_) => serde_json::from_value(object).map_err(invalid),
+        _ => Err(ApiError::bad_request(
+            "Invalid JSON body: expected an object",
+        )),
+    }
 }
 
 /// Removes a user (Platform API Key only; not the acting user, not the owner): the same
@@ -426,7 +477,7 @@ fn delete_body(raw: &[u8]) -> Result<DeleteUserBody, ApiError> {
               (status = 400, description = "Body not JSON, `targetUserId` not an active colleague, or no `x-meetergo-api-user-id`", body = ErrorBody),
               (status = 401, description = "No or invalid credential", body = ErrorBody),
               (status = 403, description = "Not a Platform API Key, the acting user, or the owner", body = ErrorBody),
-              (status = 404, description = "No such user in this company", body = ErrorBody),
+              (status = 404, description = "No such user in this company, or `targetUserId` is not an active user of it", body = ErrorBody),
               (status = 409, description = "The user was already removed, or the receiver stopped being active (also by a request at the same moment)", body = ErrorBody),
               (status = 429, description = "Too many requests with this credential", body = ErrorBody)),
     security(("platform_api_key" = [])))]
@@ -475,6 +526,8 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+const RECEIVER_NOT_FOUND: &str = "No active user of this company has the id in targetUserId.";
+
 /// The `targetUserId` of a removal: an active user of the company other than the leaver.
 async fn receiver_for(
     db: &Db,
@@ -485,7 +538,7 @@ async fn receiver_for(
     let refuse =
         |message: &str| ApiError::validation(vec![FieldError::new("targetUserId", message)]);
     if raw.parse::<UserId>().is_err() {
-        return Err(refuse("No active user of this company has this id."));
+        return Err(refuse("Use the id of a user (a UUID)."));
     }
     let found = any_user_in_company(db, acting, raw.to_owned()).await?;
     match found {
@@ -493,6 +546,6 @@ async fn receiver_for(
             "The user who is removed cannot receive their own resources.",
         )),
         Some(u) if u.is_active() => Ok(u.id),
-        _ => Err(refuse("No active user of this company has this id.")),
+        _ => Err(ApiError::not_found_with(RECEIVER_NOT_FOUND)),
     }
 }

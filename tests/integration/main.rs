@@ -1,6 +1,7 @@
 //! One integration test binary; its modules mirror the route tree.
 
 mod api;
+mod api_contract;
 mod bad_input;
 mod browser;
 mod concurrent_writes;

@@ -1,0 +1,117 @@
+//! An independent client checks that `/v4/openapi.json` tells the truth: schemathesis (PyPI,
+//! pinned in tests/schemathesis/requirements.txt, installed by tests/schemathesis/setup.sh)
+//! generates valid and invalid requests from the document and runs all its checks against the
+//! console: undocumented statuses, responses that do not match their schema, valid data that
+//! is refused, invalid data that is accepted, 5xx. Zero failures allowed.
+//!
+//! `SCHEMATHESIS_ST` names the `st` executable (scripts/test sets it). Without it the test uses
+//! `target/schemathesis-venv/bin/st` when present; under `CI=true` a missing one is a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::api::call;
+use crate::helpers::{email, TestApp};
+use reqwest::Method;
+use serde_json::json;
+
+fn st_executable() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SCHEMATHESIS_ST").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        assert!(
+            path.exists(),
+            "SCHEMATHESIS_ST={} does not exist",
+            path.display()
+        );
+        return Some(path);
+    }
+    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/schemathesis-venv/bin/st");
+    if default.exists() {
+        return Some(default);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("SCHEMATHESIS_ST is not set: run `bash tests/schemathesis/setup.sh` (scripts/test does)");
+    }
+    None
+}
+
+#[actix_web::test]
+async fn openapi_document_satisfies_schemathesis() {
+    let Some(st) = st_executable() else {
+        eprintln!(
+            "schemathesis not installed (bash tests/schemathesis/setup.sh): contract not checked"
+        );
+        return;
+    };
+    // Generous limits: the run is about the document, not about rate limiting.
+    let app = TestApp::spawn_with(|s| {
+        s.api_rate_limit_per_minute = 100_000;
+        s.api_rate_limit_burst = 100_000;
+    })
+    .await;
+    let owner_email = email("contract-owner");
+    let r = app
+        .signup("Contract GmbH", "Olga Owner", &owner_email)
+        .await;
+    assert!(r.status().is_redirection(), "sign-up: {}", r.status());
+    let key = app.create_api_key("Contract", "30").await;
+    let me = call(&app, Method::GET, "/v4/user/me", Some(&key), None, None).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    let owner = me.body["id"].as_str().expect("owner id").to_owned();
+    // Something for the reads to find.
+    let r = call(
+        &app,
+        Method::POST,
+        "/v4/meeting-type",
+        Some(&key),
+        Some(&owner),
+        Some(&json!({"title": "Intro", "slug": "intro"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let report = app.data_dir.join("schemathesis");
+    let run = tokio::process::Command::new(&st)
+        .arg("run")
+        .arg(app.url("/v4/openapi.json"))
+        .args([
+            "--checks",
+            "all",
+            "--max-examples",
+            "25",
+            "--seed",
+            "20261201",
+        ])
+        .args([
+            "--workers",
+            "1",
+            "--request-timeout",
+            "10",
+            "--max-time",
+            "120",
+        ])
+        .args(["--generation-deterministic", "--no-color"])
+        .arg("--report-dir")
+        .arg(&report)
+        .args(["-H", &format!("Authorization: Bearer {key}")])
+        .args(["-H", &format!("x-meetergo-api-user-id: {owner}")])
+        .env("SCHEMATHESIS_HOOKS", "")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(240), run)
+        .await
+        .expect("schemathesis finished within 240 s")
+        .expect("schemathesis runs");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "schemathesis found problems:\n{text}");
+    // It tested every operation (a document it cannot read would "pass" with none).
+    assert!(
+        text.contains("11 selected") || text.contains("11 total"),
+        "{text}"
+    );
+}

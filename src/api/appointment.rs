@@ -80,7 +80,7 @@ pub async fn paginated(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let host = match query.user_id.as_deref().filter(|s| !s.is_empty()) {
+    let host = match query.user_id.as_deref() {
         None => acting.user.clone(),
         Some(raw) => {
             // A malformed id, or one outside the company, is refused the same way.

@@ -75,22 +75,10 @@ async fn openapi_document_satisfies_schemathesis() {
     let run = tokio::process::Command::new(&st)
         .arg("run")
         .arg(app.url("/v4/openapi.json"))
-        .args([
-            "--checks",
-            "all",
-            "--max-examples",
-            "25",
-            "--seed",
-            "20261201",
-        ])
-        .args([
-            "--workers",
-            "1",
-            "--request-timeout",
-            "10",
-            "--max-time",
-            "120",
-        ])
+        // Bounded by examples per operation (not by time: with --max-time fuzzing repeats
+        // until the budget is spent); deterministic, so a run repeats exactly.
+        .args(["--checks", "all", "--max-examples", "50"])
+        .args(["--workers", "1", "--request-timeout", "10"])
         .args(["--generation-deterministic", "--no-color"])
         .arg("--report-dir")
         .arg(&report)
@@ -109,9 +97,10 @@ async fn openapi_document_satisfies_schemathesis() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "schemathesis found problems:\n{text}");
+    eprintln!("{text}");
     // It tested every operation (a document it cannot read would "pass" with none).
     assert!(
-        text.contains("11 selected") || text.contains("11 total"),
+        text.contains("Selected: 11/11") && text.contains("Tested: 11"),
         "{text}"
     );
 }

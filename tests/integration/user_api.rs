@@ -229,16 +229,12 @@ async fn delete_user_refuses_bad_receivers_and_bodies() {
     .await;
     assert_eq!(r.status, 204);
     let path = format!("/v4/user/{leaver}");
-    let not_active = "No active user of this company has this id.";
     for (target, message) in [
         (
             leaver.clone(),
             "The user who is removed cannot receive their own resources.",
         ),
-        (gone.clone(), not_active),
-        (w.b_owner.clone(), not_active),
-        (random_id(), not_active),
-        ("not-an-id".to_owned(), not_active),
+        ("not-an-id".to_owned(), "Use the id of a user (a UUID)."),
     ] {
         let r = call(
             &app,
@@ -251,6 +247,42 @@ async fn delete_user_refuses_bad_receivers_and_bodies() {
         .await;
         assert_eq!(r.status, 400, "{target}: {}", r.body);
         assert_eq!(r.body, validation("targetUserId", message), "{target}");
+    }
+    // Removed, in another company, unknown: not found.
+    for target in [gone.clone(), w.b_owner.clone(), random_id()] {
+        let r = call(
+            &app,
+            Method::DELETE,
+            &path,
+            Some(&w.key),
+            Some(&w.owner),
+            Some(&json!({"targetUserId": target})),
+        )
+        .await;
+        assert_eq!(r.status, 404, "{target}: {}", r.body);
+        assert_eq!(
+            r.body,
+            json!({"statusCode": 404, "error": "Not Found", "code": "not_found",
+                   "message": "No active user of this company has the id in targetUserId."}),
+            "{target}"
+        );
+    }
+    // Fields it does not know, and a body that is not an object, are refused.
+    for body in [
+        json!({"targetUserId": w.admin, "meetingtypes": false}),
+        json!([1]),
+    ] {
+        let r = call(
+            &app,
+            Method::DELETE,
+            &path,
+            Some(&w.key),
+            Some(&w.owner),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_eq!(r.code(), "bad_request", "{body}");
     }
     let r = reqwest::Client::new()
         .delete(app.url(&path))

@@ -198,15 +198,19 @@ pub fn offboard_with(
         .company(&leaver.company_id)
         .target(format!("{} ({})", leaver.email, leaver.id))
         .detail(format!(
-            "to {}: {} meeting types ({} renamed), {} meeting types deleted, {} appointments, {} tokens revoked, {} sessions ended, {} invitations revoked",
+            "to {}: {} meeting types ({} renamed), {} appointments, {} tokens revoked, {} sessions ended, {} invitations revoked{}",
             receiver.email,
             report.meeting_types_moved,
             report.slugs_renamed,
-            report.meeting_types_deleted,
             report.appointments_moved,
             report.tokens_revoked,
             report.sessions_ended,
-            report.invitations_revoked
+            report.invitations_revoked,
+            if handover.meeting_types {
+                String::new()
+            } else {
+                format!("; {} meeting types deleted, not handed over", report.meeting_types_deleted)
+            }
         ));
     event.actor = actor.cloned();
     event.credential = credential.map(str::to_owned);
@@ -230,13 +234,22 @@ fn move_meeting_types(
                     meeting_types::slug.eq(&slug),
                 ))
                 .execute(conn)?;
-            report.slugs_renamed += 1;
-            report.meeting_types_moved += 1;
+            if mt.deleted_at.is_none() {
+                report.slugs_renamed += 1;
+                report.meeting_types_moved += 1;
+            }
         }
     }
-    report.meeting_types_moved +=
-        diesel::update(meeting_types::table.filter(meeting_types::owner_id.eq(&leaver.id)))
-            .set(meeting_types::owner_id.eq(receiver))
-            .execute(conn)?;
+    // Deleted ones go along (so nothing dangles) but are not counted as moved work.
+    report.meeting_types_moved += diesel::update(
+        meeting_types::table
+            .filter(meeting_types::owner_id.eq(&leaver.id))
+            .filter(meeting_types::deleted_at.is_null()),
+    )
+    .set(meeting_types::owner_id.eq(receiver))
+    .execute(conn)?;
+    diesel::update(meeting_types::table.filter(meeting_types::owner_id.eq(&leaver.id)))
+        .set(meeting_types::owner_id.eq(receiver))
+        .execute(conn)?;
     Ok(())
 }

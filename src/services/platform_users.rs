@@ -78,3 +78,32 @@ pub fn create(
     )?;
     Ok(Provisioned { user, meeting_type })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(
+            TimeZone::parse("timezone", "Europe/Berlin").map(|t| t.0),
+            Ok("Europe/Berlin".to_owned())
+        );
+        assert!(TimeZone::parse("timezone", "UTC").is_ok());
+        for bad in [
+            "",
+            "europe/berlin",
+            "Mars/Olympus",
+            "+02:00",
+            "Europe/Berlin ",
+        ] {
+            assert_eq!(
+                TimeZone::parse("timezone", bad).map_err(|e| e.field),
+                Err("timezone"),
+                "{bad}"
+            );
+        }
+        assert!(TimeZone::all_names().any(|n| n == "America/New_York"));
+        assert!(TimeZone::all_names().all(|n| TimeZone::parse("tz", n).is_ok()));
+    }
+}

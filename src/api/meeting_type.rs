@@ -272,9 +272,13 @@ pub async fn update(
                 &current.id,
             )?
             .ok_or(AppError::NotFound)?))
-            // (Deleted meanwhile: the 404 below.)
         })
-        .await??;
+        .await
+        .map_err(|e| match e {
+            // Deleted meanwhile.
+            AppError::NotFound => not_found(),
+            other => other.into(),
+        })??;
     Ok(web::Json(MeetingTypeBody::from(&updated)))
 }
 

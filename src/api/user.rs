@@ -245,7 +245,8 @@ fn full_name(given: Option<&str>, family: Option<&str>) -> String {
               (status = 401, description = "No or invalid credential", body = ErrorBody),
               (status = 403, description = "Not a Platform API Key", body = ErrorBody),
               (status = 409, description = "A user with this email already exists", body = ErrorBody),
-              (status = 429, description = "Too many requests with this credential", body = ErrorBody)),
+              (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody),
+              (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("platform_api_key" = [])))]
 #[post("/user")]
 pub async fn create(
@@ -479,7 +480,8 @@ fn delete_body(raw: &[u8]) -> Result<DeleteUserBody, ApiError> {
               (status = 403, description = "Not a Platform API Key, the acting user, or the owner", body = ErrorBody),
               (status = 404, description = "No such user in this company, or `targetUserId` is not an active user of it", body = ErrorBody),
               (status = 409, description = "The user was already removed, or the receiver stopped being active (also by a request at the same moment)", body = ErrorBody),
-              (status = 429, description = "Too many requests with this credential", body = ErrorBody)),
+              (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody),
+              (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("platform_api_key" = [])))]
 #[delete("/user/{id}")]
 pub async fn delete(

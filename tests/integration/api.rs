@@ -1425,6 +1425,61 @@ async fn openapi_document_lists_every_route() {
             "ErrorBody.{field}"
         );
     }
+    // Every operation declares what it can refuse, with the error body.
+    for (path, method) in ROUTES {
+        let responses = &doc["paths"][path][method]["responses"];
+        for status in ["400", "401", "403", "429", "503"] {
+            assert_eq!(
+                responses[status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{method} {path} declares {status}"
+            );
+        }
+    }
+    for (path, method) in [
+        ("/v4/user/{id}", "patch"),
+        ("/v4/user/{id}", "delete"),
+        ("/v4/meeting-type/{id}", "get"),
+        ("/v4/meeting-type/{id}", "patch"),
+        ("/v4/meeting-type/{id}", "delete"),
+        ("/v4/appointment/paginated", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["responses"].get("404").is_some(),
+            "{method} {path} declares 404"
+        );
+    }
+    // The constraints the validation applies are in the schemas.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["MeetingTypeInput"]["required"], json!(["title"]));
+    assert_eq!(
+        schemas["MeetingTypeInput"]["properties"]["title"]["maxLength"],
+        120
+    );
+    assert_eq!(
+        schemas["MeetingTypeInput"]["properties"]["slug"]["pattern"],
+        "^[a-z0-9]+(-[a-z0-9]+)*$"
+    );
+    assert_eq!(
+        schemas["MeetingTypeChanges"]["properties"]["duration"]["maximum"],
+        720
+    );
+    for name in [
+        "CreateUserBody",
+        "UpdateUserBody",
+        "DeleteUserBody",
+        "MeetingTypeInput",
+    ] {
+        assert_eq!(
+            schemas[name]["additionalProperties"],
+            json!(false),
+            "{name}"
+        );
+    }
+    let zones = schemas["CreateUserBody"]["properties"]["timezone"]["enum"]
+        .as_array()
+        .expect("time zones");
+    assert!(zones.contains(&json!("Europe/Berlin")) && zones.len() > 300);
     // User lifecycle is documented as API-key only.
     for (path, method) in [("/v4/user", "post"), ("/v4/user/{id}", "delete")] {
         assert_eq!(

@@ -231,7 +231,6 @@ mod tests {
             updated_at: now(),
             last_sign_in_at: None,
             timezone: "UTC".into(),
-            timezone: "UTC".into(),
         }
     }
 

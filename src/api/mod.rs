@@ -5,6 +5,7 @@ pub mod error;
 pub mod meeting_type;
 pub mod openapi;
 pub mod user;
+pub mod user_lifecycle;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::header;
@@ -26,9 +27,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(user::me)
             .service(user::list)
-            .service(user::create)
+            .service(user_lifecycle::create)
             .service(user::update)
-            .service(user::delete)
+            .service(user_lifecycle::delete)
             .service(meeting_type::list)
             .service(meeting_type::create)
             .service(meeting_type::get_one)

@@ -71,8 +71,25 @@ async fn openapi_document_satisfies_schemathesis() {
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
 
-    let report = app.data_dir.join("schemathesis");
-    let run = tokio::process::Command::new(&st)
+    // As the company (API key acting as the owner), then as a person (the owner's PAT).
+    run_schemathesis(
+        &app,
+        &st,
+        "api-key",
+        &[
+            format!("Authorization: Bearer {key}"),
+            format!("x-meetergo-api-user-id: {owner}"),
+        ],
+    )
+    .await;
+    let pat = app.create_pat("contract", "30").await;
+    run_schemathesis(&app, &st, "pat", &[format!("Authorization: Bearer {pat}")]).await;
+}
+
+/// One schemathesis run with all checks; fails the test on any finding.
+async fn run_schemathesis(app: &TestApp, st: &std::path::Path, name: &str, headers: &[String]) {
+    let mut command = tokio::process::Command::new(st);
+    command
         .arg("run")
         .arg(app.url("/v4/openapi.json"))
         // Bounded by examples per operation (not by time: with --max-time fuzzing repeats
@@ -81,13 +98,12 @@ async fn openapi_document_satisfies_schemathesis() {
         .args(["--workers", "1", "--request-timeout", "10"])
         .args(["--generation-deterministic", "--no-color"])
         .arg("--report-dir")
-        .arg(&report)
-        .args(["-H", &format!("Authorization: Bearer {key}")])
-        .args(["-H", &format!("x-meetergo-api-user-id: {owner}")])
-        .env("SCHEMATHESIS_HOOKS", "")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(240), run)
+        .arg(app.data_dir.join(format!("schemathesis-{name}")))
+        .kill_on_drop(true);
+    for h in headers {
+        command.args(["-H", h]);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(240), command.output())
         .await
         .expect("schemathesis finished within 240 s")
         .expect("schemathesis runs");
@@ -96,11 +112,14 @@ async fn openapi_document_satisfies_schemathesis() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "schemathesis found problems:\n{text}");
+    assert!(
+        out.status.success(),
+        "schemathesis ({name}) found problems:\n{text}"
+    );
     eprintln!("{text}");
     // It tested every operation (a document it cannot read would "pass" with none).
     assert!(
         text.contains("Selected: 11/11") && text.contains("Tested: 11"),
-        "{text}"
+        "{name}: {text}"
     );
 }

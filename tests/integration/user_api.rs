@@ -432,3 +432,23 @@ async fn unknown_methods_on_known_paths_are_405() {
     let r = call(&app, Method::PUT, "/v4/nothing-here", None, None, None).await;
     assert_eq!(r.status, 404);
 }
+
+#[actix_web::test]
+async fn a_meeting_type_deleted_many_times_at_once_is_deleted_once() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let path = format!("/v4/meeting-type/{}", w.member_mt);
+    let attempts = (0..8).map(|i| {
+        let bearer = if i % 2 == 0 {
+            &w.member_pat
+        } else {
+            &w.admin_pat
+        };
+        call(&app, Method::DELETE, &path, Some(bearer), None, None)
+    });
+    let replies = futures_util::future::join_all(attempts).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 404, 404, 404, 404, 404, 404, 404]);
+    assert!(meeting_type_row(&app, &w.member_mt).1.is_some());
+}

@@ -99,6 +99,8 @@ async fn run_schemathesis(app: &TestApp, st: &std::path::Path, name: &str, heade
         .args(["--generation-deterministic", "--no-color"])
         .arg("--report-dir")
         .arg(app.data_dir.join(format!("schemathesis-{name}")))
+        // Its caches (.schemathesis/, .hypothesis/) go to the test's temporary directory.
+        .current_dir(&app.data_dir)
         .kill_on_drop(true);
     for h in headers {
         command.args(["-H", h]);

@@ -62,6 +62,7 @@ fn seed(db: &Db) -> (User, User) {
             slug: format!("meeting-{i}"),
             duration_minutes: 30,
             created_at: at,
+            deleted_at: None,
         })
         .chain((0..COLLISIONS).map(|i| MeetingType {
             // The receiver already has some of the same slugs.
@@ -71,6 +72,7 @@ fn seed(db: &Db) -> (User, User) {
             slug: format!("meeting-{}", i * 7),
             duration_minutes: 30,
             created_at: at,
+            deleted_at: None,
         }))
         .collect();
     let mut appts = Vec::with_capacity(MEETING_TYPES * APPOINTMENTS_PER_TYPE);

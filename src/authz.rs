@@ -2,7 +2,7 @@
 //! Handlers ask `authorize(actor, action)`; none decides on roles by itself.
 
 use crate::db::models::User;
-use crate::domain::{CompanyId, Role};
+use crate::domain::{CompanyId, Role, UserId};
 
 /// Who is acting, and through what.
 #[derive(Debug, Clone, Copy)]
@@ -12,8 +12,12 @@ pub enum Actor<'a> {
     /// A Personal Access Token: its owner, with the owner's role, minus credential and
     /// user-lifecycle management.
     Pat(&'a User),
-    /// A Platform API Key: full access to its company's resources.
-    ApiKey { company: &'a CompanyId },
+    /// A Platform API Key: full access to its company's resources, acting as the user named in
+    /// `x-meetergo-api-user-id` (when there is one).
+    ApiKey {
+        company: &'a CompanyId,
+        acting: Option<&'a UserId>,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +35,8 @@ pub enum Action<'a> {
     CreateUser,
     UpdateUser(&'a User),
     DeleteUser(&'a User),
+    /// Delete a meeting type that belongs to this user.
+    DeleteMeetingTypeOf(&'a User),
     ChangeRole {
         target: &'a User,
         to: Role,
@@ -48,6 +54,9 @@ pub enum Action<'a> {
     ManageSso,
 }
 
+/// meetergo's wording for a meeting type someone may not delete.
+pub const MEETING_TYPE_NOT_YOURS: &str = "Not authorized to delete this meeting type";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Denied(pub &'static str);
@@ -55,7 +64,7 @@ pub struct Denied(pub &'static str);
 fn same_company(actor: &Actor<'_>, target: &User) -> bool {
     match actor {
         Actor::Member(u) | Actor::Pat(u) => u.company_id == target.company_id,
-        Actor::ApiKey { company } => **company == target.company_id,
+        Actor::ApiKey { company, .. } => **company == target.company_id,
     }
 }
 
@@ -72,6 +81,7 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
         Action::ReadAppointmentsOf(t)
         | Action::UpdateUser(t)
         | Action::DeleteUser(t)
+        | Action::DeleteMeetingTypeOf(t)
         | Action::ChangeRole { target: t, .. }
         | Action::TransferOwnership { to: t }
         | Action::Offboard(t)
@@ -83,17 +93,20 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
     }
 
     match actor {
-        Actor::ApiKey { .. } => match action {
+        Actor::ApiKey { acting, .. } => match action {
             Action::ManageApiKeys
             | Action::ManageOwnTokens
             | Action::ViewAdminArea
             | Action::ManageSso => Err(Denied(
                 "A Platform API Key cannot manage credentials or settings.",
             )),
-            Action::DeleteUser(t) | Action::Offboard(t) => allow(
-                t.role() != Role::Owner,
-                "The company owner cannot be removed.",
-            ),
+            Action::DeleteUser(t) | Action::Offboard(t) => {
+                allow(acting != Some(&t.id), "You cannot remove yourself.")?;
+                allow(
+                    t.role() != Role::Owner,
+                    "The company owner cannot be removed.",
+                )
+            }
             Action::ChangeRole { target, to } => allow(
                 target.role() != Role::Owner && to != Role::Owner,
                 "Ownership changes only through a transfer by the owner.",
@@ -113,6 +126,10 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 t.id == me.id,
                 "A Personal Access Token can update only its owner's profile.",
             ),
+            Action::DeleteMeetingTypeOf(t) => allow(
+                t.id == me.id || me.role().is_admin(),
+                MEETING_TYPE_NOT_YOURS,
+            ),
             _ => Err(Denied("This needs a Platform API Key or the dashboard.")),
         },
         Actor::Member(me) => {
@@ -131,6 +148,9 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 ),
                 Action::UpdateUser(t) => {
                     allow(t.id == me.id || admin, "Only admins can edit other users.")
+                }
+                Action::DeleteMeetingTypeOf(t) => {
+                    allow(t.id == me.id || admin, MEETING_TYPE_NOT_YOURS)
                 }
                 Action::Invite { role } => {
                     allow(admin, "Only admins invite.")?;
@@ -210,6 +230,7 @@ mod tests {
             created_at: now(),
             updated_at: now(),
             last_sign_in_at: None,
+            timezone: "UTC".into(),
         }
     }
 
@@ -250,7 +271,14 @@ mod tests {
         let admin_a = user(&a, Role::Admin);
         let member_b = user(&b, Role::Member);
         assert!(authorize(Actor::Member(&admin_a), Action::Offboard(&member_b)).is_err());
-        assert!(authorize(Actor::ApiKey { company: &a }, Action::DeleteUser(&member_b)).is_err());
+        assert!(authorize(
+            Actor::ApiKey {
+                company: &a,
+                acting: None
+            },
+            Action::DeleteUser(&member_b)
+        )
+        .is_err());
         assert!(authorize(Actor::Pat(&admin_a), Action::ReadAppointmentsOf(&member_b)).is_err());
     }
 
@@ -276,7 +304,14 @@ mod tests {
         let (owner, admin) = (user(&c, Role::Owner), user(&c, Role::Admin));
         assert!(authorize(Actor::Member(&owner), Action::ManageSso).is_ok());
         assert!(authorize(Actor::Member(&admin), Action::ManageSso).is_err());
-        assert!(authorize(Actor::ApiKey { company: &c }, Action::ManageSso).is_err());
+        assert!(authorize(
+            Actor::ApiKey {
+                company: &c,
+                acting: None
+            },
+            Action::ManageSso
+        )
+        .is_err());
     }
 
     #[test]
@@ -301,7 +336,14 @@ mod tests {
         let (owner, admin) = (user(&c, Role::Owner), user(&c, Role::Admin));
         assert!(authorize(Actor::Member(&admin), Action::Offboard(&owner)).is_err());
         assert!(authorize(Actor::Member(&owner), Action::Offboard(&owner)).is_err());
-        assert!(authorize(Actor::ApiKey { company: &c }, Action::DeleteUser(&owner)).is_err());
+        assert!(authorize(
+            Actor::ApiKey {
+                company: &c,
+                acting: None
+            },
+            Action::DeleteUser(&owner)
+        )
+        .is_err());
         assert!(authorize(Actor::Member(&owner), Action::Offboard(&admin)).is_ok());
     }
 }

@@ -70,6 +70,7 @@ pub fn seed(db: &Db) -> Result<String, AppError> {
                     slug: (*slug).to_owned(),
                     duration_minutes: *minutes,
                     created_at: now(),
+                    deleted_at: None,
                 };
                 mt.insert(conn)?;
                 for k in 0..4i64 {

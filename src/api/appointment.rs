@@ -13,13 +13,17 @@ use crate::domain::{FieldError, UserId};
 use super::error::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct PageQuery {
     /// Whose appointments; default the acting user. Admins may name any user of the company.
+    #[param(format = Uuid, nullable = false)]
     pub user_id: Option<String>,
-    /// 1-based, default 1.
+    /// 1-based, 1 to 1000000, default 1.
+    #[param(minimum = 1, maximum = 1_000_000, nullable = false)]
     pub page: Option<i64>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100, nullable = false)]
     pub limit: Option<i64>,
 }
 
@@ -45,7 +49,13 @@ pub struct AppointmentPage {
 
 /// The acting user's appointments, or (for admins) another company user's.
 #[utoipa::path(get, path = "/v4/appointment/paginated", tag = "appointment", params(PageQuery),
-    responses((status = 200, body = AppointmentPage), (status = 403, body = super::error::ErrorBody)),
+    responses((status = 200, body = AppointmentPage),
+              (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = super::error::ErrorBody),
+              (status = 401, description = "No or invalid credential", body = super::error::ErrorBody),
+              (status = 403, description = "Not allowed to read this user's appointments", body = super::error::ErrorBody),
+              (status = 404, description = "No such user in this company", body = super::error::ErrorBody),
+              (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = super::error::ErrorBody),
+              (status = 503, description = "Database unavailable (`Retry-After`)", body = super::error::ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
 #[get("/appointment/paginated")]
 pub async fn paginated(
@@ -70,7 +80,7 @@ pub async fn paginated(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let host = match query.user_id.as_deref().filter(|s| !s.is_empty()) {
+    let host = match query.user_id.as_deref() {
         None => acting.user.clone(),
         Some(raw) => {
             // A malformed id, or one outside the company, is refused the same way.

@@ -1,16 +1,26 @@
 //! `/v4/meeting-type`: the acting user's meeting types.
 
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::principal::Acting;
+use crate::authz::MEETING_TYPE_NOT_YOURS;
 use crate::db::models::{now, MeetingType};
 use crate::db::{is_unique_violation, Db};
 use crate::domain::{FieldError, Label, MeetingTypeId, Slug};
 use crate::error::AppError;
 
-use super::error::ApiError;
+use crate::services::meeting_types;
+
+use super::error::{ApiError, ErrorBody};
+use super::JsonObject;
+
+const NOT_FOUND: &str = "Meeting type not found";
+
+fn not_found() -> ApiError {
+    ApiError::not_found_with(NOT_FOUND)
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -36,12 +46,44 @@ impl From<&MeetingType> for MeetingTypeBody {
     }
 }
 
+/// A title: 1 to 120 characters with at least one that is not a space, and no control or
+/// text-direction characters (the schema's pattern says the same).
+const TITLE_MAX: usize = 120;
+
+/// A new meeting type.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MeetingTypeInput {
-    pub title: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
+    pub title: String,
+    /// Lower-case letters, digits and single dashes; made from the title when absent.
+    #[schema(min_length = 1, max_length = 80, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
-    /// Minutes, 5 to 720.
-    pub duration: Option<i32>,
+    /// Minutes, 5 to 720; 30 when absent.
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(value_type = Option<i64>, minimum = 5, maximum = 720)]
+    pub duration: Option<i64>,
+}
+
+/// Changes to a meeting type; what is absent stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingTypeChanges {
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
+    pub title: Option<String>,
+    #[schema(min_length = 1, max_length = 80, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(value_type = Option<i64>, minimum = 5, maximum = 720)]
+    pub duration: Option<i64>,
 }
 
 struct Valid {
@@ -50,23 +92,58 @@ struct Valid {
     duration: i32,
 }
 
-fn validate(title: &str, slug: Option<&str>, duration: i32) -> Result<Valid, ApiError> {
+/// A JSON integer, also when written as `30.0` (JSON Schema counts that as an integer too).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        })
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("duration must be a whole number of minutes"))
+}
+
+/// The same rules as the schema: the length counts the text as sent, and a slug may not carry
+/// surrounding spaces.
+fn validate(title: &str, slug: Option<&str>, duration: i64) -> Result<Valid, ApiError> {
     let mut errors = Vec::new();
-    let title = Label::parse("title", "title", title, 120)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let title = if title.chars().count() > TITLE_MAX {
+        errors.push(FieldError::new(
+            "title",
+            format!("Use at most {TITLE_MAX} characters."),
+        ));
+        None
+    } else {
+        Label::parse("title", "title", title, TITLE_MAX)
+            .map_err(|e| errors.push(e))
+            .ok()
+    };
     let slug = match slug {
+        Some(s) if s.trim() != s => {
+            errors.push(FieldError::new(
+                "slug",
+                "Remove the spaces around the slug.",
+            ));
+            None
+        }
         Some(s) => Slug::parse("slug", s).map_err(|e| errors.push(e)).ok(),
         None => title.as_ref().map(|t| Slug::from_text(t.as_str())),
     };
-    if !(5..=720).contains(&duration) {
+    let duration = i32::try_from(duration)
+        .ok()
+        .filter(|d| (5..=720).contains(d));
+    if duration.is_none() {
         errors.push(FieldError::new(
             "duration",
             "duration must be between 5 and 720 minutes",
         ));
     }
-    match (title, slug) {
-        (Some(title), Some(slug)) if errors.is_empty() => Ok(Valid {
+    match (title, slug, duration) {
+        (Some(title), Some(slug), Some(duration)) if errors.is_empty() => Ok(Valid {
             title,
             slug,
             duration,
@@ -81,7 +158,7 @@ fn slug_conflict() -> ApiError {
 
 /// The acting user's meeting types.
 #[utoipa::path(get, path = "/v4/meeting-type", tag = "meeting-type",
-    responses((status = 200, body = [MeetingTypeBody]), (status = 401, body = super::error::ErrorBody)),
+    responses((status = 200, body = [MeetingTypeBody]), (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
 #[get("/meeting-type")]
 pub async fn list(
@@ -97,18 +174,17 @@ pub async fn list(
 
 /// Creates a meeting type for the acting user. A slug they already use is 409.
 #[utoipa::path(post, path = "/v4/meeting-type", tag = "meeting-type", request_body = MeetingTypeInput,
-    responses((status = 201, body = MeetingTypeBody), (status = 400, body = super::error::ErrorBody),
-              (status = 409, body = super::error::ErrorBody)),
+    responses((status = 201, body = MeetingTypeBody), (status = 400, description = "Body or query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 409, description = "The acting user already has (or had: deleted ones keep it) a meeting type with this slug", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
 #[post("/meeting-type")]
 pub async fn create(
     acting: Acting,
     db: web::Data<Db>,
-    body: web::Json<MeetingTypeInput>,
+    body: JsonObject<MeetingTypeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let valid = validate(
-        body.title.as_deref().unwrap_or_default(),
+        &body.title,
         body.slug.as_deref(),
         body.duration.unwrap_or(30),
     )?;
@@ -122,6 +198,7 @@ pub async fn create(
                 slug: valid.slug.as_str().to_owned(),
                 duration_minutes: valid.duration,
                 created_at: now(),
+                deleted_at: None,
             };
             match mt.insert(conn) {
                 Ok(()) => Ok(Ok(mt)),
@@ -134,17 +211,17 @@ pub async fn create(
 }
 
 async fn find(db: &Db, acting: &Acting, raw: String) -> Result<MeetingType, ApiError> {
-    let id: MeetingTypeId = raw.parse().map_err(|_| ApiError::not_found())?;
+    let id: MeetingTypeId = raw.parse().map_err(|_| not_found())?;
     let owner = acting.0.user.id.clone();
     db.run(move |conn| MeetingType::find_for_owner(conn, &owner, &id))
         .await?
-        .ok_or_else(ApiError::not_found)
+        .ok_or_else(not_found)
 }
 
 /// One of the acting user's meeting types; anyone else's is 404.
 #[utoipa::path(get, path = "/v4/meeting-type/{id}", tag = "meeting-type",
     params(("id" = String, Path, description = "Meeting type id")),
-    responses((status = 200, body = MeetingTypeBody), (status = 404, body = super::error::ErrorBody)),
+    responses((status = 200, body = MeetingTypeBody), (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 404, description = "Meeting type not found", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
 #[get("/meeting-type/{id}")]
 pub async fn get_one(
@@ -157,24 +234,24 @@ pub async fn get_one(
 }
 
 /// Changes title, slug or duration of one of the acting user's meeting types.
-#[utoipa::path(patch, path = "/v4/meeting-type/{id}", tag = "meeting-type", request_body = MeetingTypeInput,
+#[utoipa::path(patch, path = "/v4/meeting-type/{id}", tag = "meeting-type", request_body = MeetingTypeChanges,
     params(("id" = String, Path, description = "Meeting type id")),
-    responses((status = 200, body = MeetingTypeBody), (status = 404, body = super::error::ErrorBody),
-              (status = 409, body = super::error::ErrorBody)),
+    responses((status = 200, body = MeetingTypeBody), (status = 400, description = "Body or query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 404, description = "Meeting type not found", body = ErrorBody), (status = 409, description = "The acting user already has (or had) a meeting type with this slug", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
 #[patch("/meeting-type/{id}")]
 pub async fn update(
     acting: Acting,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<MeetingTypeInput>,
+    body: JsonObject<MeetingTypeChanges>,
 ) -> Result<web::Json<MeetingTypeBody>, ApiError> {
     let current = find(&db, &acting, path.into_inner()).await?;
     let body = body.into_inner();
     let valid = validate(
         body.title.as_deref().unwrap_or(&current.title),
         Some(body.slug.as_deref().unwrap_or(&current.slug)),
-        body.duration.unwrap_or(current.duration_minutes),
+        body.duration
+            .unwrap_or_else(|| i64::from(current.duration_minutes)),
     )?;
     let updated = db
         .run(move |conn| {
@@ -196,6 +273,43 @@ pub async fn update(
             )?
             .ok_or(AppError::NotFound)?))
         })
-        .await??;
+        .await
+        .map_err(|e| match e {
+            // Deleted meanwhile.
+            AppError::NotFound => not_found(),
+            other => other.into(),
+        })??;
     Ok(web::Json(MeetingTypeBody::from(&updated)))
+}
+
+/// Soft-deletes a meeting type: it disappears from lists and look-ups and cannot be booked; the
+/// record stays for history and keeps its slug. Yours, or (admins, API keys) a colleague's.
+#[utoipa::path(delete, path = "/v4/meeting-type/{id}", tag = "meeting-type",
+    params(("id" = String, Path, description = "Meeting type id")),
+    responses((status = 200, description = "Deleted; the body is empty"),
+              (status = 400, description = "An API key without `x-meetergo-api-user-id`", body = ErrorBody),
+              (status = 401, description = "No or invalid credential", body = ErrorBody),
+              (status = 403, description = "Not authorized to delete this meeting type", body = ErrorBody),
+              (status = 404, description = "Meeting type not found (also when already deleted)", body = ErrorBody),
+              (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody),
+              (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
+    security(("personal_access_token" = []), ("platform_api_key" = [])))]
+#[delete("/meeting-type/{id}")]
+pub async fn delete(
+    acting: Acting,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id: MeetingTypeId = path.into_inner().parse().map_err(|_| not_found())?;
+    let acting = acting.0;
+    db.transaction(move |conn| {
+        meeting_types::delete(conn, acting.actor(), &acting.user.company_id, &id)
+    })
+    .await
+    .map_err(|e| match e {
+        AppError::NotFound => not_found(),
+        AppError::Forbidden => ApiError::forbidden(MEETING_TYPE_NOT_YOURS),
+        other => other.into(),
+    })?;
+    Ok(HttpResponse::Ok().finish())
 }

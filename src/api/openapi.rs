@@ -4,7 +4,7 @@ use actix_web::{get, HttpResponse};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{appointment, error, meeting_type, user};
+use super::{appointment, error, meeting_type, user, user_lifecycle};
 
 struct SecuritySchemes;
 
@@ -47,8 +47,9 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(title = "meetergo-console API", version = "4", description = "The /v4 API: who it treats you as depends on the credential."),
     paths(
-        user::me, user::list, user::create, user::update, user::delete,
+        user::me, user::list, user_lifecycle::create, user::update, user_lifecycle::delete,
         meeting_type::list, meeting_type::create, meeting_type::get_one, meeting_type::update,
+        meeting_type::delete,
         appointment::paginated,
     ),
     components(schemas(error::ErrorBody, error::FieldProblem)),

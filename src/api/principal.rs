@@ -45,7 +45,10 @@ impl ActingUser {
     pub fn actor(&self) -> Actor<'_> {
         match &self.credential {
             Credential::Pat(_) => Actor::Pat(&self.user),
-            Credential::ApiKey { company, .. } => Actor::ApiKey { company },
+            Credential::ApiKey { company, .. } => Actor::ApiKey {
+                company,
+                acting: Some(&self.user.id),
+            },
         }
     }
 

@@ -1,6 +1,7 @@
-//! `/v4/user`: the acting user, the company's users, and (with a Platform API Key) their lifecycle.
+//! `/v4/user`: the acting user, the company's users and their profiles. Creating and removing
+//! users is in `user_lifecycle`.
 
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, web, HttpRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -8,15 +9,14 @@ use crate::api::principal::{Acting, ActingOrOwner};
 use crate::authz::{authorize, Action};
 use crate::db::models::{now, User};
 use crate::db::Db;
-use crate::domain::{Email, FieldError, Label, Role, UserId, UserStatus};
+use crate::domain::{FieldError, Label, UserId, UserStatus};
 use crate::error::AppError;
 use crate::services::audit::{self, AuditKind, Event, Origin};
-use crate::services::joining::{self, NewAccount};
-use crate::services::offboarding;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::JsonObject;
 
-const ALREADY_REMOVED: &str = "This user has already been removed.";
+pub(super) const ALREADY_REMOVED: &str = "This user has already been removed.";
 
 /// A user as the public API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,16 +77,19 @@ pub struct UserList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100, nullable = false)]
     pub limit: Option<i64>,
     /// Default 0.
+    #[param(minimum = 0, nullable = false)]
     pub offset: Option<i64>,
 }
 
 /// The user this request acts as.
 #[utoipa::path(get, path = "/v4/user/me", tag = "user",
-    responses((status = 200, body = UserBody), (status = 401, body = super::error::ErrorBody)),
+    responses((status = 200, body = UserBody), (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
 #[get("/user/me")]
 pub async fn me(acting: ActingOrOwner) -> web::Json<UserBody> {
@@ -95,8 +98,7 @@ pub async fn me(acting: ActingOrOwner) -> web::Json<UserBody> {
 
 /// The company's users (admins' PATs and API keys).
 #[utoipa::path(get, path = "/v4/user", tag = "user", params(ListQuery),
-    responses((status = 200, body = UserList), (status = 400, body = super::error::ErrorBody),
-              (status = 403, body = super::error::ErrorBody)),
+    responses((status = 200, body = UserList), (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "Not allowed to list users", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
 #[get("/user")]
 pub async fn list(
@@ -130,25 +132,22 @@ pub async fn list(
     }))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateUserBody {
-    pub email: String,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    /// `member` (default) or `admin`.
-    pub role: Option<String>,
+/// The longest given and family names: together with the space, a name of at most 100.
+const GIVEN_MAX: usize = 49;
+const FAMILY_MAX: usize = 50;
+
+pub(super) fn name_part_lengths(given: Option<&str>, family: Option<&str>) -> Vec<FieldError> {
+    [
+        ("givenName", given, GIVEN_MAX),
+        ("familyName", family, FAMILY_MAX),
+    ]
+    .into_iter()
+    .filter(|(_, v, max)| v.is_some_and(|v| v.chars().count() > *max))
+    .map(|(field, _, max)| FieldError::new(field, format!("Use at most {max} characters.")))
+    .collect()
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreatedUser {
-    pub user_id: String,
-    pub company_id: String,
-    pub email: String,
-}
-
-fn full_name(given: Option<&str>, family: Option<&str>) -> String {
+pub(super) fn full_name(given: Option<&str>, family: Option<&str>) -> String {
     [
         given.unwrap_or_default().trim(),
         family.unwrap_or_default().trim(),
@@ -160,90 +159,22 @@ fn full_name(given: Option<&str>, family: Option<&str>) -> String {
     .join(" ")
 }
 
-/// Creates a user in the key's company (Platform API Key only).
-#[utoipa::path(post, path = "/v4/user", tag = "user", request_body = CreateUserBody,
-    responses((status = 201, body = CreatedUser), (status = 400, body = super::error::ErrorBody),
-              (status = 403, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)),
-    security(("platform_api_key" = [])))]
-#[post("/user")]
-pub async fn create(
-    req: HttpRequest,
-    acting: ActingOrOwner,
-    db: web::Data<Db>,
-    body: web::Json<CreateUserBody>,
-) -> Result<HttpResponse, ApiError> {
-    let acting = acting.0;
-    authorize(acting.actor(), Action::CreateUser)?;
-    let body = body.into_inner();
-    let mut errors = Vec::new();
-    let email = Email::parse("email", &body.email)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let fallback = email
-        .as_ref()
-        .map(|e| e.as_str().split('@').next().unwrap_or_default().to_owned())
-        .unwrap_or_default();
-    let name = full_name(body.given_name.as_deref(), body.family_name.as_deref());
-    let name = Label::parse(
-        "givenName",
-        "name",
-        if name.is_empty() { &fallback } else { &name },
-        100,
-    )
-    .map_err(|e| errors.push(e))
-    .ok();
-    let role = match body.role.as_deref().unwrap_or("member") {
-        "member" => Some(Role::Member),
-        "admin" => Some(Role::Admin),
-        _ => {
-            errors.push(FieldError::new("role", "role must be 'member' or 'admin'"));
-            None
-        }
-    };
-    let (Some(email), Some(name), Some(role)) = (email, name, role) else {
-        return Err(ApiError::validation(errors));
-    };
-    let origin = Origin::of(&req);
-    let company = acting.user.company_id.clone();
-    let credential = acting.credential.id().to_owned();
-    let user = db
-        .transaction(move |conn| {
-            let user = joining::add_member(
-                conn,
-                &company,
-                NewAccount {
-                    name,
-                    email,
-                    password_hash: None,
-                },
-                role,
-            )?;
-            audit::record(
-                conn,
-                &origin,
-                Event::new(AuditKind::UserCreated)
-                    .company(&company)
-                    .credential(&credential)
-                    .target(format!("{} ({})", user.email, user.id)),
-            )?;
-            Ok(user)
-        })
-        .await
-        .map_err(|e| match e {
-            AppError::Conflict(_) => ApiError::conflict("A user with this email already exists"),
-            other => other.into(),
-        })?;
-    Ok(HttpResponse::Created().json(CreatedUser {
-        user_id: user.id.to_string(),
-        company_id: user.company_id.to_string(),
-        email: user.email,
-    }))
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateUserBody {
+    /// When present: at least one character that is not a space, no control or
+    /// text-direction characters.
+    #[schema(
+        min_length = 1,
+        max_length = 49,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub given_name: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub family_name: Option<String>,
 }
 
@@ -259,7 +190,7 @@ async fn target_in_company(
 }
 
 /// The company's user with this id, removed ones included.
-async fn any_user_in_company(
+pub(super) async fn any_user_in_company(
     db: &Db,
     acting: &crate::api::principal::ActingUser,
     raw: String,
@@ -274,8 +205,7 @@ async fn any_user_in_company(
 /// Updates a user's profile: any user of the company with an API key, only oneself with a PAT.
 #[utoipa::path(patch, path = "/v4/user/{id}", tag = "user", request_body = UpdateUserBody,
     params(("id" = String, Path, description = "User id")),
-    responses((status = 200, body = UserBody), (status = 403, body = super::error::ErrorBody),
-              (status = 404, body = super::error::ErrorBody)),
+    responses((status = 200, body = UserBody), (status = 400, description = "Body or query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "Not allowed to change this user", body = ErrorBody), (status = 404, description = "No such user in this company", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
 #[patch("/user/{id}")]
 pub async fn update(
@@ -283,12 +213,27 @@ pub async fn update(
     acting: Acting,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<UpdateUserBody>,
+    body: JsonObject<UpdateUserBody>,
 ) -> Result<web::Json<UserBody>, ApiError> {
     let acting = acting.0;
     let target = target_in_company(&db, &acting, path.into_inner()).await?;
     authorize(acting.actor(), Action::UpdateUser(&target))?;
     let body = body.into_inner();
+    let mut refused = [
+        ("givenName", &body.given_name),
+        ("familyName", &body.family_name),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.as_deref().is_some_and(|v| v.trim().is_empty()))
+    .map(|(field, _)| FieldError::new(field, "Enter a name, or leave the field out."))
+    .collect::<Vec<_>>();
+    refused.extend(name_part_lengths(
+        body.given_name.as_deref(),
+        body.family_name.as_deref(),
+    ));
+    if !refused.is_empty() {
+        return Err(ApiError::validation(refused));
+    }
     let (old_given, old_family) = split_name(&target.name);
     let name = full_name(
         Some(body.given_name.as_deref().unwrap_or(&old_given)),
@@ -319,36 +264,4 @@ pub async fn update(
         })
         .await?;
     Ok(web::Json(UserBody::from(&updated)))
-}
-
-/// Removes a user (Platform API Key only): the same offboarding as the dashboard; their meeting
-/// types go to the company owner.
-#[utoipa::path(delete, path = "/v4/user/{id}", tag = "user",
-    params(("id" = String, Path, description = "User id")),
-    responses((status = 204), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
-              (status = 409, description = "The user was already removed (also by a request at the same moment)", body = super::error::ErrorBody)),
-    security(("platform_api_key" = [])))]
-#[delete("/user/{id}")]
-pub async fn delete(
-    req: HttpRequest,
-    acting: Acting,
-    db: web::Data<Db>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let acting = acting.0;
-    let target = any_user_in_company(&db, &acting, path.into_inner())
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    authorize(acting.actor(), Action::DeleteUser(&target))?;
-    if target.status() == UserStatus::Removed {
-        return Err(ApiError::conflict(ALREADY_REMOVED));
-    }
-    let origin = Origin::of(&req);
-    let credential = acting.credential.id().to_owned();
-    db.transaction(move |conn| {
-        let owner = User::owner_of(conn, &target.company_id)?;
-        offboarding::offboard(conn, None, Some(&credential), &target, &owner.id, &origin)
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
 }

@@ -24,6 +24,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_sign_in_at -> Nullable<Timestamp>,
+        timezone -> Text,
     }
 }
 
@@ -50,6 +51,7 @@ diesel::table! {
         slug -> Text,
         duration_minutes -> Integer,
         created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 

@@ -120,6 +120,7 @@ fn new_user(company: &CompanyId, account: NewAccount, role: Role) -> User {
         created_at: at,
         updated_at: at,
         last_sign_in_at: None,
+        timezone: "UTC".into(),
     }
 }
 

@@ -1,6 +1,11 @@
 //! Offboarding a member: in one transaction their meeting types and future appointments go to a
 //! colleague, their tokens and sessions die, their pending invitations are withdrawn, and they
 //! become `removed`. A failure anywhere leaves everything as it was.
+//!
+//! What moves is chosen per kind (`Handover`, meetergo's per-resource switches); of those kinds
+//! this console has meeting types. Meeting types not handed over are soft-deleted and stay
+//! with the removed user for history, so nobody can book them any more. Future appointments
+//! always go to the receiver: people booked them, and someone has to host them.
 
 use diesel::prelude::*;
 
@@ -17,11 +22,26 @@ const ALREADY_OFFBOARDED: &str = "This member has already been offboarded.";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OffboardingReport {
     pub meeting_types_moved: usize,
+    pub meeting_types_deleted: usize,
     pub slugs_renamed: usize,
     pub appointments_moved: usize,
     pub tokens_revoked: usize,
     pub sessions_ended: usize,
     pub invitations_revoked: usize,
+}
+
+/// Which kinds of the leaver's resources go to the receiver; everything by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handover {
+    pub meeting_types: bool,
+}
+
+impl Default for Handover {
+    fn default() -> Self {
+        Self {
+            meeting_types: true,
+        }
+    }
 }
 
 /// The slug each of the leaver's meeting types will have with the new owner: unchanged, or
@@ -31,7 +51,8 @@ pub fn planned_slugs(
     leaver: &UserId,
     receiver: &UserId,
 ) -> QueryResult<Vec<(MeetingType, String)>> {
-    let theirs = MeetingType::list_for_owner(conn, leaver)?;
+    // Deleted ones move too (they keep their slugs, and slugs are unique per owner).
+    let theirs = MeetingType::list_all_for_owner(conn, leaver)?;
     let mut taken: std::collections::HashSet<String> = meeting_types::table
         .filter(meeting_types::owner_id.eq(receiver))
         .select(meeting_types::slug)
@@ -84,13 +105,36 @@ fn claim(conn: &mut DbConnection, leaver: &User, receiver: &UserId) -> Result<()
     }
 }
 
-/// Carries out the offboarding. Call inside a transaction (`Db::transaction`).
+/// Carries out the offboarding, handing everything over. Call inside a transaction
+/// (`Db::transaction`).
 pub fn offboard(
     conn: &mut DbConnection,
     actor: Option<&UserId>,
     credential: Option<&str>,
     leaver: &User,
     receiver_id: &UserId,
+    origin: &Origin,
+) -> Result<OffboardingReport, AppError> {
+    offboard_with(
+        conn,
+        actor,
+        credential,
+        leaver,
+        receiver_id,
+        Handover::default(),
+        origin,
+    )
+}
+
+/// Carries out the offboarding, handing over what `handover` names. Call inside a transaction
+/// (`Db::transaction`).
+pub fn offboard_with(
+    conn: &mut DbConnection,
+    actor: Option<&UserId>,
+    credential: Option<&str>,
+    leaver: &User,
+    receiver_id: &UserId,
+    handover: Handover,
     origin: &Origin,
 ) -> Result<OffboardingReport, AppError> {
     // Re-read both inside the transaction: the receiver may have been removed meanwhile.
@@ -117,6 +161,7 @@ pub fn offboard(
         None => authorize(
             Actor::ApiKey {
                 company: &leaver.company_id,
+                acting: None,
             },
             Action::DeleteUser(&leaver_now),
         ),
@@ -126,24 +171,11 @@ pub fn offboard(
 
     let mut report = OffboardingReport::default();
     let at = now();
-    // Meeting types whose slug the receiver already uses move one by one with a new slug; all
-    // the others move in one statement (what makes 5,000 of them take milliseconds, not seconds).
-    for (mt, slug) in planned_slugs(conn, &leaver.id, &receiver.id)? {
-        if slug != mt.slug {
-            diesel::update(meeting_types::table.find(&mt.id))
-                .set((
-                    meeting_types::owner_id.eq(&receiver.id),
-                    meeting_types::slug.eq(&slug),
-                ))
-                .execute(conn)?;
-            report.slugs_renamed += 1;
-            report.meeting_types_moved += 1;
-        }
+    if handover.meeting_types {
+        move_meeting_types(conn, leaver, &receiver.id, &mut report)?;
+    } else {
+        report.meeting_types_deleted = MeetingType::soft_delete_all_of(conn, &leaver.id, at)?;
     }
-    report.meeting_types_moved +=
-        diesel::update(meeting_types::table.filter(meeting_types::owner_id.eq(&leaver.id)))
-            .set(meeting_types::owner_id.eq(&receiver.id))
-            .execute(conn)?;
     report.appointments_moved = diesel::update(
         appointments::table
             .filter(appointments::host_id.eq(&leaver.id))
@@ -166,17 +198,58 @@ pub fn offboard(
         .company(&leaver.company_id)
         .target(format!("{} ({})", leaver.email, leaver.id))
         .detail(format!(
-            "to {}: {} meeting types ({} renamed), {} appointments, {} tokens revoked, {} sessions ended, {} invitations revoked",
+            "to {}: {} meeting types ({} renamed), {} appointments, {} tokens revoked, {} sessions ended, {} invitations revoked{}",
             receiver.email,
             report.meeting_types_moved,
             report.slugs_renamed,
             report.appointments_moved,
             report.tokens_revoked,
             report.sessions_ended,
-            report.invitations_revoked
+            report.invitations_revoked,
+            if handover.meeting_types {
+                String::new()
+            } else {
+                format!("; {} meeting types deleted, not handed over", report.meeting_types_deleted)
+            }
         ));
     event.actor = actor.cloned();
     event.credential = credential.map(str::to_owned);
     audit::record(conn, origin, event)?;
     Ok(report)
+}
+
+/// Meeting types whose slug the receiver already uses move one by one with a new slug; all
+/// the others move in one statement (what makes 5,000 of them take milliseconds, not seconds).
+fn move_meeting_types(
+    conn: &mut DbConnection,
+    leaver: &User,
+    receiver: &UserId,
+    report: &mut OffboardingReport,
+) -> QueryResult<()> {
+    for (mt, slug) in planned_slugs(conn, &leaver.id, receiver)? {
+        if slug != mt.slug {
+            diesel::update(meeting_types::table.find(&mt.id))
+                .set((
+                    meeting_types::owner_id.eq(receiver),
+                    meeting_types::slug.eq(&slug),
+                ))
+                .execute(conn)?;
+            if mt.deleted_at.is_none() {
+                report.slugs_renamed += 1;
+                report.meeting_types_moved += 1;
+            }
+        }
+    }
+    // Deleted ones go along (so nothing dangles) but are not counted as moved work.
+    report.meeting_types_moved += diesel::update(
+        meeting_types::table
+            .filter(meeting_types::owner_id.eq(&leaver.id))
+            .filter(meeting_types::deleted_at.is_null()),
+    )
+    .set(meeting_types::owner_id.eq(receiver))
+    .execute(conn)?;
+    diesel::update(meeting_types::table.filter(meeting_types::owner_id.eq(&leaver.id)))
+        .set(meeting_types::owner_id.eq(receiver))
+        .execute(conn)?;
+    Ok(())
 }

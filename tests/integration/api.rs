@@ -22,20 +22,20 @@ use crate::helpers::{backend, client, email, location, Browserless, TestApp, PAS
 // Calling the API
 // ---------------------------------------------------------------------------------------------
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
 }
 
 impl Reply {
-    fn code(&self) -> &str {
+    pub(crate) fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
     }
 }
 
 /// One API call from a cookie-less client: `bearer` goes in `Authorization: Bearer …` as is.
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -87,7 +87,7 @@ fn user_by_email(app: &TestApp, address: &str) -> (String, String) {
         .expect("user by email")
 }
 
-fn user_status(app: &TestApp, id: &str) -> String {
+pub(crate) fn user_status(app: &TestApp, id: &str) -> String {
     let mut conn = app.db.conn().expect("db");
     users::table
         .filter(users::id.eq(id))
@@ -155,12 +155,17 @@ fn secret_part(clear: &str) -> &str {
     }
 }
 
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// Creates a user of the key's company through `POST /v4/user`; returns its id and email.
-async fn create_user(app: &TestApp, key: &str, given: &str, role: &str) -> (String, String) {
+pub(crate) async fn create_user(
+    app: &TestApp,
+    key: &str,
+    given: &str,
+    role: &str,
+) -> (String, String) {
     let address = email(&given.to_lowercase());
     let r = call(
         app,
@@ -176,7 +181,7 @@ async fn create_user(app: &TestApp, key: &str, given: &str, role: &str) -> (Stri
     (id, address)
 }
 
-async fn create_meeting_type(
+pub(crate) async fn create_meeting_type(
     app: &TestApp,
     key: &str,
     user: &str,
@@ -202,30 +207,30 @@ async fn create_meeting_type(
 
 /// Company A (owner by signup; admin and member created with the API key, then signed in from
 /// their own browsers to make PATs) and company B (its own signup, in a third browser).
-struct World<'a> {
-    company_a: String,
-    owner: String,
-    admin: String,
-    member: String,
-    b_owner: String,
-    key: String,
-    owner_pat: String,
-    admin_pat: String,
-    member_pat: String,
-    expired_pat: String,
-    expired_key: String,
-    revoked_pat: String,
-    deactivated_key: String,
-    owner_mt: String,
-    admin_mt: String,
-    member_mt: String,
-    admin_browser: Browserless<'a>,
-    member_browser: Browserless<'a>,
-    b_browser: Browserless<'a>,
+pub(crate) struct World<'a> {
+    pub(crate) company_a: String,
+    pub(crate) owner: String,
+    pub(crate) admin: String,
+    pub(crate) member: String,
+    pub(crate) b_owner: String,
+    pub(crate) key: String,
+    pub(crate) owner_pat: String,
+    pub(crate) admin_pat: String,
+    pub(crate) member_pat: String,
+    pub(crate) expired_pat: String,
+    pub(crate) expired_key: String,
+    pub(crate) revoked_pat: String,
+    pub(crate) deactivated_key: String,
+    pub(crate) owner_mt: String,
+    pub(crate) admin_mt: String,
+    pub(crate) member_mt: String,
+    pub(crate) admin_browser: Browserless<'a>,
+    pub(crate) member_browser: Browserless<'a>,
+    pub(crate) b_browser: Browserless<'a>,
 }
 
 impl<'a> World<'a> {
-    async fn build(app: &'a TestApp) -> World<'a> {
+    pub(crate) async fn build(app: &'a TestApp) -> World<'a> {
         let owner_email = email("owner");
         assert_eq!(
             app.signup("Company A", "Olga Owner", &owner_email)
@@ -318,7 +323,7 @@ impl<'a> World<'a> {
         }
     }
 
-    fn meeting_type_of(&self, user: &str) -> Option<&str> {
+    pub(crate) fn meeting_type_of(&self, user: &str) -> Option<&str> {
         if user == self.owner {
             Some(&self.owner_mt)
         } else if user == self.admin {
@@ -1372,6 +1377,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/v4/meeting-type", "post"),
     ("/v4/meeting-type/{id}", "get"),
     ("/v4/meeting-type/{id}", "patch"),
+    ("/v4/meeting-type/{id}", "delete"),
     ("/v4/appointment/paginated", "get"),
 ];
 
@@ -1419,6 +1425,61 @@ async fn openapi_document_lists_every_route() {
             "ErrorBody.{field}"
         );
     }
+    // Every operation declares what it can refuse, with the error body.
+    for (path, method) in ROUTES {
+        let responses = &doc["paths"][path][method]["responses"];
+        for status in ["400", "401", "403", "429", "503"] {
+            assert_eq!(
+                responses[status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{method} {path} declares {status}"
+            );
+        }
+    }
+    for (path, method) in [
+        ("/v4/user/{id}", "patch"),
+        ("/v4/user/{id}", "delete"),
+        ("/v4/meeting-type/{id}", "get"),
+        ("/v4/meeting-type/{id}", "patch"),
+        ("/v4/meeting-type/{id}", "delete"),
+        ("/v4/appointment/paginated", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["responses"].get("404").is_some(),
+            "{method} {path} declares 404"
+        );
+    }
+    // The constraints the validation applies are in the schemas.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["MeetingTypeInput"]["required"], json!(["title"]));
+    assert_eq!(
+        schemas["MeetingTypeInput"]["properties"]["title"]["maxLength"],
+        120
+    );
+    assert_eq!(
+        schemas["MeetingTypeInput"]["properties"]["slug"]["pattern"],
+        "^[a-z0-9]+(-[a-z0-9]+)*$"
+    );
+    assert_eq!(
+        schemas["MeetingTypeChanges"]["properties"]["duration"]["maximum"],
+        720
+    );
+    for name in [
+        "CreateUserBody",
+        "UpdateUserBody",
+        "DeleteUserBody",
+        "MeetingTypeInput",
+    ] {
+        assert_eq!(
+            schemas[name]["additionalProperties"],
+            json!(false),
+            "{name}"
+        );
+    }
+    let zones = schemas["CreateUserBody"]["properties"]["timezone"]["enum"]
+        .as_array()
+        .expect("time zones");
+    assert!(zones.contains(&json!("Europe/Berlin")) && zones.len() > 300);
     // User lifecycle is documented as API-key only.
     for (path, method) in [("/v4/user", "post"), ("/v4/user/{id}", "delete")] {
         assert_eq!(
@@ -1436,17 +1497,18 @@ async fn openapi_document_lists_every_route() {
         assert_eq!(r.status, 401, "{method} {path} is served");
         assert_eq!(r.code(), "missing_authorization", "{method} {path}");
     }
-    // ... and nothing else is.
+    // ... and nothing else is: another method on a known path is 405, an unknown path 404.
     for (path, method) in [
-        ("/v4/user/me", Method::PUT),
         ("/v4/user", Method::DELETE),
-        ("/v4/meeting-type/{id}", Method::DELETE),
+        ("/v4/meeting-type", Method::PUT),
         ("/v4/appointment/paginated", Method::POST),
-        ("/v4/appointment", Method::GET),
     ] {
         let concrete = path.replace("{id}", &random_id());
         let r = call(&app, method.clone(), &concrete, None, None, None).await;
-        assert_eq!(r.status, 404, "{method} {path} is not served");
-        assert_eq!(r.code(), "not_found");
+        assert_eq!(r.status, 405, "{method} {path} is not served");
+        assert_eq!(r.code(), "method_not_allowed");
     }
+    let r = call(&app, Method::GET, "/v4/appointment", None, None, None).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code(), "not_found");
 }

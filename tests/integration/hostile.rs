@@ -223,6 +223,8 @@ pub const ROUTES: &[Route] = &[
         ..page("GET", "/v4/appointment/paginated")
     },
     page("GET", "/v4/openapi.json"),
+    // Last: it deletes the meeting type the routes above use.
+    page("DELETE", "/v4/meeting-type/{id}"),
 ];
 
 /// A value a person might send to hurt or confuse the console.

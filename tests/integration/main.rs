@@ -9,6 +9,7 @@
 )]
 
 mod api;
+mod api_contract;
 mod bad_input;
 mod browser;
 mod concurrent_writes;
@@ -21,3 +22,4 @@ mod sign_in;
 mod sso_oidc;
 mod sso_saml;
 mod team;
+mod user_api;

@@ -1716,6 +1716,27 @@ async fn leaver<'a>(w: &World<'a>) -> Leaver<'a> {
         person.agent.create_pat("laptop cli").await,
         person.agent.create_pat("ci runner").await,
     ];
+    // Without the default meeting type the API gave them: the leaver has exactly these two.
+    let api = reqwest::Client::new();
+    let listed: serde_json::Value = api
+        .get(app.url("/v4/meeting-type"))
+        .bearer_auth(&pats[0])
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    for mt in listed.as_array().expect("list") {
+        let id = mt["id"].as_str().expect("id");
+        let r = api
+            .delete(app.url(&format!("/v4/meeting-type/{id}")))
+            .bearer_auth(&pats[0])
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(r.status(), 200);
+    }
     let intro = meeting_type(app, &pats[0], None, "Intro call", "intro").await;
     let demo = meeting_type(app, &pats[0], None, "Product demo", "demo").await;
     let owners_intro = meeting_type(app, &w.key, Some(&w.owner.id), "Owner intro", "intro").await;

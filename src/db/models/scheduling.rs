@@ -14,6 +14,8 @@ pub struct MeetingType {
     pub slug: String,
     pub duration_minutes: i32,
     pub created_at: NaiveDateTime,
+    /// Set by a (soft) delete: the row stays for history, lists and look-ups skip it.
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
 impl MeetingType {
@@ -24,7 +26,17 @@ impl MeetingType {
             .map(|_| ())
     }
 
+    /// The owner's meeting types that are not deleted.
     pub fn list_for_owner(conn: &mut DbConnection, owner: &UserId) -> QueryResult<Vec<Self>> {
+        meeting_types::table
+            .filter(meeting_types::owner_id.eq(owner))
+            .filter(meeting_types::deleted_at.is_null())
+            .order((meeting_types::created_at.asc(), meeting_types::id.asc()))
+            .load(conn)
+    }
+
+    /// All of the owner's meeting types, deleted ones included (they keep their slugs).
+    pub fn list_all_for_owner(conn: &mut DbConnection, owner: &UserId) -> QueryResult<Vec<Self>> {
         meeting_types::table
             .filter(meeting_types::owner_id.eq(owner))
             .order((meeting_types::created_at.asc(), meeting_types::id.asc()))
@@ -39,8 +51,49 @@ impl MeetingType {
         meeting_types::table
             .filter(meeting_types::id.eq(id))
             .filter(meeting_types::owner_id.eq(owner))
+            .filter(meeting_types::deleted_at.is_null())
             .first(conn)
             .optional()
+    }
+
+    /// The meeting type with this id, deleted or not.
+    pub fn find(conn: &mut DbConnection, id: &MeetingTypeId) -> QueryResult<Option<Self>> {
+        meeting_types::table
+            .filter(meeting_types::id.eq(id))
+            .first(conn)
+            .optional()
+    }
+
+    /// Soft-deletes the meeting type if it is not deleted yet; false when it already was
+    /// (also by a request at the same moment: the condition is part of the update).
+    pub fn soft_delete(
+        conn: &mut DbConnection,
+        id: &MeetingTypeId,
+        at: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            meeting_types::table
+                .find(id)
+                .filter(meeting_types::deleted_at.is_null()),
+        )
+        .set(meeting_types::deleted_at.eq(at))
+        .execute(conn)
+        .map(|n| n == 1)
+    }
+
+    /// Soft-deletes every meeting type the user still has; the number deleted.
+    pub fn soft_delete_all_of(
+        conn: &mut DbConnection,
+        owner: &UserId,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            meeting_types::table
+                .filter(meeting_types::owner_id.eq(owner))
+                .filter(meeting_types::deleted_at.is_null()),
+        )
+        .set(meeting_types::deleted_at.eq(at))
+        .execute(conn)
     }
 
     pub fn slug_taken(

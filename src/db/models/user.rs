@@ -20,6 +20,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_sign_in_at: Option<NaiveDateTime>,
+    /// IANA time zone name (`Europe/Berlin`); `UTC` unless given when the user was created.
+    pub timezone: String,
 }
 
 impl User {

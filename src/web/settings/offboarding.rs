@@ -99,7 +99,11 @@ async fn preview(
                 .ok_or(AppError::NotFound)?;
             let at = now();
             let mut planned = Vec::new();
-            for (mt, new_slug) in offboarding::planned_slugs(conn, &leaver_id, &receiver.id)? {
+            // Deleted meeting types move too (they keep their slugs) but are not shown.
+            for (mt, new_slug) in offboarding::planned_slugs(conn, &leaver_id, &receiver.id)?
+                .into_iter()
+                .filter(|(mt, _)| mt.deleted_at.is_none())
+            {
                 let upcoming: Vec<(chrono::NaiveDateTime, String)> = appointments::table
                     .filter(appointments::meeting_type_id.eq(&mt.id))
                     .filter(appointments::host_id.eq(&leaver_id))

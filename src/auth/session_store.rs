@@ -84,8 +84,10 @@ impl SessionStore for DbSessionStore {
         let user_id = user_of(&state);
         let body = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
+        // Creating or extending a session is bookkeeping (`Db::run_bookkeeping`): lost in a
+        // database crash, it costs a sign-in. Deleting one (`delete`) is flushed.
         self.db
-            .run(move |conn| {
+            .run_bookkeeping(move |conn| {
                 diesel::insert_into(sessions::table)
                     .values((
                         sessions::id.eq(id),
@@ -114,7 +116,7 @@ impl SessionStore for DbSessionStore {
         let expires_at = expiry(ttl);
         let updated = self
             .db
-            .run(move |conn| {
+            .run_bookkeeping(move |conn| {
                 // A session deleted meanwhile (logout elsewhere, offboarding) stays deleted.
                 diesel::update(
                     sessions::table
@@ -142,7 +144,7 @@ impl SessionStore for DbSessionStore {
         let id = row_id(key.as_ref());
         let expires_at = expiry(ttl);
         self.db
-            .run(move |conn| {
+            .run_bookkeeping(move |conn| {
                 diesel::update(sessions::table.filter(sessions::id.eq(id)))
                     .set(sessions::expires_at.eq(expires_at))
                     .execute(conn)

@@ -17,8 +17,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
 use executor::{Executor, Tuning};
+use pool::{Durability, Manager, Pool};
 pub use pool::{Health, PooledConnection};
-use pool::{Manager, Pool};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -84,6 +84,8 @@ impl DatabaseUrl {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// PostgreSQL only: connections whose commits do not wait for the disk (`run_bookkeeping`).
+    bookkeeping: Option<Pool>,
     health: Arc<Health>,
     backend: &'static str,
     executor: Arc<Executor>,
@@ -103,15 +105,24 @@ impl Db {
         let health = Arc::new(Health::default());
         // No test on checkout: `pool::checkout` pings only connections that sat idle, and
         // `run` checks one after a failed job, so a hot connection costs no extra round trip.
-        let pool = r2d2::Pool::builder()
-            .max_size(max_size)
-            .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(3))
-            .test_on_check_out(false)
-            .error_handler(Box::new(pool::LogAsWarning))
-            .build_unchecked(Manager::new(url.clone(), Arc::clone(&health)));
+        let build = |size: u32, durability: Durability| {
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(0))
+                .connection_timeout(Duration::from_secs(3))
+                .test_on_check_out(false)
+                .error_handler(Box::new(pool::LogAsWarning))
+                .build_unchecked(Manager::new(url.clone(), Arc::clone(&health), durability))
+        };
+        let pool = build(max_size, Durability::Flushed);
+        // SQLite in WAL mode with `synchronous = NORMAL` never waits for the disk on commit.
+        let bookkeeping = match url {
+            DatabaseUrl::Postgres(_) => Some(build((max_size / 2).max(1), Durability::Relaxed)),
+            DatabaseUrl::Sqlite(_) => None,
+        };
         Ok(Self {
             pool,
+            bookkeeping,
             health,
             backend: url.backend_name(),
             executor: Arc::new(Executor::new(Tuning::for_backend(url, max_size))),
@@ -139,7 +150,32 @@ impl Db {
         T: Send + 'static,
         E: Into<AppError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        self.run_on(self.pool.clone(), f).await
+    }
+
+    /// Like `run`, for bookkeeping that may be lost in a database crash at the cost of at most
+    /// a sign-in: creating and extending sessions, and recording a successful sign-in. On
+    /// PostgreSQL its commits do not wait for their WAL flush (each would, on every sign-in
+    /// and page view). Nothing durable depends on such a write without flushing it: any later
+    /// ordinary commit flushes the WAL written before it, so a session that survives a crash
+    /// always has its sign-in recorded. Never for what revokes access (deleting sessions,
+    /// offboarding) or for anything else the audit log must keep.
+    pub async fn run_bookkeeping<T, E, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let pool = self.bookkeeping.as_ref().unwrap_or(&self.pool).clone();
+        self.run_on(pool, f).await
+    }
+
+    async fn run_on<T, E, F>(&self, pool: Pool, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
         let health = Arc::clone(&self.health);
         let (done, outcome) = tokio::sync::oneshot::channel();
         self.executor.submit(Box::new(move || {

@@ -41,11 +41,26 @@ pub struct Pooled {
 pub struct Manager {
     url: DatabaseUrl,
     health: Arc<Health>,
+    durability: Durability,
+}
+
+/// Whether a commit waits until it is on disk (PostgreSQL's `synchronous_commit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is flushed before it returns: the default for all work.
+    Flushed,
+    /// Commits return before their WAL is flushed (within ~0.6 s it is). For bookkeeping whose
+    /// loss in a database crash costs at most a sign-in, see `Db::run_bookkeeping`.
+    Relaxed,
 }
 
 impl Manager {
-    pub(super) fn new(url: DatabaseUrl, health: Arc<Health>) -> Self {
-        Self { url, health }
+    pub(super) fn new(url: DatabaseUrl, health: Arc<Health>, durability: Durability) -> Self {
+        Self {
+            url,
+            health,
+            durability,
+        }
     }
 
     fn open(&self) -> Result<DbConnection, r2d2::Error> {
@@ -63,9 +78,15 @@ impl Manager {
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(&with_connect_timeout(url))
-                .map(DbConnection::Postgres)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(&with_connect_timeout(url))
+                    .map_err(r2d2::Error::ConnectionError)?;
+                if self.durability == Durability::Relaxed {
+                    conn.batch_execute("SET synchronous_commit = off")
+                        .map_err(r2d2::Error::QueryError)?;
+                }
+                Ok(DbConnection::Postgres(conn))
+            }
         }
     }
 }

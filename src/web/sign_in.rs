@@ -187,24 +187,30 @@ async fn login(
     match user {
         Some(user) if password_ok && user.is_active() => {
             let (id, company) = (user.id.clone(), user.company_id.clone());
+            let check_origin = origin.clone();
             let allowed = db
-                .run(move |conn| {
-                    if let Err(refusal) =
-                        sso::check_sso_enforcement(conn, &user, &origin, "password")?
-                    {
-                        return Ok::<_, AppError>(Err(refusal));
-                    }
-                    User::record_sign_in(conn, &id)?;
-                    audit::record(
-                        conn,
-                        &origin,
-                        Event::new(AuditKind::SignInSucceeded)
-                            .company(&company)
-                            .actor(&id),
-                    )?;
-                    Ok(Ok(id))
-                })
-                .await?;
+                .run(move |conn| sso::check_sso_enforcement(conn, &user, &check_origin, "password"))
+                .await?
+                .map(|_| ());
+            // Recording the sign-in is bookkeeping (`Db::run_bookkeeping`): the session that
+            // follows cannot outlive it.
+            let allowed = match allowed {
+                Ok(()) => db
+                    .run_bookkeeping(move |conn| {
+                        User::record_sign_in(conn, &id)?;
+                        audit::record(
+                            conn,
+                            &origin,
+                            Event::new(AuditKind::SignInSucceeded)
+                                .company(&company)
+                                .actor(&id),
+                        )?;
+                        Ok::<_, AppError>(id)
+                    })
+                    .await
+                    .map(Ok)?,
+                Err(refusal) => Err(refusal),
+            };
             match allowed {
                 Ok(id) => {
                     session::sign_in(&session, &id)?;

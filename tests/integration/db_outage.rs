@@ -352,3 +352,26 @@ async fn a_panic_inside_a_transaction_does_not_poison_the_pool() {
     // Only n = 2 (21): the panicked insert (11) was rolled back, the later one committed.
     assert_eq!(rows, vec![21]);
 }
+
+/// Session and sign-in bookkeeping commits without waiting for the disk on PostgreSQL; all other
+/// work (revoking sessions, audit events, credentials) waits as usual.
+#[actix_web::test]
+async fn only_bookkeeping_skips_the_wait_for_the_disk() {
+    if backend() != "postgres" {
+        // SQLite (WAL, synchronous = NORMAL) has no per-commit flush to skip.
+        return;
+    }
+    let dir = TempDir::new();
+    let db = Db::connect(&fresh_database(&dir.0), 2).expect("pool");
+    let setting = |c: &mut meetergo_console::db::DbConnection| {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+            "current_setting('synchronous_commit')",
+        ))
+        .load::<String>(c)
+    };
+    assert_eq!(db.run(setting).await.expect("main pool"), vec!["on"]);
+    assert_eq!(
+        db.run_bookkeeping(setting).await.expect("bookkeeping pool"),
+        vec!["off"]
+    );
+}

@@ -17,8 +17,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
 use executor::{Executor, Tuning};
-use pool::{Durability, Manager, Pool};
-pub use pool::{Health, PooledConnection};
+pub use pool::PooledConnection;
+use pool::{Durability, Health, Manager, Pool};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -133,11 +133,6 @@ impl Db {
         self.backend
     }
 
-    /// True while the last attempt to reach the database failed.
-    pub fn is_down(&self) -> bool {
-        self.health.is_down()
-    }
-
     /// A connection for synchronous code (CLI commands, benchmarks, tests).
     pub fn conn(&self) -> Result<PooledConnection, AppError> {
         pool::checkout(&self.pool, &self.health)
@@ -227,7 +222,7 @@ impl Db {
 }
 
 /// `f` inside a transaction that is meant to write (see `Db::transaction`).
-pub fn write_transaction<T>(
+fn write_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {

@@ -61,7 +61,7 @@ pub fn invite(
         id: InvitationId::new(),
         company_id: admin.company_id.clone(),
         email: email.as_str().to_owned(),
-        role: role.as_str().to_owned(),
+        role,
         token_hash: invitation_hash(keys, &token),
         invited_by: admin.id.clone(),
         created_at: at,
@@ -93,7 +93,7 @@ pub fn resend(
 ) -> Result<IssuedInvitation, AppError> {
     let mut invitation =
         Invitation::find_in_company(conn, &admin.company_id, id)?.ok_or(AppError::NotFound)?;
-    let role = Role::parse(&invitation.role).unwrap_or(Role::Member);
+    let role = invitation.role;
     authorize(Actor::Member(admin), Action::Invite { role }).map_err(denied)?;
     if matches!(
         invitation.state(now()),
@@ -132,7 +132,7 @@ pub fn revoke_invitation(
 ) -> Result<Invitation, AppError> {
     let invitation =
         Invitation::find_in_company(conn, &admin.company_id, id)?.ok_or(AppError::NotFound)?;
-    let role = Role::parse(&invitation.role).unwrap_or(Role::Member);
+    let role = invitation.role;
     authorize(Actor::Member(admin), Action::Invite { role }).map_err(denied)?;
     if Invitation::revoke(conn, id, now())? == 0 {
         return Err(AppError::Conflict(
@@ -218,7 +218,7 @@ pub fn accept(
     if !Invitation::mark_accepted(conn, &invitation.id, now())? {
         return Ok(Err(LinkProblem::Used));
     }
-    let role = Role::parse(&invitation.role).unwrap_or(Role::Member);
+    let role = invitation.role;
     let user = joining::add_member(
         conn,
         &company.id,

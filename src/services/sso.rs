@@ -103,12 +103,11 @@ fn join_by_invitation(
     if !Invitation::mark_accepted(conn, &invitation.id, now())? {
         return Ok(None);
     }
-    let role = Role::parse(&invitation.role).unwrap_or(Role::Member);
     Ok(Some(joining::add_member(
         conn,
         &invitation.company_id,
         account,
-        role,
+        invitation.role,
     )?))
 }
 

@@ -12,7 +12,7 @@ use crate::auth::sso_binding;
 use crate::config::Settings;
 use crate::db::models::{now, Company, SamlConfig, SsoRequest, User};
 use crate::db::Db;
-use crate::domain::Email;
+use crate::domain::{Email, SsoKind, SsoPurpose};
 use crate::error::AppError;
 use crate::services::audit::Origin;
 use crate::services::sso as sso_service;
@@ -88,9 +88,9 @@ pub(super) async fn saml_start(
             .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let request = SsoRequest {
         id: request_id,
-        kind: "saml".into(),
+        kind: SsoKind::Saml,
         target: company.id.to_string(),
-        purpose: "signin".into(),
+        purpose: SsoPurpose::SignIn,
         browser_hash: sso_binding::browser_hash(&keys, &value),
         nonce: None,
         link_user_id: None,
@@ -204,7 +204,9 @@ pub(super) async fn saml_acs(
     let outcome = db
         .transaction(move |conn| {
             if let Some(irt) = &login.in_response_to {
-                if SsoRequest::take(conn, irt, "saml", company2.id.as_str(), &b, now())?.is_none() {
+                if SsoRequest::take(conn, irt, SsoKind::Saml, company2.id.as_str(), &b, now())?
+                    .is_none()
+                {
                     return Ok(Err(sso_service::Refusal(
                         "saml: the request was already answered".into(),
                     )));

@@ -5,6 +5,7 @@ use actix_web::HttpRequest;
 
 use crate::db::models::{now, AuditEvent};
 use crate::db::DbConnection;
+// Declared in the domain beside the other stored kinds; events are recorded through here.
 pub use crate::domain::AuditKind;
 use crate::domain::{AuditEventId, CompanyId, UserId};
 

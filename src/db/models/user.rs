@@ -25,6 +25,7 @@ pub struct User {
 }
 
 impl User {
+    // Accessors kept beside the public fields so callers read as before the columns were typed.
     pub fn role(&self) -> Role {
         self.role
     }

@@ -66,7 +66,7 @@ pub async fn invite(
             id: InvitationId::new(),
             company_id: admin.company_id.clone(),
             email: email.as_str().to_owned(),
-            role: role.as_str().to_owned(),
+            role,
             token_hash: invitation_hash(&keys, &token),
             invited_by: admin.id.clone(),
             created_at: at,
@@ -101,7 +101,7 @@ pub async fn resend(
         let admin = &current_actor(conn, &by.user)?;
         let mut invitation =
             Invitation::find_in_company(conn, &admin.company_id, &id)?.ok_or(AppError::NotFound)?;
-        let role = invitation.role();
+        let role = invitation.role;
         authorize(Actor::Member(admin), Action::Invite { role }).map_err(denied)?;
         if matches!(
             invitation.state(by.now),
@@ -141,7 +141,7 @@ pub async fn revoke_invitation(
         let admin = &current_actor(conn, &by.user)?;
         let invitation =
             Invitation::find_in_company(conn, &admin.company_id, &id)?.ok_or(AppError::NotFound)?;
-        let role = invitation.role();
+        let role = invitation.role;
         authorize(Actor::Member(admin), Action::Invite { role }).map_err(denied)?;
         if Invitation::revoke(conn, &id, by.now)? == 0 {
             return Err(Refusal::conflict("This invitation was already used or revoked.").into());
@@ -236,7 +236,7 @@ pub async fn accept(
         let Some(user) = join(conn, &invitation, account, now)? else {
             return Err(Refusal::new(RefusalKind::Gone, LINK_USED).into());
         };
-        let role = invitation.role();
+        let role = invitation.role;
         audit::record(
             conn,
             &origin,
@@ -262,7 +262,7 @@ pub(crate) fn join(
     if !Invitation::mark_accepted(conn, &invitation.id, now)? {
         return Ok(None);
     }
-    let user = joining::add_member(conn, &invitation.company_id, account, invitation.role())?;
+    let user = joining::add_member(conn, &invitation.company_id, account, invitation.role)?;
     Ok(Some(user))
 }
 

@@ -6,7 +6,7 @@ use crate::auth::oidc::ExternalIdentity;
 use crate::auth::saml::SamlLogin;
 use crate::db::models::{now, remember_assertion, Company, Identity, Invitation, SsoRequest, User};
 use crate::db::{Db, DbConnection, Tx};
-use crate::domain::{Email, IdentityId, Label, Role, UserId};
+use crate::domain::{Email, IdentityId, Label, Role, SsoKind, UserId};
 use crate::error::{AppError, Refusal, RefusalKind};
 use crate::services::audit::{self, AuditKind, Event, Origin};
 use crate::services::joining::{self, Joining, NewAccount};
@@ -102,8 +102,15 @@ pub async fn sign_in_with_saml(
         } = answer;
         let at = now();
         if let Some(irt) = &login.in_response_to {
-            if SsoRequest::take(conn, irt, "saml", company.id.as_str(), &browser_hash, at)?
-                .is_none()
+            if SsoRequest::take(
+                conn,
+                irt,
+                SsoKind::Saml,
+                company.id.as_str(),
+                &browser_hash,
+                at,
+            )?
+            .is_none()
             {
                 return Ok(Err(Refusal::forbidden(SAML_NOT_ACCEPTED)
                     .with_detail("saml: the request was already answered")));

@@ -108,10 +108,10 @@ fn set_role(
     let changed = diesel::update(
         users::table
             .find(id)
-            .filter(users::role.eq(from.as_str()))
-            .filter(users::status.ne(crate::domain::UserStatus::Removed.as_str())),
+            .filter(users::role.eq(from))
+            .filter(users::status.ne(crate::domain::UserStatus::Removed)),
     )
-    .set((users::role.eq(to.as_str()), users::updated_at.eq(by.now)))
+    .set((users::role.eq(to), users::updated_at.eq(by.now)))
     .execute(&mut **conn)?;
     if changed != 1 {
         return Err(AppError::from(Refusal::conflict(

@@ -263,8 +263,8 @@ impl PlatformApiKey {
                     .left_join(
                         users::table.on(users::company_id
                             .eq(keys::company_id)
-                            .and(users::role.eq(Role::Owner.as_str()))
-                            .and(users::status.eq(UserStatus::Active.as_str()))),
+                            .and(users::role.eq(Role::Owner))
+                            .and(users::status.eq(UserStatus::Active))),
                     )
                     .filter(keys::secret_hash.eq(hash))
                     .select((Self::as_select(), Option::<User>::as_select())),

@@ -50,11 +50,7 @@ impl AuditQuery {
         let date = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
         AuditFilter {
             actor: Some(self.actor.trim().to_owned()).filter(|s| !s.is_empty()),
-            kind: AuditKind::ALL
-                .iter()
-                .map(|k| k.as_str())
-                .find(|k| *k == self.kind.trim())
-                .map(str::to_owned),
+            kind: AuditKind::parse(self.kind.trim()),
             from: date(&self.from).and_then(|d| d.and_hms_opt(0, 0, 0)),
             until: date(&self.to)
                 .and_then(|d| d.succ_opt())
@@ -137,7 +133,7 @@ async fn load(
                 .map(|a| names.get(a).cloned().unwrap_or_else(|| a.clone()))
                 .unwrap_or_else(|| "—".into()),
             credential: e.credential_id.unwrap_or_default(),
-            kind: e.kind,
+            kind: e.kind.to_string(),
             target: e.target.unwrap_or_default(),
             detail: e.detail.unwrap_or_default(),
             ip: e.ip.unwrap_or_default(),

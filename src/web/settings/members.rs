@@ -118,7 +118,7 @@ async fn members_page(shell: Shell, m: &Member, input: PageInput) -> Result<Memb
             .map(|(i, by)| InvitationRow {
                 id: i.id.to_string(),
                 email: i.email,
-                role: i.role,
+                role: i.role.to_string(),
                 invited_by: by,
                 expires: fmt_date(Some(i.expires_at)),
                 link_version: Version(Some(i.expires_at)),

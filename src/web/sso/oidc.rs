@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::auth::session::{self, signed_in_user_id};
 use crate::auth::sso_binding;
 use crate::db::models::SsoRequest;
+use crate::domain::{SsoKind, SsoPurpose};
 use crate::error::AppError;
 use crate::services::invitations;
 use crate::services::sso as sso_service;
@@ -34,8 +35,8 @@ pub(super) async fn oidc_start(
     let (req, db, keys, oidc) = (&v.req, &v.app.db, &v.app.keys, &v.app.oidc);
     let provider = path.into_inner();
     oidc.provider(&provider).map_err(|_| AppError::NotFound)?;
-    let link_user = match query.purpose.as_deref() {
-        Some("link") => Some(signed_in_user_id(&session).ok_or(AppError::LoginRequired)?),
+    let link_user = match query.purpose.as_deref().and_then(SsoPurpose::parse) {
+        Some(SsoPurpose::Link) => Some(signed_in_user_id(&session).ok_or(AppError::LoginRequired)?),
         _ => None,
     };
     // Started from an invitation link: check it now, so a dead link fails before the provider.
@@ -70,12 +71,12 @@ pub(super) async fn oidc_start(
     };
     let request = SsoRequest {
         id: keys.opaque_hash("oidc-state", &state),
-        kind: "oidc".into(),
+        kind: SsoKind::Oidc,
         target: provider,
         purpose: if link_user.is_some() {
-            "link".into()
+            SsoPurpose::Link
         } else {
-            "signin".into()
+            SsoPurpose::SignIn
         },
         browser_hash: sso_binding::browser_hash(keys, &value),
         nonce: Some(nonce),
@@ -151,7 +152,7 @@ pub(super) async fn oidc_callback(
     );
     let at = v.now;
     let pending = db
-        .run(move |conn| SsoRequest::take(conn, &id, "oidc", &target, &hash, at))
+        .run(move |conn| SsoRequest::take(conn, &id, SsoKind::Oidc, &target, &hash, at))
         .await?;
     let Some(pending) = pending else {
         audit_refusal(
@@ -175,7 +176,7 @@ pub(super) async fn oidc_callback(
             return refused(shell, e.user_message());
         }
     };
-    if pending.purpose == "link" {
+    if pending.purpose == SsoPurpose::Link {
         let current = signed_in_user_id(&session).map(String::from);
         if current.is_none() || current != pending.link_user_id {
             return Err(AppError::LoginRequired);

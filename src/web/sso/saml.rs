@@ -10,7 +10,7 @@ use crate::auth::session::{self};
 use crate::auth::sso_binding;
 use crate::config::Settings;
 use crate::db::models::{Company, SamlConfig, SsoRequest, User};
-use crate::domain::Email;
+use crate::domain::{Email, SsoKind, SsoPurpose};
 use crate::error::{AppError, Refusal};
 use crate::services::sso as sso_service;
 use crate::web::context::Visitor;
@@ -84,9 +84,9 @@ pub(super) async fn saml_start(
             .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let request = SsoRequest {
         id: request_id,
-        kind: "saml".into(),
+        kind: SsoKind::Saml,
         target: company.id.to_string(),
-        purpose: "signin".into(),
+        purpose: SsoPurpose::SignIn,
         browser_hash: sso_binding::browser_hash(keys, &value),
         nonce: None,
         link_user_id: None,

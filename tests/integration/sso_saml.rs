@@ -23,7 +23,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Mutex;
 
-use crate::browser::{browser, by_testid, click, fill, text_of, wait_for_path};
+use crate::helpers::chrome::{by_testid, chromium as browser, click, fill, text_of, wait_for_path};
 use crate::helpers::tempfile_dir::TempDir;
 use crate::helpers::{client, email, location, TestApp, TestAppView, PASSWORD};
 

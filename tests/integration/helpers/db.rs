@@ -9,6 +9,9 @@ use meetergo_console::auth::password::hash_now;
 use meetergo_console::db::models::{AuditEvent, Company, Invitation, User};
 use meetergo_console::db::schema::{audit_events, companies, invitations, sessions, users};
 use meetergo_console::db::PooledConnection;
+use meetergo_console::domain::UserStatus;
+use meetergo_console::domain::{Email, Label, Role};
+use meetergo_console::services::joining::{add_member, NewAccount};
 
 use super::app::TestApp;
 use super::PASSWORD;
@@ -164,11 +167,10 @@ pub fn set_password(app: &TestApp, id: &str) {
     assert_eq!(n, 1);
 }
 
-pub fn set_status(app: &TestApp, id: &str, status: &str) {
-    let n = diesel::update(users::table.filter(users::id.eq(id)))
-        .set(users::status.eq(status))
-        .execute(&mut *conn(app))
-        .expect("set status");
+/// Sets a user's status as an administrator outside the console would.
+pub fn set_status(app: &TestApp, id: &str, status: UserStatus) {
+    let id = id.parse().expect("a user id");
+    let n = User::set_status(&mut conn(app), &id, status).expect("set status");
     assert_eq!(n, 1);
 }
 
@@ -201,4 +203,15 @@ pub fn pat_id(app: &TestApp, user_id: &str, name: &str) -> String {
         .select(pats::id)
         .first::<String>(&mut *conn(app))
         .expect("token by name")
+}
+
+/// A member (with the test password) added straight to the database.
+pub fn add_user(app: &TestApp, company_id: &str, name: &str, address: &str, role: Role) -> User {
+    let company = company(app, company_id);
+    let account = NewAccount {
+        name: Label::parse("name", "name", name, 100).expect("name"),
+        email: Email::parse("email", address).expect("email"),
+        password_hash: Some(hash_now(PASSWORD).expect("hash")),
+    };
+    add_member(&mut conn(app), &company.id, account, role).expect("add member")
 }

@@ -1,5 +1,7 @@
 //! Handing the company over: only the owner, with their password, to an active admin.
 
+use meetergo_console::domain::UserStatus;
+
 use crate::helpers::db::{all_roles, company_events, role_of, set_status};
 use crate::helpers::{Browser, Reply, RequestHelper, TestApp, PASSWORD};
 
@@ -20,7 +22,7 @@ async fn ownership_transfer_needs_the_owner_their_password_and_an_active_admin()
     let w = World::build(&app).await;
     let heir = w.fresh_signed_in("Hugo", "admin").await;
     let (inactive, inactive_email) = w.fresh("Ivy", "admin").await;
-    set_status(&app, &inactive, "deactivated");
+    set_status(&app, &inactive, UserStatus::Deactivated);
     // The owner's page offers the active admins, and only them.
     let page = w.owner.browser.get("/settings/company").await.body;
     assert!(page.contains("data-testid=\"transfer-form\""));

@@ -80,8 +80,6 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// Shared by the cookie-less callers, so they reuse connections.
     http: Client,
-    /// Transitional: the cookie jar the unconverted tests use (see legacy.rs).
-    pub client: Client,
     _dir: TempDir,
 }
 
@@ -116,7 +114,6 @@ impl TestApp {
             settings,
             data_dir: dir.0.clone(),
             http: cookie_less_http(),
-            client: super::legacy::client(),
             _dir: dir,
         }
     }

@@ -295,10 +295,6 @@ impl TokenUser {
             None => self.clone(),
         }
     }
-
-    pub fn secret(&self) -> &str {
-        &self.secret
-    }
 }
 
 impl RequestHelper for TokenUser {

@@ -45,14 +45,6 @@ pub fn user_id(app: &TestApp, address: &str) -> String {
         .to_string()
 }
 
-/// The id of the company of the user with this email.
-pub fn company_of(app: &TestApp, address: &str) -> String {
-    user_by_email(app, address)
-        .unwrap_or_else(|| panic!("no user {address}"))
-        .company_id
-        .to_string()
-}
-
 pub fn role_of(app: &TestApp, id: &str) -> String {
     user(app, id).role
 }

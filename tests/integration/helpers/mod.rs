@@ -9,21 +9,14 @@ pub mod client;
 pub mod db;
 pub mod fixtures;
 pub mod html;
-pub mod legacy;
 pub mod oidc;
 pub mod time;
 
 pub use app::{backend, fresh_database, reserve_port, TempDir, TestApp};
-pub use client::{Anonymous, Browser, Reply, RequestHelper, TokenUser};
+pub use client::{Browser, Reply, RequestHelper, TokenUser};
 pub use fixtures::{email, random_domain, random_id, Person};
-pub use html::{csrf_in, new_secret_in};
-pub use legacy::{client, location, Browserless, TestAppView};
+pub use html::csrf_in;
 pub use oidc::{OidcProvider, OIDC_CLIENT_ID, OIDC_PROVIDER_KEY};
 
 /// The password of every account the tests make.
 pub const PASSWORD: &str = "a sturdy passphrase for tests";
-
-/// Transitional: the old path of `TempDir`.
-pub mod tempfile_dir {
-    pub use super::app::TempDir;
-}

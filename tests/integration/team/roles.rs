@@ -60,7 +60,7 @@ async fn role_changes_follow_the_hierarchy() {
         assert_eq!(r.status, status, "case {i}: {target} → {to}: {}", r.body);
         if status == 303 {
             assert_eq!(r.location(), "/settings/members");
-            let page = who.get(&r.location()).await.body;
+            let page = who.get(r.location()).await.body;
             assert!(page.contains(&format!("is now {to}.")), "case {i}: flash");
         }
         assert_eq!(role_of(&app, target), after, "case {i}: {target} → {to}");

@@ -20,6 +20,18 @@ pub enum Actor<'a> {
     },
 }
 
+/// Anything that acts as an `Actor`: what services take when they run on their own thread
+/// and must own who asked (a console member, an API principal).
+pub trait Principal: Send + 'static {
+    fn actor(&self) -> Actor<'_>;
+}
+
+impl Principal for User {
+    fn actor(&self) -> Actor<'_> {
+        Actor::Member(self)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Action<'a> {
     /// The admin area: members, company settings, audit log, SSO.

@@ -26,6 +26,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     ApiError::bad_request(format!("Invalid query: {e}")).into()
                 }),
             )
+            // An id that is not one (`/v4/user/abc`) names nothing: 404, as the resource says it.
+            .app_data(web::PathConfig::default().error_handler(|_, req| {
+                if req.path().starts_with("/v4/meeting-type/") {
+                    meeting_type::not_found().into()
+                } else {
+                    ApiError::not_found().into()
+                }
+            }))
             .service(user::me)
             .service(user::list)
             .service(user_lifecycle::create)

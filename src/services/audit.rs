@@ -6,6 +6,7 @@ use actix_web::HttpRequest;
 use crate::db::models::{now, AuditEvent};
 use crate::db::DbConnection;
 use crate::domain::{AuditEventId, CompanyId, UserId};
+use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditKind {
@@ -117,6 +118,11 @@ impl Origin {
                 .map(|s| s.chars().take(256).collect()),
         }
     }
+}
+
+/// Records one event on its own (not part of a larger write).
+pub async fn record_now(db: &crate::db::Db, origin: Origin, event: Event) -> Result<(), AppError> {
+    db.run(move |conn| record(conn, &origin, event)).await
 }
 
 /// One event to record.

@@ -30,6 +30,10 @@ pub enum InvitationState {
 }
 
 impl Invitation {
+    pub fn role(&self) -> crate::domain::Role {
+        crate::domain::Role::parse(&self.role).unwrap_or(crate::domain::Role::Member)
+    }
+
     pub fn state(&self, now: NaiveDateTime) -> InvitationState {
         if self.accepted_at.is_some() {
             InvitationState::Accepted

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use meetergo_console::clock::Clock;
 use meetergo_console::config::Settings;
 use meetergo_console::db::{DatabaseUrl, Db};
 use meetergo_console::startup::Application;
@@ -77,6 +78,8 @@ pub struct TestApp {
     pub address: String,
     pub db: Db,
     pub settings: Settings,
+    /// The app's clock: tests move it forward instead of rewriting times in rows (see time.rs).
+    pub clock: Clock,
     pub data_dir: PathBuf,
     /// Shared by the cookie-less callers, so they reuse connections.
     http: Client,
@@ -102,7 +105,8 @@ impl TestApp {
     ) -> Self {
         let mut settings = Settings::for_tests(url, dir.0.clone());
         configure(&mut settings);
-        let app = Application::build(settings.clone())
+        let clock = Clock::adjustable();
+        let app = Application::build_with_clock(settings.clone(), clock.clone())
             .await
             .expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -112,6 +116,7 @@ impl TestApp {
             address,
             db,
             settings,
+            clock,
             data_dir: dir.0.clone(),
             http: cookie_less_http(),
             _dir: dir,

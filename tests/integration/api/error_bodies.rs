@@ -4,9 +4,8 @@ use meetergo_console::auth::tokens;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::db::pat_id;
 use crate::helpers::fixtures::sign_up;
-use crate::helpers::time::expire_pat;
+use crate::helpers::time::a_week_passes;
 use crate::helpers::{email, RequestHelper, TestApp};
 
 #[actix_web::test]
@@ -14,8 +13,8 @@ async fn error_bodies_are_exact() {
     let app = TestApp::spawn().await;
     let owner = sign_up(&app, "Bodies", "Bo Dies", &email("owner")).await;
     let key = owner.browser.create_api_key("Production", "30").await;
-    let expired = owner.browser.create_pat("expired", "30").await;
-    expire_pat(&app, &pat_id(&app, &owner.id, "expired"));
+    let expired = owner.browser.create_pat("expired", "7").await;
+    a_week_passes(&app);
     let owner = owner.id;
 
     let r = app.anonymous().get("/v4/user/me").await;

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::db::{conn, pat_id, set_password, status_of};
 use crate::helpers::fixtures::{create_meeting_type, create_user, key_id_of, sign_up};
-use crate::helpers::time::{expire_key, expire_pat};
+use crate::helpers::time::a_week_passes;
 use crate::helpers::{email, Browser, RequestHelper, TestApp};
 
 /// The status of the user with this id: "active", "removed", …
@@ -103,8 +103,8 @@ impl World {
 
         let owner_pat = owner_browser.create_pat("owner cli", "none").await;
 
-        let expired_pat = owner_browser.create_pat("soon expired", "30").await;
-        expire_pat(app, &pat_id(app, &owner.id, "soon expired"));
+        // A week from now these two have expired; every other credential lasts 30 days or more.
+        let expired_pat = owner_browser.create_pat("soon expired", "7").await;
 
         let revoked_pat = owner_browser.create_pat("to revoke", "30").await;
         let id = pat_id(app, &owner.id, "to revoke");
@@ -123,7 +123,7 @@ impl World {
         assert_eq!(r.status, 303, "key deactivated");
 
         let expired_key = owner_browser.create_api_key("Old", "7").await;
-        expire_key(app, &key_id_of(&expired_key));
+        a_week_passes(app);
 
         let b = sign_up(app, "Company B", "Bea Other", &email("b-owner")).await;
         assert_ne!(owner.company_id, b.company_id);

@@ -3,7 +3,7 @@
 use meetergo_console::domain::UserStatus;
 
 use crate::helpers::db::{all_roles, company_events, role_of, set_status};
-use crate::helpers::{Browser, Reply, RequestHelper, TestApp, PASSWORD};
+use crate::helpers::{Browser, Person, Reply, RequestHelper, TestApp, PASSWORD};
 
 use super::World;
 
@@ -16,13 +16,20 @@ async fn transfer(agent: &Browser, to: &str, password: &str) -> Reply {
         .await
 }
 
-#[actix_web::test]
-async fn ownership_transfer_needs_the_owner_their_password_and_an_active_admin() {
-    let app = TestApp::spawn().await;
-    let w = World::build(&app).await;
+/// Company A with Hugo, an admin signed in (the heir), and Ivy, a deactivated admin.
+async fn with_heir(w: &World<'_>) -> (Person, String, String) {
     let heir = w.fresh_signed_in("Hugo", "admin").await;
     let (inactive, inactive_email) = w.fresh("Ivy", "admin").await;
-    set_status(&app, &inactive, UserStatus::Deactivated);
+    set_status(w.app, &inactive, UserStatus::Deactivated);
+    (heir, inactive, inactive_email)
+}
+
+#[actix_web::test]
+async fn only_the_owner_is_offered_the_transfer_and_only_to_active_admins() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (heir, inactive, inactive_email) = with_heir(&w).await;
+
     // The owner's page offers the active admins, and only them.
     let page = w.owner.browser.get("/settings/company").await.body;
     assert!(page.contains("data-testid=\"transfer-form\""));
@@ -45,6 +52,13 @@ async fn ownership_transfer_needs_the_owner_their_password_and_an_active_admin()
         !admins_page.contains("data-testid=\"transfer-form\""),
         "only the owner sees it"
     );
+}
+
+#[actix_web::test]
+async fn a_transfer_needs_the_owner_their_password_and_an_active_admin() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (heir, inactive, _) = with_heir(&w).await;
 
     let before = all_roles(&app);
     // (who, to, password, status, message on the page)
@@ -78,6 +92,13 @@ async fn ownership_transfer_needs_the_owner_their_password_and_an_active_admin()
         assert_eq!(all_roles(&app), before, "case {i}: nothing changed");
         assert!(company_events(&app, &w.company, "ownership.transferred").is_empty());
     }
+}
+
+#[actix_web::test]
+async fn the_owner_hands_the_company_to_an_admin_and_becomes_an_admin() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (heir, _, _) = with_heir(&w).await;
 
     let r = transfer(&w.owner.browser, &heir.id, PASSWORD).await;
     assert_eq!(r.status, 303, "{}", r.body);

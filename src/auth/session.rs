@@ -17,9 +17,30 @@ use crate::db::Db;
 use crate::domain::UserId;
 use crate::error::AppError;
 
-use super::session_store::USER_ID_KEY;
+use super::session_store::{METHOD_KEY, USER_ID_KEY};
 
 const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+/// A random secret of this session that its CSRF tokens are bound to (see `csrf`).
+pub(crate) const CSRF_SECRET_KEY: &str = "csrf_secret";
+
+/// How a session was started: Enforce SSO ends the password and OIDC ones, not SAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    /// A password: the sign-in form, sign-up, an invitation accepted with a password.
+    Password,
+    Oidc,
+    Saml,
+}
+
+impl SignInMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Oidc => "oidc",
+            Self::Saml => "saml",
+        }
+    }
+}
 
 /// The signed-in user of a page request, with their company.
 #[derive(Debug, Clone)]
@@ -28,13 +49,27 @@ pub struct CurrentUser {
     pub company: Company,
 }
 
-/// Starts a fresh session for `user`: a new session id, so a key planted before login is useless.
-pub fn sign_in(session: &Session, user: &UserId) -> Result<(), AppError> {
+/// Starts a fresh session for `user`: a new session id and a new CSRF secret, so a key or a
+/// form token planted before sign-in is useless.
+pub fn sign_in(session: &Session, user: &UserId, method: SignInMethod) -> Result<(), AppError> {
     session.renew();
     session
         .insert(USER_ID_KEY, user.as_str())
         .and_then(|()| session.insert(SIGNED_IN_AT_KEY, Utc::now().timestamp()))
+        .and_then(|()| session.insert(METHOD_KEY, method.as_str()))
+        .and_then(|()| session.insert(CSRF_SECRET_KEY, super::tokens::random_base62(32)))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))
+}
+
+/// Keeps this browser signed in under a new session id after every other session of its user
+/// was ended (a password change): the old row is gone, the state is saved under a new key.
+pub fn keep_after_others_ended(session: &Session) {
+    session.renew();
+}
+
+/// The secret this session's CSRF tokens are bound to; none before sign-in.
+pub fn csrf_secret(session: &Session) -> Option<String> {
+    session.get::<String>(CSRF_SECRET_KEY).ok().flatten()
 }
 
 pub fn sign_out(session: &Session) {

@@ -16,6 +16,8 @@ use crate::db::schema::sessions;
 use crate::db::Db;
 
 pub const USER_ID_KEY: &str = "user_id";
+/// How the session was started (`session::SignInMethod`), kept in its own column too.
+pub const METHOD_KEY: &str = "method";
 
 #[derive(Clone)]
 pub struct DbSessionStore {
@@ -47,8 +49,12 @@ fn expiry(ttl: &Duration) -> NaiveDateTime {
 
 /// The signed-in user's id, kept in its own column so all of a user's sessions can be ended.
 fn user_of(state: &HashMap<String, String>) -> Option<String> {
+    text_of(state, USER_ID_KEY)
+}
+
+fn text_of(state: &HashMap<String, String>, key: &str) -> Option<String> {
     state
-        .get(USER_ID_KEY)
+        .get(key)
         .and_then(|v| serde_json::from_str::<String>(v).ok())
 }
 
@@ -82,6 +88,7 @@ impl SessionStore for DbSessionStore {
         let key = new_key();
         let id = row_id(&key);
         let user_id = user_of(&state);
+        let method = text_of(&state, METHOD_KEY);
         let body = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
         // Creating or extending a session is bookkeeping (`Db::run_bookkeeping`): lost in a
@@ -92,6 +99,7 @@ impl SessionStore for DbSessionStore {
                     .values((
                         sessions::id.eq(id),
                         sessions::user_id.eq(user_id),
+                        sessions::method.eq(method),
                         sessions::state.eq(body),
                         sessions::created_at.eq(now()),
                         sessions::expires_at.eq(expires_at),
@@ -111,6 +119,7 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         let id = row_id(key.as_ref());
         let user_id = user_of(&state);
+        let method = text_of(&state, METHOD_KEY);
         let body =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
@@ -125,6 +134,7 @@ impl SessionStore for DbSessionStore {
                 )
                 .set((
                     sessions::user_id.eq(user_id),
+                    sessions::method.eq(method),
                     sessions::state.eq(body),
                     sessions::expires_at.eq(expires_at),
                 ))

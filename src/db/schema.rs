@@ -75,6 +75,18 @@ diesel::table! {
         state -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        method -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    password_resets (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -180,6 +192,7 @@ diesel::joinable!(invitations -> companies (company_id));
 diesel::joinable!(meeting_types -> users (owner_id));
 diesel::joinable!(appointments -> meeting_types (meeting_type_id));
 diesel::joinable!(personal_access_tokens -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(platform_api_keys -> companies (company_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -189,6 +202,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     meeting_types,
     appointments,
     sessions,
+    password_resets,
     personal_access_tokens,
     platform_api_keys,
     audit_events,

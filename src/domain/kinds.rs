@@ -32,6 +32,9 @@ text_enum! {
         IdentityLinked => "identity.linked",
         IdentityUnlinked => "identity.unlinked",
         SsoConfigChanged => "sso.config_changed",
+        PasswordResetRequested => "password.reset_requested",
+        PasswordReset => "password.reset",
+        PasswordChanged => "password.changed",
     }
 }
 

@@ -6,7 +6,7 @@ use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::session;
+use crate::auth::session::{self, SignInMethod};
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::Label;
 use crate::error::AppError;
@@ -136,7 +136,7 @@ async fn accept(
     match invitations::accept(&v.app.db, keys, acceptance, v.origin.clone(), v.now).await {
         Err(e) => problem(shell, e),
         Ok(user) => {
-            session::sign_in(&session, &user.id)?;
+            session::sign_in(&session, &user.id, SignInMethod::Password)?;
             Ok(v.redirect_with_flash(
                 "/dashboard",
                 FlashKind::Success,

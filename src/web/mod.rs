@@ -1,5 +1,6 @@
 //! The console's pages, one module per page group.
 
+pub mod account;
 pub mod admin_api_keys;
 pub mod context;
 pub mod dashboard;
@@ -8,6 +9,7 @@ pub mod input_guard;
 pub mod integrations;
 pub mod invitations;
 pub mod page;
+pub mod password_recovery;
 pub mod settings;
 pub mod sign_in;
 pub mod sso;

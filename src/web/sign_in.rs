@@ -7,7 +7,7 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::auth::session::{self, signed_in_user_id};
+use crate::auth::session::{self, signed_in_user_id, SignInMethod};
 use crate::config::Settings;
 use crate::db::models::User;
 use crate::db::Db;
@@ -16,6 +16,7 @@ use crate::domain::{Email, FieldError, Label};
 use crate::error::AppError;
 use crate::services::audit::{self, AuditKind, Event};
 use crate::services::joining::{self, NewAccount};
+use crate::services::mail::Mail;
 use crate::services::sso;
 use crate::web::context::Visitor;
 
@@ -149,6 +150,14 @@ async fn login(
     let form = form.into_inner();
     let email_key = form.email.trim().to_lowercase();
     limit_attempt(&v, &email_key, "sign-in").await?;
+    if v.app.limits.account_failures_exceeded(&email_key) {
+        let event = Event::new(AuditKind::RateLimited)
+            .detail("sign-in refused: too many failures for this account this hour");
+        audit::record_now(&v.app.db, v.origin.clone(), event).await?;
+        return Err(AppError::RateLimited {
+            retry_after_secs: 3600,
+        });
+    }
 
     let email = Email::parse("email", &form.email).ok();
     let user = match email {
@@ -193,7 +202,7 @@ async fn login(
                     Ok::<_, AppError>(id)
                 })
                 .await?;
-            session::sign_in(&session, &id)?;
+            session::sign_in(&session, &id, SignInMethod::Password)?;
             Ok(redirect("/dashboard"))
         }
         other => {
@@ -205,12 +214,39 @@ async fn login(
             }
             .detail("password sign-in refused");
             audit::record_now(db, origin, event).await?;
+            if v.app.limits.sign_in_failed(&email_key) {
+                if let Some(u) = &other {
+                    warn_of_failures(&v, u);
+                }
+            }
             render_with_status(
                 StatusCode::UNAUTHORIZED,
                 &login_page(shell, settings, form.email, Some(BAD_CREDENTIALS.into())),
             )
         }
     }
+}
+
+/// Tells the person that their account refuses password sign-in for an hour, in the
+/// background so the answer takes as long as any other failure.
+fn warn_of_failures(v: &Visitor, user: &User) {
+    let mailer = v.app.mailer.clone();
+    let mail = Mail {
+        to: user.email.clone(),
+        subject: "Many failed sign-ins to your meetergo console account".into(),
+        body: format!(
+            "Someone failed to sign in to your account ({}) with a password many times in the \
+             last hour, so password sign-in is paused for up to an hour.\n\n\
+             If this was not you, nobody got in; you can still reset your password at {}/password/forgot \
+             once the pause ends, or sign in with your company's single sign-on.\n",
+            user.email, v.app.settings.public_url
+        ),
+    };
+    actix_web::rt::spawn(async move {
+        if let Err(e) = mailer.send(mail).await {
+            tracing::warn!(error = %e, "the failed sign-ins notice could not be sent");
+        }
+    });
 }
 
 #[post("/logout")]
@@ -307,7 +343,7 @@ async fn signup(
     };
     match joining::sign_up(&v.app.db, account, valid.company, v.origin.clone()).await {
         Ok(user) => {
-            session::sign_in(&session, &user.id)?;
+            session::sign_in(&session, &user.id, SignInMethod::Password)?;
             Ok(v.redirect_with_flash(
                 "/dashboard",
                 FlashKind::Success,

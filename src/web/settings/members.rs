@@ -296,6 +296,16 @@ fn parse_invite(form: &InviteForm) -> Result<(Email, Role), Vec<FieldError>> {
     }
 }
 
+/// Invitation mails a company may send per hour (`INVITE_RATE_LIMIT_PER_HOUR`).
+fn limit_invitations(m: &Member) -> Result<(), AppError> {
+    m.app
+        .limits
+        .invitation(m.me.company.id.as_str())
+        .map_err(|r| AppError::RateLimited {
+            retry_after_secs: r.0,
+        })
+}
+
 /// Invites and mails the link. A mail that cannot be sent takes the invitation back, so
 /// nothing half-done stays, and is refused beside the email field.
 async fn invite_and_send(
@@ -303,6 +313,7 @@ async fn invite_and_send(
     email: Email,
     role: Role,
 ) -> Result<(invitations::IssuedInvitation, String), AppError> {
+    limit_invitations(m)?;
     let (keys, ttl) = (m.app.keys.clone(), m.app.settings.invitation_ttl_days);
     let issued = invitations::invite(&m.app.db, keys, m.acting(), email, role, ttl).await?;
     match send_invitation(m, &issued).await {
@@ -371,6 +382,7 @@ async fn resend(
         Some(raw) => Version::parse(raw)?.0,
         None => None,
     };
+    limit_invitations(&m)?;
     let (keys, ttl) = (m.app.keys.clone(), m.app.settings.invitation_ttl_days);
     let issued =
         invitations::resend(&m.app.db, keys, m.acting(), id.into_inner(), replaces, ttl).await?;

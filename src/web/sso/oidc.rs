@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::session::{self, signed_in_user_id};
+use crate::auth::session::{self, signed_in_user_id, SignInMethod};
 use crate::auth::sso_binding;
 use crate::db::models::SsoRequest;
 use crate::domain::{SsoKind, SsoPurpose};
@@ -199,7 +199,7 @@ pub(super) async fn oidc_callback(
     let invitation = pending.invitation_hash.clone();
     match sso_service::sign_in_with_oidc(db, external, invitation, origin.clone()).await {
         Ok(user) => {
-            session::sign_in(&session, &user.id)?;
+            session::sign_in(&session, &user.id, SignInMethod::Oidc)?;
             Ok(redirect("/dashboard"))
         }
         Err(AppError::Refused(r)) => {

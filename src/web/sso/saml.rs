@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::saml::{self, SpUrls, Tolerances};
-use crate::auth::session::{self};
+use crate::auth::session::{self, SignInMethod};
 use crate::auth::sso_binding;
 use crate::config::Settings;
 use crate::db::models::{Company, SamlConfig, SsoRequest, User};
@@ -193,7 +193,7 @@ pub(super) async fn saml_acs(
     };
     match outcome {
         Ok(user) => {
-            session::sign_in(&session, &user.id)?;
+            session::sign_in(&session, &user.id, SignInMethod::Saml)?;
             Ok(redirect("/dashboard"))
         }
         Err(AppError::Refused(r)) => {

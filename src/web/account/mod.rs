@@ -1,0 +1,3 @@
+//! The account's own pages under /profile, one module per section.
+
+pub mod password;

@@ -126,10 +126,12 @@ fn send_link(v: &Visitor, user: &User, token: &str) {
         to: user.email.clone(),
         subject: "Reset your meetergo console password".into(),
         body: format!(
-            "Hello {},\n\nsomeone (hopefully you) asked to reset the password of your meetergo \
-             console account. Choose a new one here within {RESET_TTL_MINUTES} minutes:\n\n\
-             {}/password/reset/{token}\n\nThe link works once. If you did not ask for it, \
-             ignore this mail: your password stays as it is.\n",
+            "Hello {},\n\n\
+             someone, hopefully you, asked to reset the password of your\n\
+             meetergo console account. Choose a new one within {RESET_TTL_MINUTES} minutes:\n\n\
+             {}/password/reset/{token}\n\n\
+             The link works once. If you did not ask for it, ignore this\n\
+             mail: your password stays as it is.\n",
             user.name, v.app.settings.public_url
         ),
     };

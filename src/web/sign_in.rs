@@ -235,10 +235,11 @@ fn warn_of_failures(v: &Visitor, user: &User) {
         to: user.email.clone(),
         subject: "Many failed sign-ins to your meetergo console account".into(),
         body: format!(
-            "Someone failed to sign in to your account ({}) with a password many times in the \
-             last hour, so password sign-in is paused for up to an hour.\n\n\
-             If this was not you, nobody got in; you can still reset your password at {}/password/forgot \
-             once the pause ends, or sign in with your company's single sign-on.\n",
+            "Someone failed to sign in to your meetergo console account\n\
+             ({}) with a wrong password many times in the last hour,\n\
+             so password sign-in to it is paused for up to an hour.\n\n\
+             If this was not you, nobody got in. Once the pause ends you\n\
+             can reset your password at {}/password/forgot\n",
             user.email, v.app.settings.public_url
         ),
     };

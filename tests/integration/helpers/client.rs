@@ -213,7 +213,17 @@ pub struct Browser {
 impl Browser {
     /// A fresh cookie jar on the app at `base` (the test app, or a console binary).
     pub fn new(base: &str) -> Self {
-        let http = Client::builder()
+        Self::with_client(base, Client::builder())
+    }
+
+    /// A browser on another machine: its connections come from `ip` (any 127.x.y.z reaches the
+    /// app on loopback), so the app sees another client address.
+    pub fn from_address(base: &str, ip: std::net::IpAddr) -> Self {
+        Self::with_client(base, Client::builder().local_address(ip))
+    }
+
+    fn with_client(base: &str, builder: reqwest::ClientBuilder) -> Self {
+        let http = builder
             .cookie_store(true)
             .redirect(Policy::none())
             .build()

@@ -1,0 +1,4 @@
+//! The account's own controls: forgetting and changing a password.
+
+mod change_password;
+mod forgot_password;

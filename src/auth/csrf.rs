@@ -5,13 +5,13 @@
 //! match is refused with 403 before any handler runs. A second layer refuses POSTs a browser
 //! marks as cross-site (`Sec-Fetch-Site`) or sends from another `Origin`.
 
+use actix_session::SessionExt;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, ORIGIN};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_session::SessionExt;
-use actix_web::http::header::{HeaderMap, ORIGIN};
 use actix_web::{web, HttpMessage};
 use rand::RngCore;
 
@@ -23,8 +23,7 @@ use super::keys::Keys;
 pub const FIELD: &str = "csrf_token";
 
 /// What a person whose form went stale (they signed in or out in another tab) is told.
-pub const STALE_FORM: &str =
-    "This form has expired. Go back, reload the page and submit it again.";
+pub const STALE_FORM: &str = "This form has expired. Go back, reload the page and submit it again.";
 
 /// The token to put in this request's forms.
 #[derive(Debug, Clone)]
@@ -70,9 +69,7 @@ fn bound_value(nonce: &str, session_secret: Option<&str>) -> String {
 /// True when the browser says the POST comes from another site. Clients that send neither
 /// header (API clients, scripts, older browsers) are left to the token.
 fn cross_site(headers: &HeaderMap, settings: &Settings, host: &str) -> bool {
-    let fetch_site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok());
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if fetch_site == Some("cross-site") {
         return true;
     }

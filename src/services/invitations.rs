@@ -49,9 +49,11 @@ pub async fn invite(
         // as an unknown address (no oracle); its owner learns on acceptance what to do.
         let existing = User::find_by_email(conn, &email)?;
         if existing.is_some_and(|u| u.company_id == admin.company_id) {
-            return Err(
-                Refusal::field("email", "This person is already a member of your company.").into(),
-            );
+            return Err(Refusal::field(
+                "email",
+                "This person is already a member of your company.",
+            )
+            .into());
         }
         let at = by.now;
         let already = Invitation::pending_in_company(conn, &admin.company_id, at)?

@@ -168,7 +168,11 @@ pub async fn change(
         }
         User::set_password_hash(conn, &me.id, &new_hash)?;
         let ended = User::end_all_sessions(conn, &me.id)?;
-        let how = if proven.is_some() { "changed" } else { "set (had none)" };
+        let how = if proven.is_some() {
+            "changed"
+        } else {
+            "set (had none)"
+        };
         audit::record(
             conn,
             &by.origin,

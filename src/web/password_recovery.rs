@@ -104,9 +104,14 @@ async fn forgot(
             )
         }
     };
-    let issued =
-        passwords::request_reset(&v.app.db, v.app.keys.clone(), email, v.origin.clone(), v.now)
-            .await?;
+    let issued = passwords::request_reset(
+        &v.app.db,
+        v.app.keys.clone(),
+        email,
+        v.origin.clone(),
+        v.now,
+    )
+    .await?;
     if let Some((user, token)) = issued {
         send_link(&v, &user, &token);
     }

@@ -216,11 +216,7 @@ impl User {
         diesel::delete(
             sessions::table
                 .filter(sessions::user_id.eq_any(members.nullable()))
-                .filter(
-                    sessions::method
-                        .is_null()
-                        .or(sessions::method.ne("saml")),
-                ),
+                .filter(sessions::method.is_null().or(sessions::method.ne("saml"))),
         )
         .execute(conn)
     }

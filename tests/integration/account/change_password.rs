@@ -34,18 +34,28 @@ async fn a_change_keeps_this_session_and_ends_the_others() {
         .browser
         .post_form(
             "/profile/password",
-            &[("current_password", "not my password"), ("new_password", NEW_PASSWORD)],
+            &[
+                ("current_password", "not my password"),
+                ("new_password", NEW_PASSWORD),
+            ],
         )
         .await;
     r.assert_status(422);
-    assert!(r.body.contains("data-testid=\"error-current_password\""), "{}", r.body);
+    assert!(
+        r.body.contains("data-testid=\"error-current_password\""),
+        "{}",
+        r.body
+    );
     assert!(other.is_signed_in().await);
 
     let r = person
         .browser
         .post_form(
             "/profile/password",
-            &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)],
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", NEW_PASSWORD),
+            ],
         )
         .await;
     r.assert_redirect("/profile/password");
@@ -78,7 +88,11 @@ async fn someone_without_a_password_may_set_one_unless_sso_is_enforced() {
 
     let page = person.browser.get("/profile/password").await;
     page.assert_status(200);
-    assert!(!page.body.contains("name=\"current_password\""), "{}", page.body);
+    assert!(
+        !page.body.contains("name=\"current_password\""),
+        "{}",
+        page.body
+    );
     let r = person
         .browser
         .post_form("/profile/password", &[("new_password", "short")])
@@ -101,13 +115,16 @@ async fn a_member_of_a_company_that_enforces_sso_cannot_set_a_first_password() {
     let app = TestApp::spawn().await;
     let owner = sign_up(&app, "Enforcing Co", "Owen", &email("owner")).await;
     let key = owner.browser.create_api_key("k", "30").await;
-    let member =
-        crate::helpers::fixtures::signed_in_user(&app, &key, "Mia", "member").await;
+    let member = crate::helpers::fixtures::signed_in_user(&app, &key, "Mia", "member").await;
     clear_password(&app, &member.id);
     set_sso_enforced(&app, &owner.company_id, true);
 
     let page = member.browser.get("/profile/password").await;
-    assert!(page.body.contains("data-testid=\"password-sso-only\""), "{}", page.body);
+    assert!(
+        page.body.contains("data-testid=\"password-sso-only\""),
+        "{}",
+        page.body
+    );
     let r = member
         .browser
         .post_form("/profile/password", &[("new_password", NEW_PASSWORD)])

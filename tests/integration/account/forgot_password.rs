@@ -24,7 +24,11 @@ async fn the_answer_is_the_same_whether_or_not_the_account_exists() {
     let owner = email("known");
     sign_up(&app, "Known Co", "Kim", &owner).await;
     let login = app.browser().get("/login").await;
-    assert!(login.body.contains("href=\"/password/forgot\""), "{}", login.body);
+    assert!(
+        login.body.contains("href=\"/password/forgot\""),
+        "{}",
+        login.body
+    );
 
     let known = app
         .browser()
@@ -66,7 +70,11 @@ async fn a_reset_ends_every_session_is_audited_and_the_link_dies_with_use() {
     // The password policy applies.
     let r = visitor.post_form(&path, &[("password", "short")]).await;
     r.assert_status(422);
-    assert!(r.body.contains("data-testid=\"error-password\""), "{}", r.body);
+    assert!(
+        r.body.contains("data-testid=\"error-password\""),
+        "{}",
+        r.body
+    );
 
     visitor
         .post_form(&path, &[("password", NEW_PASSWORD)])
@@ -89,7 +97,9 @@ async fn a_reset_ends_every_session_is_audited_and_the_link_dies_with_use() {
     let r = again.get(&path).await;
     r.assert_status(410);
     assert!(r.body.contains("data-testid=\"reset-problem\""));
-    let r = again.post_form(&path, &[("password", "yet another passphrase")]).await;
+    let r = again
+        .post_form(&path, &[("password", "yet another passphrase")])
+        .await;
     r.assert_status(410);
     app.browser()
         .login(&address, NEW_PASSWORD)
@@ -104,7 +114,10 @@ async fn a_link_expires_after_30_minutes_and_a_newer_one_replaces_it() {
     sign_up(&app, "Late Co", "Lee", &address).await;
 
     let first = ask_for_link(&app, &address).await;
-    let r = app.browser().post_form("/password/forgot", &[("email", &address)]).await;
+    let r = app
+        .browser()
+        .post_form("/password/forgot", &[("email", &address)])
+        .await;
     r.assert_status(200);
     let mails = wait_for_mails(&app, &address, 2).await;
     let second = reset_path_in(mails.last().expect("second mail"));
@@ -141,18 +154,22 @@ async fn asking_for_links_is_rate_limited_per_ip_and_per_account() {
     let browser = app.browser();
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        let r = browser.post_form("/password/forgot", &[("email", &address)]).await;
+        let r = browser
+            .post_form("/password/forgot", &[("email", &address)])
+            .await;
         statuses.push(r.status);
     }
     assert_eq!(statuses, [200, 200, 200, 429]);
     // Another address from elsewhere is still served; this account is not.
-    let elsewhere = crate::helpers::Browser::from_address(
-        &app.address,
-        "127.0.0.2".parse().expect("ip"),
-    );
+    let elsewhere =
+        crate::helpers::Browser::from_address(&app.address, "127.0.0.2".parse().expect("ip"));
     let other = email("other");
-    let r = elsewhere.post_form("/password/forgot", &[("email", &other)]).await;
+    let r = elsewhere
+        .post_form("/password/forgot", &[("email", &other)])
+        .await;
     r.assert_status(200);
-    let r = elsewhere.post_form("/password/forgot", &[("email", &address)]).await;
+    let r = elsewhere
+        .post_form("/password/forgot", &[("email", &address)])
+        .await;
     r.assert_status(429);
 }

@@ -2,3 +2,4 @@
 
 mod change_password;
 mod forgot_password;
+mod in_a_browser;

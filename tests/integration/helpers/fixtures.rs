@@ -148,7 +148,9 @@ pub async fn wait_for_mails(app: &TestApp, address: &str, n: usize) -> Vec<Strin
 
 /// The `/password/reset/<token>` path in a mail.
 pub fn reset_path_in(mail: &str) -> String {
-    let at = mail.find("/password/reset/").expect("a reset link in the mail");
+    let at = mail
+        .find("/password/reset/")
+        .expect("a reset link in the mail");
     let rest = mail.get(at..).expect("link");
     rest.chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '-' || *c == '_')

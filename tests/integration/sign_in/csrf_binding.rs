@@ -44,14 +44,21 @@ async fn cross_site_posts_are_refused_and_same_origin_ones_pass() {
     let b = &person.browser;
     let token = b.csrf_token().await;
     let post_named = |name: &str| {
-        let form = [("name", name), ("expiry", "30"), ("csrf_token", token.as_str())];
-        b.request(Method::POST, "/integrations/api/tokens").form(&form)
+        let form = [
+            ("name", name),
+            ("expiry", "30"),
+            ("csrf_token", token.as_str()),
+        ];
+        b.request(Method::POST, "/integrations/api/tokens")
+            .form(&form)
     };
     let post = || post_named("x");
 
     let r = b.send(post().header("sec-fetch-site", "cross-site")).await;
     r.assert_status(403);
-    let r = b.send(post().header("origin", "https://evil.example")).await;
+    let r = b
+        .send(post().header("origin", "https://evil.example"))
+        .await;
     r.assert_status(403);
     let r = b.send(post().header("origin", "null")).await;
     r.assert_status(403);

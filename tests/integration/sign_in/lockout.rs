@@ -50,7 +50,9 @@ async fn the_account_wide_ceiling_closes_the_account_for_the_hour_and_mails_the_
     for stranger in ["127.0.0.2", "127.0.0.3"] {
         let b = Browser::from_address(&app.address, ip(stranger));
         for _ in 0..3 {
-            b.login(&address, "a wrong guess here").await.assert_status(401);
+            b.login(&address, "a wrong guess here")
+                .await
+                .assert_status(401);
         }
     }
     let mails = wait_for_mails(&app, &address, 1).await;

@@ -17,7 +17,13 @@ async fn enforcing_sso_signs_out_password_sessions_except_the_owners() {
     let idp = Rc::new(Idp::start().await);
     let s = setup(&app, idp, Tenant::new("ends", "idp"), "Ending Sessions Ltd").await;
     let by_password = email("pw");
-    add_user(&app, &s.company_id, "Pat Password", &by_password, Role::Admin);
+    add_user(
+        &app,
+        &s.company_id,
+        "Pat Password",
+        &by_password,
+        Role::Admin,
+    );
     let by_saml = email("saml");
     add_user(&app, &s.company_id, "Sam Saml", &by_saml, Role::Member);
 
@@ -26,7 +32,8 @@ async fn enforcing_sso_signs_out_password_sessions_except_the_owners() {
     let pat = pw.create_pat("script", "30").await;
     let saml = app.browser();
     let resp = s.solicited(&app, &saml, &by_saml, &[]).await;
-    s.accept(&app, &saml, &resp, &by_saml, "member through SAML").await;
+    s.accept(&app, &saml, &resp, &by_saml, "member through SAML")
+        .await;
 
     let r = save_sso(&s.owner_browser, "", &["enforce_sso"]).await;
     r.assert_status(303);
@@ -45,7 +52,9 @@ async fn enforcing_sso_signs_out_password_sessions_except_the_owners() {
     app.token(&pat).get("/v4/user/me").await.assert_status(200);
     let details = company_event_details(&app, &s.company_id, "sso.config_changed");
     assert!(
-        details.iter().any(|d| d.contains("1 password or OIDC sessions ended")),
+        details
+            .iter()
+            .any(|d| d.contains("1 password or OIDC sessions ended")),
         "{details:?}"
     );
 
@@ -53,6 +62,8 @@ async fn enforcing_sso_signs_out_password_sessions_except_the_owners() {
     let again = app.browser();
     let resp = s.solicited(&app, &again, &by_saml, &[]).await;
     s.accept(&app, &again, &resp, &by_saml, "again").await;
-    save_sso(&s.owner_browser, "", &["enforce_sso"]).await.assert_status(303);
+    save_sso(&s.owner_browser, "", &["enforce_sso"])
+        .await
+        .assert_status(303);
     assert!(signed_in_as(&again).await.is_some());
 }

@@ -17,14 +17,22 @@ async fn an_address_with_an_account_elsewhere_is_invited_like_an_unknown_one() {
 
     let taken = inviter
         .browser
-        .post_form("/settings/members/invite", &[("email", &elsewhere), ("role", "member")])
+        .post_form(
+            "/settings/members/invite",
+            &[("email", &elsewhere), ("role", "member")],
+        )
         .await;
     let fresh = inviter
         .browser
-        .post_form("/settings/members/invite", &[("email", &unknown), ("role", "member")])
+        .post_form(
+            "/settings/members/invite",
+            &[("email", &unknown), ("role", "member")],
+        )
         .await;
     assert_eq!((taken.status, fresh.status), (200, 200), "{}", taken.body);
-    assert!(taken.body.contains(&format!("Invitation sent to {elsewhere}.")));
+    assert!(taken
+        .body
+        .contains(&format!("Invitation sent to {elsewhere}.")));
     assert!(invitation(&app, &elsewhere).is_some());
     assert_eq!(mails_to(&app, &elsewhere).len(), 1);
 
@@ -34,9 +42,16 @@ async fn an_address_with_an_account_elsewhere_is_invited_like_an_unknown_one() {
     let visitor = app.browser();
     let r = visitor.get(&link_path(&link)).await;
     r.assert_status(409);
-    assert!(r.body.contains("leave your other workspace first"), "{}", r.body);
+    assert!(
+        r.body.contains("leave your other workspace first"),
+        "{}",
+        r.body
+    );
     let r = visitor
-        .post_form(&link_path(&link), &[("name", "Tara"), ("password", PASSWORD)])
+        .post_form(
+            &link_path(&link),
+            &[("name", "Tara"), ("password", PASSWORD)],
+        )
         .await;
     r.assert_status(409);
     assert_eq!(count_users(&app), users);
@@ -44,10 +59,17 @@ async fn an_address_with_an_account_elsewhere_is_invited_like_an_unknown_one() {
     // A member of the inviting company is refused: the admin sees them in the list anyway.
     let r = inviter
         .browser
-        .post_form("/settings/members/invite", &[("email", &inviter.email), ("role", "member")])
+        .post_form(
+            "/settings/members/invite",
+            &[("email", &inviter.email), ("role", "member")],
+        )
         .await;
     r.assert_status(422);
-    assert!(r.body.contains("already a member of your company"), "{}", r.body);
+    assert!(
+        r.body.contains("already a member of your company"),
+        "{}",
+        r.body
+    );
 }
 
 #[actix_web::test]
@@ -60,7 +82,10 @@ async fn inviting_is_rate_limited_per_company() {
         let address = email("many");
         let r = a
             .browser
-            .post_form("/settings/members/invite", &[("email", &address), ("role", "member")])
+            .post_form(
+                "/settings/members/invite",
+                &[("email", &address), ("role", "member")],
+            )
             .await;
         statuses.push(r.status);
     }

@@ -3,16 +3,20 @@
 //! that nonce under a server key. A POST whose token does not match its own cookie is refused
 //! with 403 before any handler runs. Another browser's token, or none, never matches.
 
+use std::sync::LazyLock;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use rand::RngCore;
 
+use crate::api;
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::web::paths;
 
 use super::keys::Keys;
 
@@ -39,7 +43,8 @@ fn fresh_nonce() -> String {
 /// Paths that accept POSTs from elsewhere by design: the bearer-authenticated JSON API and the
 /// SAML assertion consumer (its response is checked by signature instead).
 fn exempt(path: &str) -> bool {
-    path.starts_with("/v4/") || (path.starts_with("/sso/saml/") && path.ends_with("/acs"))
+    static SAML_ACS: LazyLock<ResourceDef> = LazyLock::new(|| ResourceDef::new(paths::SAML_ACS));
+    api::paths::is_api(path) || SAML_ACS.is_match(path)
 }
 
 fn submitted_token(body: &[u8]) -> Option<String> {

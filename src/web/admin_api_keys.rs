@@ -1,7 +1,7 @@
 //! Settings → API: the company's Platform API Keys (owners and admins).
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -15,6 +15,7 @@ use crate::domain::ApiKeyId;
 use crate::error::AppError;
 use crate::services::audit::Origin;
 use crate::services::credentials::{self, CreateOutcome, KeyChange};
+use crate::web::paths;
 
 use super::integrations::expiry_from_preset;
 use super::page::{redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell};
@@ -96,7 +97,6 @@ fn page(shell: Shell, keys: Vec<CredentialRow>) -> ApiKeysPage {
     }
 }
 
-#[get("/admin/api-keys")]
 async fn list(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -107,7 +107,6 @@ async fn list(
     render(&page(shell, keys))
 }
 
-#[post("/admin/api-keys")]
 async fn create(
     req: HttpRequest,
     shell: Shell,
@@ -180,13 +179,12 @@ async fn change(
     };
     Ok(redirect_with_flash(
         &req,
-        "/admin/api-keys",
+        paths::ADMIN_API_KEYS,
         FlashKind::Success,
         &format!("API key \u{201c}{}\u{201d} {what}.", key.name),
     ))
 }
 
-#[post("/admin/api-keys/{id}/deactivate")]
 async fn deactivate(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -196,7 +194,6 @@ async fn deactivate(
     change(req, me, db, id.into_inner(), KeyChange::Deactivate).await
 }
 
-#[post("/admin/api-keys/{id}/activate")]
 async fn activate(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -206,7 +203,6 @@ async fn activate(
     change(req, me, db, id.into_inner(), KeyChange::Activate).await
 }
 
-#[post("/admin/api-keys/{id}/revoke")]
 async fn revoke(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -217,9 +213,9 @@ async fn revoke(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list)
-        .service(create)
-        .service(deactivate)
-        .service(activate)
-        .service(revoke);
+    cfg.route(paths::ADMIN_API_KEYS, web::get().to(list))
+        .route(paths::ADMIN_API_KEYS, web::post().to(create))
+        .route(paths::ADMIN_API_KEY_DEACTIVATE, web::post().to(deactivate))
+        .route(paths::ADMIN_API_KEY_ACTIVATE, web::post().to(activate))
+        .route(paths::ADMIN_API_KEY_REVOKE, web::post().to(revoke));
 }

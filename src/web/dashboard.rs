@@ -1,12 +1,13 @@
 //! The signed-in landing page.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::auth::session::CurrentUser;
 use crate::db::models::{MeetingType, PersonalAccessToken};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::web::paths;
 
 use super::page::{render, Shell};
 
@@ -21,7 +22,6 @@ struct DashboardPage {
     active_tokens: i64,
 }
 
-#[get("/dashboard")]
 async fn dashboard(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -48,5 +48,5 @@ async fn dashboard(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(dashboard);
+    cfg.route(paths::DASHBOARD, web::get().to(dashboard));
 }

@@ -1,7 +1,7 @@
 //! Integrations → API: each user's own Personal Access Tokens.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -14,6 +14,7 @@ use crate::domain::TokenId;
 use crate::error::AppError;
 use crate::services::audit::Origin;
 use crate::services::credentials::{self, CreateOutcome};
+use crate::web::paths;
 
 use super::page::{redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell};
 use super::views::{fmt_date, fmt_time, CredentialRow};
@@ -90,7 +91,6 @@ async fn load_rows(db: &Db, me: &CurrentUser) -> Result<Vec<CredentialRow>, AppE
     ))
 }
 
-#[get("/integrations")]
 async fn integrations(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -104,7 +104,6 @@ async fn integrations(
     })
 }
 
-#[get("/integrations/api")]
 async fn tokens_page(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -143,7 +142,6 @@ pub fn expiry_from_preset(preset: &str, custom: &str) -> String {
     }
 }
 
-#[post("/integrations/api/tokens")]
 async fn create_token(
     req: HttpRequest,
     shell: Shell,
@@ -193,7 +191,6 @@ async fn create_token(
     }
 }
 
-#[post("/integrations/api/tokens/{id}/revoke")]
 async fn revoke_token(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -208,7 +205,7 @@ async fn revoke_token(
         .await?;
     Ok(redirect_with_flash(
         &req,
-        "/integrations/api",
+        paths::API_TOKENS,
         FlashKind::Success,
         &format!(
             "Token \u{201c}{}\u{201d} revoked. It no longer works.",
@@ -218,8 +215,8 @@ async fn revoke_token(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(integrations)
-        .service(tokens_page)
-        .service(create_token)
-        .service(revoke_token);
+    cfg.route(paths::INTEGRATIONS, web::get().to(integrations))
+        .route(paths::API_TOKENS, web::get().to(tokens_page))
+        .route(paths::API_TOKEN_CREATE, web::post().to(create_token))
+        .route(paths::API_TOKEN_REVOKE, web::post().to(revoke_token));
 }

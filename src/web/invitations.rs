@@ -2,7 +2,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -16,6 +16,7 @@ use crate::domain::Label;
 use crate::error::AppError;
 use crate::services::audit::Origin;
 use crate::services::invitations::{self, LinkProblem};
+use crate::web::paths;
 
 use super::page::{redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell};
 
@@ -56,7 +57,6 @@ fn problem(shell: Shell, p: LinkProblem) -> Result<HttpResponse, AppError> {
     )
 }
 
-#[get("/invite/{token}")]
 async fn open(
     settings: web::Data<crate::config::Settings>,
     shell: Shell,
@@ -98,7 +98,6 @@ pub struct AcceptForm {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[post("/invite/{token}")]
 async fn accept(
     req: HttpRequest,
     shell: Shell,
@@ -164,7 +163,7 @@ async fn accept(
             session::sign_in(&session, &user.id)?;
             Ok(redirect_with_flash(
                 &req,
-                "/dashboard",
+                paths::DASHBOARD,
                 FlashKind::Success,
                 &format!("Welcome to {}!", company.name),
             ))
@@ -173,5 +172,6 @@ async fn accept(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(open).service(accept);
+    cfg.route(paths::INVITATION, web::get().to(open))
+        .route(paths::INVITATION, web::post().to(accept));
 }

@@ -2,7 +2,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::services::audit::{self, AuditKind, Event, Origin};
 use crate::services::joining::{self, Joining, NewAccount};
 use crate::services::sso;
+use crate::web::paths;
 
 use super::page::{
     redirect, redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
@@ -101,22 +102,20 @@ pub struct SignupForm {
     password: String,
 }
 
-#[get("/")]
 async fn home(session: Session) -> HttpResponse {
     match signed_in_user_id(&session) {
-        Some(_) => redirect("/dashboard"),
-        None => redirect("/login"),
+        Some(_) => redirect(paths::DASHBOARD),
+        None => redirect(paths::LOGIN),
     }
 }
 
-#[get("/login")]
 async fn login_form(
     shell: Shell,
     session: Session,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, AppError> {
     if signed_in_user_id(&session).is_some() {
-        return Ok(redirect("/dashboard"));
+        return Ok(redirect(paths::DASHBOARD));
     }
     render(&login_page(shell, &settings, String::new(), None))
 }
@@ -154,7 +153,6 @@ async fn limit_attempt(
     Ok(())
 }
 
-#[post("/login")]
 #[allow(clippy::too_many_arguments)]
 async fn login(
     req: HttpRequest,
@@ -214,7 +212,7 @@ async fn login(
             match allowed {
                 Ok(id) => {
                     session::sign_in(&session, &id)?;
-                    Ok(redirect("/dashboard"))
+                    Ok(redirect(paths::DASHBOARD))
                 }
                 Err(refusal) => render_with_status(
                     StatusCode::FORBIDDEN,
@@ -240,7 +238,6 @@ async fn login(
     }
 }
 
-#[post("/logout")]
 async fn logout(
     req: HttpRequest,
     session: Session,
@@ -259,13 +256,12 @@ async fn logout(
     session::sign_out(&session);
     Ok(redirect_with_flash(
         &req,
-        "/login",
+        paths::LOGIN,
         FlashKind::Success,
         "You have been signed out.",
     ))
 }
 
-#[get("/signup")]
 async fn signup_form(
     shell: Shell,
     settings: web::Data<Settings>,
@@ -305,7 +301,6 @@ fn parse_signup(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
     }
 }
 
-#[post("/signup")]
 #[allow(clippy::too_many_arguments)]
 async fn signup(
     req: HttpRequest,
@@ -384,7 +379,7 @@ async fn signup(
             session::sign_in(&session, &user.id)?;
             Ok(redirect_with_flash(
                 &req,
-                "/dashboard",
+                paths::DASHBOARD,
                 FlashKind::Success,
                 "Welcome! Your account is ready.",
             ))
@@ -398,10 +393,10 @@ async fn signup(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(home)
-        .service(login_form)
-        .service(login)
-        .service(logout)
-        .service(signup_form)
-        .service(signup);
+    cfg.route(paths::HOME, web::get().to(home))
+        .route(paths::LOGIN, web::get().to(login_form))
+        .route(paths::LOGIN, web::post().to(login))
+        .route(paths::LOGOUT, web::post().to(logout))
+        .route(paths::SIGNUP, web::get().to(signup_form))
+        .route(paths::SIGNUP, web::post().to(signup));
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use crate::domain::SearchText;
 use crate::error::AppError;
 use crate::services::audit::AuditKind;
 use crate::web::page::{render, Shell};
+use crate::web::paths;
 use crate::web::require;
 use crate::web::views::fmt_time;
 
@@ -148,7 +149,6 @@ async fn load(
     Ok((rows, total, people))
 }
 
-#[get("/settings/audit")]
 async fn list(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -191,7 +191,6 @@ async fn list(
     })
 }
 
-#[get("/settings/audit.csv")]
 async fn export(
     me: web::ReqData<CurrentUser>,
     db: web::Data<Db>,
@@ -249,5 +248,6 @@ async fn export(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // The CSV route first: "/settings/audit" must not swallow it.
-    cfg.service(export).service(list);
+    cfg.route(paths::AUDIT_LOG_CSV, web::get().to(export))
+        .route(paths::AUDIT_LOG, web::get().to(list));
 }

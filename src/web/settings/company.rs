@@ -1,7 +1,7 @@
 //! Company settings (name, Require Invitation, email domains) and the ownership transfer.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use crate::services::team;
 use crate::web::page::{
     redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
 };
+use crate::web::paths;
 use crate::web::require;
 
 pub struct AdminChoice {
@@ -73,7 +74,6 @@ async fn page(shell: Shell, me: &CurrentUser, db: &Db) -> Result<CompanyPage, Ap
     })
 }
 
-#[get("/settings/company")]
 async fn show(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -93,7 +93,6 @@ pub struct SettingsForm {
     allowed_domains: String,
 }
 
-#[post("/settings/company")]
 async fn save(
     req: HttpRequest,
     shell: Shell,
@@ -117,7 +116,7 @@ async fn save(
     match outcome {
         Ok(_) => Ok(redirect_with_flash(
             &req,
-            "/settings/company",
+            paths::COMPANY,
             FlashKind::Success,
             "Company settings saved.",
         )),
@@ -140,7 +139,6 @@ pub struct TransferForm {
     password: String,
 }
 
-#[post("/settings/company/transfer-ownership")]
 async fn transfer(
     req: HttpRequest,
     shell: Shell,
@@ -201,7 +199,7 @@ async fn transfer(
             .await?;
         return Ok(redirect_with_flash(
             &req,
-            "/settings/company",
+            paths::COMPANY,
             FlashKind::Success,
             &format!("{} now owns the company. You are an admin.", new_owner.name),
         ));
@@ -212,5 +210,7 @@ async fn transfer(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(save).service(transfer);
+    cfg.route(paths::COMPANY, web::get().to(show))
+        .route(paths::COMPANY, web::post().to(save))
+        .route(paths::TRANSFER_OWNERSHIP, web::post().to(transfer));
 }

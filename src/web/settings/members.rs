@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -21,6 +21,7 @@ use crate::services::{invitations, team};
 use crate::web::page::{
     redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
 };
+use crate::web::paths;
 use crate::web::require;
 use crate::web::views::{fmt_date, fmt_time, Version};
 
@@ -171,7 +172,6 @@ fn member_row(viewer: &User, u: &User, counts: &HashMap<UserId, i64>) -> MemberR
     }
 }
 
-#[get("/settings/members")]
 async fn list(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -202,7 +202,6 @@ fn user_id(raw: &str) -> Result<UserId, AppError> {
     raw.parse().map_err(|_| AppError::NotFound)
 }
 
-#[post("/settings/members/{id}/role")]
 async fn change_role(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -227,13 +226,12 @@ async fn change_role(
         .await?;
     Ok(redirect_with_flash(
         &req,
-        "/settings/members",
+        paths::MEMBERS,
         FlashKind::Success,
         &format!("{} is now {}.", user.name, role),
     ))
 }
 
-#[post("/settings/members/{id}/sign-out")]
 async fn sign_out_everywhere(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -249,7 +247,7 @@ async fn sign_out_everywhere(
         .await?;
     Ok(redirect_with_flash(
         &req,
-        "/settings/members",
+        paths::MEMBERS,
         FlashKind::Success,
         &format!(
             "{} was signed out everywhere ({ended} session{}).",
@@ -274,7 +272,11 @@ async fn send_invitation(
     me: &CurrentUser,
     issued: &invitations::IssuedInvitation,
 ) -> Result<String, AppError> {
-    let link = format!("{}/invite/{}", settings.public_url, issued.token);
+    let link = format!(
+        "{}{}",
+        settings.public_url,
+        paths::invitation(&issued.token)
+    );
     let (company, inviter) = (&me.company.name, &me.user.name);
     let expires = fmt_date(Some(issued.invitation.expires_at));
     mailer
@@ -316,7 +318,6 @@ async fn show_sent(
 }
 
 #[allow(clippy::too_many_arguments)]
-#[post("/settings/members/invite")]
 async fn invite(
     req: HttpRequest,
     shell: Shell,
@@ -413,7 +414,6 @@ pub struct ResendForm {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[post("/settings/invitations/{id}/resend")]
 async fn resend(
     req: HttpRequest,
     shell: Shell,
@@ -449,7 +449,7 @@ async fn resend(
             tracing::warn!(error = %e, "invitation mail not sent again");
             return Ok(redirect_with_flash(
                 &req,
-                "/settings/members",
+                paths::MEMBERS,
                 FlashKind::Error,
                 &format!(
                     "The invitation could not be mailed to {}. Check the address, or try again \
@@ -466,7 +466,6 @@ async fn resend(
     show_sent(shell, &me, &db, link, confirmation).await
 }
 
-#[post("/settings/invitations/{id}/revoke")]
 async fn revoke(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -482,17 +481,17 @@ async fn revoke(
         .await?;
     Ok(redirect_with_flash(
         &req,
-        "/settings/members",
+        paths::MEMBERS,
         FlashKind::Success,
         &format!("Invitation for {} revoked.", invitation.email),
     ))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list)
-        .service(change_role)
-        .service(sign_out_everywhere)
-        .service(invite)
-        .service(resend)
-        .service(revoke);
+    cfg.route(paths::MEMBERS, web::get().to(list))
+        .route(paths::MEMBER_ROLE, web::post().to(change_role))
+        .route(paths::MEMBER_SIGN_OUT, web::post().to(sign_out_everywhere))
+        .route(paths::MEMBER_INVITE, web::post().to(invite))
+        .route(paths::INVITATION_RESEND, web::post().to(resend))
+        .route(paths::INVITATION_REVOKE, web::post().to(revoke));
 }

@@ -6,17 +6,17 @@ pub mod members;
 pub mod offboarding;
 pub mod sso;
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 
 use super::page::redirect;
+use crate::web::paths;
 
-#[get("/settings")]
 async fn index() -> HttpResponse {
-    redirect("/settings/members")
+    redirect(paths::MEMBERS)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(index);
+    cfg.route(paths::SETTINGS, web::get().to(index));
     members::routes(cfg);
     company::routes(cfg);
     offboarding::routes(cfg);

@@ -1,6 +1,6 @@
 //! Offboarding a member: a preview of everything that will happen, then one transaction.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::services::audit::Origin;
 use crate::services::offboarding;
 use crate::web::page::{redirect_with_flash, render, Shell};
+use crate::web::paths;
 use crate::web::require;
 use crate::web::views::{fmt_date, fmt_time};
 
@@ -68,7 +69,6 @@ async fn leaver(db: &Db, me: &CurrentUser, raw: &str) -> Result<User, AppError> 
     Ok(user)
 }
 
-#[get("/settings/members/{id}/offboard")]
 async fn preview(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -174,7 +174,6 @@ pub struct ConfirmForm {
     transfer_to: String,
 }
 
-#[post("/settings/members/{id}/offboard")]
 async fn confirm(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -198,7 +197,7 @@ async fn confirm(
         .await?;
     Ok(redirect_with_flash(
         &req,
-        "/settings/members",
+        paths::MEMBERS,
         crate::web::page::FlashKind::Success,
         &format!(
             "{name} was offboarded: {} meeting types and {} upcoming appointments moved, {} tokens revoked, {} sessions ended.",
@@ -208,5 +207,6 @@ async fn confirm(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(preview).service(confirm);
+    cfg.route(paths::MEMBER_OFFBOARD, web::get().to(preview))
+        .route(paths::MEMBER_OFFBOARD, web::post().to(confirm));
 }

@@ -1,7 +1,7 @@
 //! Settings → SSO: this company's SAML identity provider and "Enforce SSO".
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use crate::services::audit::{self, AuditKind, Event, Origin};
 use crate::web::page::{
     redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
 };
+use crate::web::paths;
 use crate::web::require;
 use crate::web::views::Version;
 
@@ -74,7 +75,6 @@ async fn page(
     })
 }
 
-#[get("/settings/sso")]
 async fn show(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -96,7 +96,6 @@ pub struct SsoForm {
     version: Option<String>,
 }
 
-#[post("/settings/sso")]
 async fn save(
     req: HttpRequest,
     shell: Shell,
@@ -191,13 +190,12 @@ async fn save(
     .await?;
     Ok(redirect_with_flash(
         &req,
-        "/settings/sso",
+        paths::SSO_SETTINGS,
         FlashKind::Success,
         "Single sign-on settings saved.",
     ))
 }
 
-#[post("/settings/sso/remove")]
 async fn remove(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -225,12 +223,14 @@ async fn remove(
     .await?;
     Ok(redirect_with_flash(
         &req,
-        "/settings/sso",
+        paths::SSO_SETTINGS,
         FlashKind::Success,
         "SAML single sign-on removed.",
     ))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(save).service(remove);
+    cfg.route(paths::SSO_SETTINGS, web::get().to(show))
+        .route(paths::SSO_SETTINGS, web::post().to(save))
+        .route(paths::SSO_SETTINGS_REMOVE, web::post().to(remove));
 }

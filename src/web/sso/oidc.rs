@@ -2,7 +2,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::auth::keys::Keys;
@@ -18,6 +18,7 @@ use crate::services::sso as sso_service;
 
 use super::{audit_refusal, binding, refused, with_binding, ProblemPage, REQUEST_TTL_MINUTES};
 use crate::web::page::{redirect, redirect_with_flash, render_with_status, FlashKind, Shell};
+use crate::web::paths;
 
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
@@ -27,7 +28,6 @@ pub struct StartQuery {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[get("/auth/oidc/{provider}/start")]
 pub(super) async fn oidc_start(
     req: HttpRequest,
     shell: Shell,
@@ -117,7 +117,6 @@ pub struct CallbackQuery {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[get("/auth/oidc/{provider}/callback")]
 pub(super) async fn oidc_callback(
     req: HttpRequest,
     shell: Shell,
@@ -206,11 +205,11 @@ pub(super) async fn oidc_callback(
         return Ok(match outcome {
             Ok(()) => redirect_with_flash(
                 &req,
-                "/profile",
+                paths::PROFILE,
                 FlashKind::Success,
                 &format!("{provider} is linked. You can sign in with it now."),
             ),
-            Err(r) => redirect_with_flash(&req, "/profile", FlashKind::Error, &r.0),
+            Err(r) => redirect_with_flash(&req, paths::PROFILE, FlashKind::Error, &r.0),
         });
     }
     let audit_origin = origin.clone();
@@ -222,7 +221,7 @@ pub(super) async fn oidc_callback(
     match outcome {
         Ok(user) => {
             session::sign_in(&session, &user.id)?;
-            Ok(redirect("/dashboard"))
+            Ok(redirect(paths::DASHBOARD))
         }
         Err(r) => {
             audit_refusal(&db, audit_origin, None, format!("oidc:{provider}: {}", r.0)).await?;

@@ -1,6 +1,6 @@
 //! The profile: linked sign-in identities, link and unlink.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::auth::oidc::Oidc;
@@ -13,6 +13,7 @@ use crate::services::audit::Origin;
 use crate::services::sso as sso_service;
 
 use crate::web::page::{redirect_with_flash, render, FlashKind, Shell};
+use crate::web::paths;
 
 pub struct IdentityRow {
     pub id: String,
@@ -39,7 +40,6 @@ struct ProfilePage {
     providers: Vec<ProviderLink>,
 }
 
-#[get("/profile")]
 pub(super) async fn profile(
     shell: Shell,
     me: web::ReqData<CurrentUser>,
@@ -78,7 +78,6 @@ pub(super) async fn profile(
     })
 }
 
-#[post("/profile/identities/{id}/unlink")]
 pub(super) async fn unlink(
     req: HttpRequest,
     me: web::ReqData<CurrentUser>,
@@ -94,10 +93,10 @@ pub(super) async fn unlink(
     Ok(match outcome {
         Ok(identity) => redirect_with_flash(
             &req,
-            "/profile",
+            paths::PROFILE,
             FlashKind::Success,
             &format!("{} is unlinked.", identity.provider),
         ),
-        Err(r) => redirect_with_flash(&req, "/profile", FlashKind::Error, &r.0),
+        Err(r) => redirect_with_flash(&req, paths::PROFILE, FlashKind::Error, &r.0),
     })
 }

@@ -1,7 +1,7 @@
 //! Per-company SAML: SSO start by email or company, SP metadata, the assertion consumer.
 
 use actix_session::Session;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -19,6 +19,7 @@ use crate::services::sso as sso_service;
 
 use super::{audit_refusal, binding, refused, with_binding, REQUEST_TTL_MINUTES};
 use crate::web::page::{redirect, render, Shell};
+use crate::web::paths;
 
 fn tolerances(settings: &Settings) -> Tolerances {
     Tolerances {
@@ -53,7 +54,6 @@ fn company_for(
     Ok(Company::find_by_slug(conn, &identifier)?)
 }
 
-#[post("/sso/start")]
 pub(super) async fn saml_start(
     req: HttpRequest,
     shell: Shell,
@@ -119,7 +119,6 @@ struct ContinuePage {
     url: String,
 }
 
-#[get("/sso/saml/{slug}/metadata")]
 pub(super) async fn saml_metadata(
     db: web::Data<Db>,
     settings: web::Data<Settings>,
@@ -144,7 +143,6 @@ pub struct AcsForm {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[post("/sso/saml/{slug}/acs")]
 pub(super) async fn saml_acs(
     req: HttpRequest,
     shell: Shell,
@@ -225,7 +223,7 @@ pub(super) async fn saml_acs(
     match outcome {
         Ok(user) => {
             session::sign_in(&session, &user.id)?;
-            Ok(redirect("/dashboard"))
+            Ok(redirect(paths::DASHBOARD))
         }
         Err(r) => {
             audit_refusal(

@@ -144,12 +144,21 @@ fn run(label: &str, url: DatabaseUrl) -> f64 {
     let seeded = Instant::now();
     let (leaver, receiver) = seed(&db);
     let seed_secs = seeded.elapsed().as_secs_f64();
-    let mut conn = db.conn().unwrap_or_else(|e| panic!("{e}"));
+    let job = offboarding::Offboarding {
+        leaver,
+        receiver: Some(receiver.id.clone()),
+        handover: offboarding::Handover::default(),
+        requester: offboarding::Requester::ApiKey("bench".into()),
+        origin: Origin::default(),
+        now: now(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
     let started = Instant::now();
-    let report = conn
-        .transaction(|conn| {
-            offboarding::offboard(conn, None, None, &leaver, &receiver.id, &Origin::default())
-        })
+    let report = runtime
+        .block_on(offboarding::offboard(&db, job))
         .unwrap_or_else(|e| panic!("offboarding: {e}"));
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(report.meeting_types_moved, MEETING_TYPES);

@@ -20,6 +20,18 @@ pub enum Actor<'a> {
     },
 }
 
+/// Anything that acts as an `Actor`: what services take when they run on their own thread
+/// and must own who asked (a console member, an API principal).
+pub trait Principal: Send + 'static {
+    fn actor(&self) -> Actor<'_>;
+}
+
+impl Principal for User {
+    fn actor(&self) -> Actor<'_> {
+        Actor::Member(self)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Action<'a> {
     /// The admin area: members, company settings, audit log, SSO.
@@ -224,8 +236,8 @@ mod tests {
             company_id: company.clone(),
             email: format!("{}@example.com", role.as_str()),
             name: role.as_str().into(),
-            role: role.as_str().into(),
-            status: "active".into(),
+            role,
+            status: crate::domain::UserStatus::Active,
             password_hash: None,
             created_at: now(),
             updated_at: now(),

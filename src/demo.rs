@@ -7,7 +7,7 @@ use crate::auth::password::hash_now;
 use crate::db::models::{now, Appointment, Company, MeetingType};
 use crate::db::Db;
 use crate::domain::{AppointmentId, Email, Label, MeetingTypeId, Role};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::services::joining::{self, NewAccount};
 
 pub const DEMO_PASSWORD: &str = "demo-console-2026";
@@ -31,7 +31,9 @@ pub fn seed(db: &Db) -> Result<String, AppError> {
     let mut conn = db.conn()?;
     conn.transaction::<_, AppError, _>(|conn| {
         if Company::find_by_slug(conn, "demo-company")?.is_some() {
-            return Err(AppError::Conflict("the demo company exists already".into()));
+            return Err(AppError::from(Refusal::conflict(
+                "the demo company exists already",
+            )));
         }
         let account = |(name, email, _): &(&str, &str, Role)| -> Result<NewAccount, AppError> {
             Ok(NewAccount {

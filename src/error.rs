@@ -12,10 +12,11 @@ pub enum AppError {
     Forbidden,
     #[error("not found")]
     NotFound,
-    #[error("conflict: {0}")]
-    Conflict(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// An expected "no" (see [`Refusal`]); the transaction it came from is rolled back.
+    #[error("refused: {}", .0.message)]
+    Refused(Refusal),
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
     #[error("database unavailable: {0}")]
@@ -61,6 +62,103 @@ fn is_outage(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
     OUTAGE_MESSAGES.iter().any(|m| message.contains(m))
 }
 
+/// What kind of "no" a refusal is, which decides its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// A value the person can correct (422).
+    Invalid,
+    /// Not allowed here, whoever asks (403).
+    Forbidden,
+    /// Nothing of that name (404).
+    Unknown,
+    /// Someone or something got there first (409).
+    Conflict,
+    /// Used, revoked or expired (410).
+    Gone,
+}
+
+/// An expected refusal by the product, not a failure of the system: what the person is told
+/// (beside `field` when a form has one) and, when the audit log must keep it, what it records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub field: Option<&'static str>,
+    pub message: String,
+    /// For the audit log only: may name the mechanism ("saml: replayed assertion") where the
+    /// message stays general.
+    pub detail: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(kind: RefusalKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            field: None,
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    /// A value to correct, shown beside `field`.
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field),
+            ..Self::new(RefusalKind::Invalid, message)
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(RefusalKind::Conflict, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(RefusalKind::Forbidden, message)
+    }
+
+    pub fn with_kind(mut self, kind: RefusalKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+            RefusalKind::Unknown => StatusCode::NOT_FOUND,
+            RefusalKind::Conflict => StatusCode::CONFLICT,
+            RefusalKind::Gone => StatusCode::GONE,
+        }
+    }
+
+    /// As a form error, beside its field (or the form's first field when it names none).
+    pub fn as_field_error(&self, default_field: &'static str) -> crate::domain::FieldError {
+        crate::domain::FieldError::new(self.field.unwrap_or(default_field), self.message.clone())
+    }
+}
+
+impl From<crate::domain::FieldError> for Refusal {
+    fn from(e: crate::domain::FieldError) -> Self {
+        Self::field(e.field, e.message)
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        Self::Refused(r)
+    }
+}
+
+impl From<crate::domain::FieldError> for AppError {
+    fn from(e: crate::domain::FieldError) -> Self {
+        Self::Refused(e.into())
+    }
+}
+
 /// Seconds a client should wait before retrying after a 503.
 pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 1;
 
@@ -84,8 +182,8 @@ impl ResponseError for AppError {
             Self::LoginRequired => StatusCode::SEE_OTHER,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Refused(r) => r.status(),
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,7 +202,8 @@ impl ResponseError for AppError {
                 "Not found",
                 "There is nothing here. Check the address or go back.",
             ),
-            Self::Conflict(m) | Self::BadRequest(m) => ("That did not work", m.as_str()),
+            Self::BadRequest(m) => ("That did not work", m.as_str()),
+            Self::Refused(r) => ("That did not work", r.message.as_str()),
             Self::RateLimited { .. } => (
                 "Too many attempts",
                 "Too many attempts in a short time. Wait a minute, then try again.",

@@ -1,6 +1,7 @@
 pub mod api;
 pub mod auth;
 pub mod authz;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -9,5 +10,6 @@ pub mod error;
 pub mod services;
 pub mod shutdown;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod web;

@@ -17,11 +17,13 @@ use crate::auth::password::PasswordHasherPool;
 use crate::auth::rate_limit::RateLimits;
 use crate::auth::session_store::{self, DbSessionStore};
 use crate::auth::{csrf, session};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::services::mail::Mailer;
 use crate::shutdown::{self, Draining};
+use crate::state::AppState;
 use crate::{api, web as pages};
 
 pub struct Application {
@@ -37,7 +39,12 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 impl Application {
-    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// Tests and demos pass an adjustable clock and move it forward.
+    pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
         let migrate = db.clone();
         actix_web::rt::task::spawn_blocking(move || migrate.migrate()).await??;
@@ -48,7 +55,7 @@ impl Application {
         }
         let draining = Draining::default();
         let drain = settings.shutdown_drain;
-        let server = serve(listener, settings, db.clone(), draining.clone())?;
+        let server = serve(listener, settings, db.clone(), draining.clone(), clock)?;
         Ok(Self {
             server,
             port,
@@ -83,8 +90,11 @@ fn serve(
     settings: Settings,
     db: Db,
     draining: Draining,
+    clock: Clock,
 ) -> anyhow::Result<Server> {
-    let keys = web::Data::new(Keys::derive(settings.secret_key_bytes()));
+    let keys = web::Data::from(std::sync::Arc::new(Keys::derive(
+        settings.secret_key_bytes(),
+    )));
     let limits = web::Data::new(RateLimits::new(
         settings.login_rate_limit_per_minute,
         settings.api_rate_limit_per_minute,
@@ -110,6 +120,16 @@ fn serve(
     let static_dir = settings.static_dir.clone();
     let settings = web::Data::new(settings);
     let db_data = web::Data::new(db.clone());
+    let state = web::Data::new(AppState {
+        db: db.clone(),
+        settings: settings.clone(),
+        keys: keys.clone().into_inner(),
+        limits: limits.clone(),
+        hasher: hasher.clone(),
+        mailer: mailer.clone(),
+        oidc: oidc.clone(),
+        clock,
+    });
 
     let server = HttpServer::new(move || {
         let mut headers = DefaultHeaders::new()
@@ -148,6 +168,7 @@ fn serve(
                 .build();
 
         App::new()
+            .app_data(state.clone())
             .app_data(settings.clone())
             .app_data(db_data.clone())
             .app_data(keys.clone())
@@ -157,6 +178,11 @@ fn serve(
             .app_data(oidc.clone())
             .app_data(draining.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
+            // A path id that does not parse (`/settings/members/abc/role`) names nothing.
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| crate::error::AppError::NotFound.into()),
+            )
             .wrap(from_fn(pages::page::clear_shown_flash))
             .wrap(from_fn(csrf::protect))
             .wrap(sessions)

@@ -147,6 +147,17 @@ impl ApiError {
             .collect();
         e
     }
+    /// A service's refusal, in the API's terms: a value to correct is a validation failure.
+    pub fn refused(r: crate::error::Refusal) -> Self {
+        use crate::error::RefusalKind as K;
+        match r.kind {
+            K::Invalid => Self::validation(vec![r.as_field_error("body")]),
+            K::Forbidden => Self::forbidden(r.message),
+            K::Unknown => Self::not_found_with(r.message),
+            K::Conflict => Self::conflict(r.message),
+            K::Gone => Self::new(StatusCode::GONE, "gone", r.message),
+        }
+    }
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -185,8 +196,8 @@ impl From<AppError> for ApiError {
         match e {
             AppError::NotFound => Self::not_found(),
             AppError::Forbidden | AppError::LoginRequired => Self::forbidden("Forbidden"),
-            AppError::Conflict(m) => Self::conflict(m),
             AppError::BadRequest(m) => Self::bad_request(m),
+            AppError::Refused(r) => Self::refused(r),
             AppError::RateLimited { retry_after_secs } => Self::rate_limited(retry_after_secs),
             AppError::Unavailable(m) => {
                 tracing::warn!(error = %m, "database unavailable");

@@ -19,7 +19,7 @@ use super::JsonObject;
 
 const NOT_FOUND: &str = "Meeting type not found";
 
-fn not_found() -> ApiError {
+pub(super) fn not_found() -> ApiError {
     ApiError::not_found_with(NOT_FOUND)
 }
 
@@ -209,8 +209,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(MeetingTypeBody::from(&created)))
 }
 
-async fn find(db: &Db, acting: &Acting, raw: String) -> Result<MeetingType, ApiError> {
-    let id: MeetingTypeId = raw.parse().map_err(|_| not_found())?;
+async fn find(db: &Db, acting: &Acting, id: MeetingTypeId) -> Result<MeetingType, ApiError> {
     let owner = acting.0.user.id.clone();
     db.run(move |conn| MeetingType::find_for_owner(conn, &owner, &id))
         .await?
@@ -225,7 +224,7 @@ async fn find(db: &Db, acting: &Acting, raw: String) -> Result<MeetingType, ApiE
 pub async fn get_one(
     acting: Acting,
     db: web::Data<Db>,
-    path: web::Path<String>,
+    path: web::Path<MeetingTypeId>,
 ) -> Result<web::Json<MeetingTypeBody>, ApiError> {
     let mt = find(&db, &acting, path.into_inner()).await?;
     Ok(web::Json(MeetingTypeBody::from(&mt)))
@@ -239,7 +238,7 @@ pub async fn get_one(
 pub async fn update(
     acting: Acting,
     db: web::Data<Db>,
-    path: web::Path<String>,
+    path: web::Path<MeetingTypeId>,
     body: JsonObject<MeetingTypeChanges>,
 ) -> Result<web::Json<MeetingTypeBody>, ApiError> {
     let current = find(&db, &acting, path.into_inner()).await?;
@@ -294,18 +293,17 @@ pub async fn update(
 pub async fn delete(
     acting: Acting,
     db: web::Data<Db>,
-    path: web::Path<String>,
+    path: web::Path<MeetingTypeId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id: MeetingTypeId = path.into_inner().parse().map_err(|_| not_found())?;
+    let id = path.into_inner();
     let acting = acting.0;
-    db.transaction(move |conn| {
-        meeting_types::delete(conn, acting.actor(), &acting.user.company_id, &id)
-    })
-    .await
-    .map_err(|e| match e {
-        AppError::NotFound => not_found(),
-        AppError::Forbidden => ApiError::forbidden(MEETING_TYPE_NOT_YOURS),
-        other => other.into(),
-    })?;
+    let company = acting.user.company_id.clone();
+    meeting_types::delete(&db, acting, company, id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound => not_found(),
+            AppError::Forbidden => ApiError::forbidden(MEETING_TYPE_NOT_YOURS),
+            other => other.into(),
+        })?;
     Ok(HttpResponse::Ok().finish())
 }

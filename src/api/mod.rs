@@ -27,6 +27,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     ApiError::bad_request(format!("Invalid query: {e}")).into()
                 }),
             )
+            // An id that is not one (`/v4/user/abc`) names nothing: 404, as the resource says it.
+            .app_data(web::PathConfig::default().error_handler(|_, req| {
+                let rest = req.path().strip_prefix(paths::SCOPE).unwrap_or_default();
+                if rest
+                    .strip_prefix(paths::MEETING_TYPES)
+                    .is_some_and(|id| id.starts_with('/'))
+                {
+                    meeting_type::not_found().into()
+                } else {
+                    ApiError::not_found().into()
+                }
+            }))
             .route(paths::USER_ME, web::get().to(user::me))
             .route(paths::USERS, web::get().to(user::list))
             .route(paths::USERS, web::post().to(user_lifecycle::create))

@@ -8,11 +8,11 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use super::error::ApiError;
 use crate::authz::Actor;
-use crate::db::models::{now, KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
-use crate::db::{Db, DbConnection};
+use crate::db::models::{KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
+use crate::db::DbConnection;
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
+use crate::state::AppState;
 
-use crate::auth::keys::Keys;
 use crate::auth::rate_limit::RateLimits;
 use crate::auth::tokens::{self, Presented};
 
@@ -39,6 +39,12 @@ impl Credential {
 pub struct ActingUser {
     pub user: User,
     pub credential: Credential,
+}
+
+impl crate::authz::Principal for ActingUser {
+    fn actor(&self) -> Actor<'_> {
+        ActingUser::actor(self)
+    }
 }
 
 impl ActingUser {
@@ -95,13 +101,10 @@ pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<Act
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let (Some(db), Some(keys), Some(limits)) = (
-        req.app_data::<web::Data<Db>>().cloned(),
-        req.app_data::<web::Data<Keys>>().cloned(),
-        req.app_data::<web::Data<RateLimits>>().cloned(),
-    ) else {
+    let Some(app) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Err(ApiError::internal());
     };
+    let (db, keys, limits, now) = (&app.db, &app.keys, app.limits.clone(), app.clock.now());
     // Checked offline first: a malformed value never reaches the database.
     let parsed = tokens::parse(&presented).ok_or_else(ApiError::invalid_credential)?;
     let hash = keys.credential_hash(&presented);
@@ -119,6 +122,7 @@ pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<Act
                 policy,
                 &limits,
                 &ip,
+                now,
             ))
         })
         .await
@@ -161,8 +165,8 @@ fn authenticate(
     policy: WithoutUserHeader,
     limits: &RateLimits,
     ip: &str,
+    now: chrono::NaiveDateTime,
 ) -> Result<ActingUser, ApiError> {
-    let now = now();
     match kind {
         Kind::Pat => {
             let (token, owner) = PersonalAccessToken::find_by_hash(conn, hash)?

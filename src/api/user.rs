@@ -7,11 +7,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::principal::{Acting, ActingOrOwner};
 use crate::authz::{authorize, Action};
-use crate::db::models::{now, User};
+use crate::db::models::User;
 use crate::db::Db;
 use crate::domain::{FieldError, Label, UserId, UserStatus};
-use crate::error::AppError;
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::Origin;
+use crate::services::platform_users;
 
 use super::error::{ApiError, ErrorBody};
 use super::paths;
@@ -180,9 +180,9 @@ pub struct UpdateUserBody {
 async fn target_in_company(
     db: &Db,
     acting: &crate::api::principal::ActingUser,
-    raw: String,
+    id: UserId,
 ) -> Result<User, ApiError> {
-    any_user_in_company(db, acting, raw)
+    any_user_in_company(db, acting, id)
         .await?
         .filter(|u| u.status() != UserStatus::Removed)
         .ok_or_else(ApiError::not_found)
@@ -192,9 +192,8 @@ async fn target_in_company(
 pub(super) async fn any_user_in_company(
     db: &Db,
     acting: &crate::api::principal::ActingUser,
-    raw: String,
+    id: UserId,
 ) -> Result<Option<User>, ApiError> {
-    let id: UserId = raw.parse().map_err(|_| ApiError::not_found())?;
     let company = acting.user.company_id.clone();
     Ok(db
         .run(move |conn| User::find_in_company(conn, &company, &id))
@@ -210,7 +209,7 @@ pub async fn update(
     req: HttpRequest,
     acting: Acting,
     db: web::Data<Db>,
-    path: web::Path<String>,
+    path: web::Path<UserId>,
     body: JsonObject<UpdateUserBody>,
 ) -> Result<web::Json<UserBody>, ApiError> {
     let acting = acting.0;
@@ -239,27 +238,12 @@ pub async fn update(
     );
     let name =
         Label::parse("givenName", "name", &name, 100).map_err(|e| ApiError::validation(vec![e]))?;
-    let origin = Origin::of(&req);
-    let credential = acting.credential.id().to_owned();
-    let actor = acting.user.id.clone();
-    let updated = db
-        .transaction(move |conn| {
-            use crate::db::schema::users;
-            use diesel::prelude::*;
-            diesel::update(users::table.find(&target.id))
-                .set((users::name.eq(name.as_str()), users::updated_at.eq(now())))
-                .execute(conn)?;
-            audit::record(
-                conn,
-                &origin,
-                Event::new(AuditKind::UserUpdated)
-                    .company(&target.company_id)
-                    .actor(&actor)
-                    .credential(&credential)
-                    .target(target.id.to_string()),
-            )?;
-            User::find(conn, &target.id)?.ok_or(AppError::NotFound)
-        })
-        .await?;
+    let caller = platform_users::ApiCaller {
+        company: target.company_id.clone(),
+        credential: acting.credential.id().to_owned(),
+        actor: Some(acting.user.id.clone()),
+        origin: Origin::of(&req),
+    };
+    let updated = platform_users::rename(&db, caller, target, name).await?;
     Ok(web::Json(UserBody::from(&updated)))
 }

@@ -10,7 +10,7 @@ use crate::authz::{authorize, Action};
 use crate::db::models::User;
 use crate::db::Db;
 use crate::domain::{Email, FieldError, Label, Role, UserId, UserStatus};
-use crate::error::AppError;
+use crate::error::{AppError, RefusalKind};
 use crate::services::audit::Origin;
 use crate::services::joining::NewAccount;
 use crate::services::offboarding::{self, Handover};
@@ -117,14 +117,18 @@ pub async fn create(
     let acting = acting.0;
     authorize(acting.actor(), Action::CreateUser)?;
     let new = validate_new_user(body.into_inner())?;
-    let origin = Origin::of(&req);
-    let company = acting.user.company_id.clone();
-    let credential = acting.credential.id().to_owned();
-    let created = db
-        .transaction(move |conn| platform_users::create(conn, &company, new, &credential, &origin))
+    let caller = platform_users::ApiCaller {
+        company: acting.user.company_id.clone(),
+        credential: acting.credential.id().to_owned(),
+        actor: None,
+        origin: Origin::of(&req),
+    };
+    let created = platform_users::create(&db, caller, new)
         .await
         .map_err(|e| match e {
-            AppError::Conflict(_) => ApiError::conflict("A user with this email already exists"),
+            AppError::Refused(r) if r.kind == RefusalKind::Conflict => {
+                ApiError::conflict("A user with this email already exists")
+            }
             other => other.into(),
         })?;
     let user = created.user;
@@ -239,7 +243,7 @@ pub async fn delete(
     req: HttpRequest,
     acting: Acting,
     db: web::Data<Db>,
-    path: web::Path<String>,
+    path: web::Path<UserId>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let acting = acting.0;
@@ -258,24 +262,15 @@ pub async fn delete(
     let handover = Handover {
         meeting_types: body.meeting_types.unwrap_or(true),
     };
-    let origin = Origin::of(&req);
-    let credential = acting.credential.id().to_owned();
-    db.transaction(move |conn| {
-        let receiver = match receiver {
-            Some(id) => id,
-            None => User::owner_of(conn, &target.company_id)?.id,
-        };
-        offboarding::offboard_with(
-            conn,
-            None,
-            Some(&credential),
-            &target,
-            &receiver,
-            handover,
-            &origin,
-        )
-    })
-    .await?;
+    let job = offboarding::Offboarding {
+        leaver: target,
+        receiver,
+        handover,
+        requester: offboarding::Requester::ApiKey(acting.credential.id().to_owned()),
+        origin: Origin::of(&req),
+        now: crate::db::models::now(),
+    };
+    offboarding::offboard(&db, job).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -290,10 +285,10 @@ async fn receiver_for(
 ) -> Result<UserId, ApiError> {
     let refuse =
         |message: &str| ApiError::validation(vec![FieldError::new("targetUserId", message)]);
-    if raw.parse::<UserId>().is_err() {
+    let Ok(id) = raw.parse::<UserId>() else {
         return Err(refuse("Use the id of a user (a UUID)."));
-    }
-    let found = any_user_in_company(db, acting, raw.to_owned()).await?;
+    };
+    let found = any_user_in_company(db, acting, id).await?;
     match found {
         Some(u) if u.id == leaver.id => Err(refuse(
             "The user who is removed cannot receive their own resources.",

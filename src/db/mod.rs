@@ -207,17 +207,37 @@ impl Db {
     /// that reads and then writes cannot wait for the lock when another writer got there
     /// first (SQLITE_BUSY at once, whatever the busy timeout), while an immediate one waits up
     /// to the busy timeout like any single write.
+    /// Services receive the transaction as a `Tx`, which nothing else can make: a function
+    /// that takes one can only be called inside a transaction.
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| write_transaction(conn, f)).await
+        self.run(move |conn| write_transaction(conn, |conn| f(&mut Tx(conn))))
+            .await
     }
 
     pub fn migrate(&self) -> Result<(), AppError> {
         let mut conn = self.conn()?;
         run_migrations(&mut conn)
+    }
+}
+
+/// A connection inside an open write transaction (see `Db::transaction`). It derefs to the
+/// connection, so models take it as a `&mut DbConnection`.
+pub struct Tx<'c>(&'c mut DbConnection);
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        self.0
+    }
+}
+
+impl std::ops::DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        self.0
     }
 }
 

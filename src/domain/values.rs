@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::text_enum::text_enum;
+
 /// Why a submitted value was refused, and which field it belongs beside.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
@@ -249,67 +251,29 @@ impl SearchText {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Member,
-    Admin,
-    Owner,
+text_enum! {
+    /// What a person may do in their company. Declared from least to most power, so the
+    /// derived order compares them.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role {
+        Member => "member",
+        Admin => "admin",
+        Owner => "owner",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Admin => "admin",
-            Self::Member => "member",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "owner" => Some(Self::Owner),
-            "admin" => Some(Self::Admin),
-            "member" => Some(Self::Member),
-            _ => None,
-        }
-    }
-
     pub fn is_admin(self) -> bool {
         matches!(self, Self::Owner | Self::Admin)
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UserStatus {
-    Active,
-    Deactivated,
-    Removed,
-}
-
-impl UserStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Deactivated => "deactivated",
-            Self::Removed => "removed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "active" => Some(Self::Active),
-            "deactivated" => Some(Self::Deactivated),
-            "removed" => Some(Self::Removed),
-            _ => None,
-        }
+text_enum! {
+    /// Whether an account can be used: a removed one was offboarded and keeps only its history.
+    pub enum UserStatus {
+        Active => "active",
+        Deactivated => "deactivated",
+        Removed => "removed",
     }
 }
 

@@ -5,99 +5,10 @@ use actix_web::HttpRequest;
 
 use crate::db::models::{now, AuditEvent};
 use crate::db::DbConnection;
+// Declared in the domain beside the other stored kinds; events are recorded through here.
+pub use crate::domain::AuditKind;
 use crate::domain::{AuditEventId, CompanyId, UserId};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditKind {
-    SignInSucceeded,
-    SignInFailed,
-    SignedOut,
-    SignedUp,
-    RateLimited,
-    PatCreated,
-    PatRevoked,
-    ApiKeyCreated,
-    ApiKeyDeactivated,
-    ApiKeyActivated,
-    ApiKeyRevoked,
-    UserCreated,
-    UserUpdated,
-    MemberOffboarded,
-    SessionsEnded,
-    RoleChanged,
-    OwnershipTransferred,
-    InvitationSent,
-    InvitationResent,
-    InvitationAccepted,
-    InvitationRevoked,
-    SettingsChanged,
-    SignInBreakGlass,
-    IdentityLinked,
-    IdentityUnlinked,
-    SsoConfigChanged,
-}
-
-impl AuditKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SignInSucceeded => "sign_in.succeeded",
-            Self::SignInFailed => "sign_in.failed",
-            Self::SignedOut => "sign_out",
-            Self::SignedUp => "sign_up",
-            Self::RateLimited => "rate_limit.hit",
-            Self::PatCreated => "pat.created",
-            Self::PatRevoked => "pat.revoked",
-            Self::ApiKeyCreated => "api_key.created",
-            Self::ApiKeyDeactivated => "api_key.deactivated",
-            Self::ApiKeyActivated => "api_key.activated",
-            Self::ApiKeyRevoked => "api_key.revoked",
-            Self::UserCreated => "user.created",
-            Self::UserUpdated => "user.updated",
-            Self::MemberOffboarded => "member.offboarded",
-            Self::SessionsEnded => "sessions.ended",
-            Self::RoleChanged => "role.changed",
-            Self::OwnershipTransferred => "ownership.transferred",
-            Self::InvitationSent => "invitation.sent",
-            Self::InvitationResent => "invitation.resent",
-            Self::InvitationAccepted => "invitation.accepted",
-            Self::InvitationRevoked => "invitation.revoked",
-            Self::SettingsChanged => "settings.changed",
-            Self::SignInBreakGlass => "sign_in.break_glass",
-            Self::IdentityLinked => "identity.linked",
-            Self::IdentityUnlinked => "identity.unlinked",
-            Self::SsoConfigChanged => "sso.config_changed",
-        }
-    }
-
-    pub const ALL: &'static [AuditKind] = &[
-        Self::SignInSucceeded,
-        Self::SignInFailed,
-        Self::SignedOut,
-        Self::SignedUp,
-        Self::RateLimited,
-        Self::PatCreated,
-        Self::PatRevoked,
-        Self::ApiKeyCreated,
-        Self::ApiKeyDeactivated,
-        Self::ApiKeyActivated,
-        Self::ApiKeyRevoked,
-        Self::UserCreated,
-        Self::UserUpdated,
-        Self::MemberOffboarded,
-        Self::SessionsEnded,
-        Self::RoleChanged,
-        Self::OwnershipTransferred,
-        Self::InvitationSent,
-        Self::InvitationResent,
-        Self::InvitationAccepted,
-        Self::InvitationRevoked,
-        Self::SettingsChanged,
-        Self::SignInBreakGlass,
-        Self::IdentityLinked,
-        Self::IdentityUnlinked,
-        Self::SsoConfigChanged,
-    ];
-}
+use crate::error::AppError;
 
 /// Where a request came from, taken once per request.
 #[derive(Debug, Clone, Default)]
@@ -117,6 +28,11 @@ impl Origin {
                 .map(|s| s.chars().take(256).collect()),
         }
     }
+}
+
+/// Records one event on its own (not part of a larger write).
+pub async fn record_now(db: &crate::db::Db, origin: Origin, event: Event) -> Result<(), AppError> {
+    db.run(move |conn| record(conn, &origin, event)).await
 }
 
 /// One event to record.
@@ -169,7 +85,7 @@ pub fn record(conn: &mut DbConnection, origin: &Origin, event: Event) -> diesel:
         company_id: event.company,
         actor_id: event.actor.map(String::from),
         credential_id: event.credential,
-        kind: event.kind.as_str().to_owned(),
+        kind: event.kind,
         target: event.target,
         detail: event.detail,
         ip: origin.ip.clone(),

@@ -7,7 +7,7 @@ use crate::db::models::{now, Company, User};
 use crate::db::schema::companies;
 use crate::db::DbConnection;
 use crate::domain::{CompanyId, Email, Label, Role, UserId, UserStatus};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal, RefusalKind};
 
 /// Where a new account with this email belongs.
 #[derive(Debug)]
@@ -114,14 +114,59 @@ fn new_user(company: &CompanyId, account: NewAccount, role: Role) -> User {
         company_id: company.clone(),
         email: account.email.as_str().to_owned(),
         name: account.name.into_string(),
-        role: role.as_str().to_owned(),
-        status: UserStatus::Active.as_str().to_owned(),
+        role,
+        status: UserStatus::Active,
         password_hash: account.password_hash,
         created_at: at,
         updated_at: at,
         last_sign_in_at: None,
         timezone: "UTC".into(),
     }
+}
+
+/// The joining rule, for a newcomer who signs up on their own (by password or a provider,
+/// not through an invitation or their company's IdP): a member of the company that claims
+/// their domain, unless it requires an invitation or joins only through SSO; otherwise the
+/// owner of a new workspace called `workspace`.
+pub fn join(
+    conn: &mut DbConnection,
+    account: NewAccount,
+    workspace: &Label,
+) -> Result<User, AppError> {
+    match decide(conn, &account.email)? {
+        Joining::NeedsInvitation(_) => Err(Refusal::field("email", NEEDS_INVITATION_MESSAGE)
+            .with_kind(RefusalKind::Forbidden)
+            .into()),
+        Joining::JoinCompany(company) if joins_only_through_sso(&company) => {
+            Err(Refusal::field("email", SSO_REQUIRED_MESSAGE)
+                .with_kind(RefusalKind::Forbidden)
+                .into())
+        }
+        Joining::JoinCompany(company) => add_member(conn, &company.id, account, Role::Member),
+        Joining::NewCompany => Ok(create_workspace(conn, workspace, account)?.1),
+    }
+}
+
+/// Signs up with a password: the joining rule and the audit record, in one transaction.
+pub async fn sign_up(
+    db: &crate::db::Db,
+    account: NewAccount,
+    workspace: Label,
+    origin: crate::services::audit::Origin,
+) -> Result<User, AppError> {
+    use crate::services::audit::{self, AuditKind, Event};
+    db.transaction(move |conn| {
+        let user = join(conn, account, &workspace)?;
+        audit::record(
+            conn,
+            &origin,
+            Event::new(AuditKind::SignedUp)
+                .company(&user.company_id)
+                .actor(&user.id),
+        )?;
+        Ok(user)
+    })
+    .await
 }
 
 /// Creates a company and its owner. Call inside a transaction.
@@ -165,7 +210,9 @@ pub const EMAIL_TAKEN_MESSAGE: &str = "An account with this email already exists
 
 fn ensure_email_free(conn: &mut DbConnection, email: &Email) -> Result<(), AppError> {
     if User::find_by_email(conn, email)?.is_some() {
-        return Err(AppError::Conflict(EMAIL_TAKEN_MESSAGE.into()));
+        return Err(Refusal::field("email", EMAIL_TAKEN_MESSAGE)
+            .with_kind(RefusalKind::Conflict)
+            .into());
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Meeting types beyond plain edits: the default one a new user gets, and the soft delete.
 
-use crate::authz::{authorize, Action, Actor};
+use crate::authz::{authorize, Action, Principal};
 use crate::db::models::{now, MeetingType, User};
-use crate::db::DbConnection;
+use crate::db::{Db, DbConnection};
 use crate::domain::{CompanyId, MeetingTypeId, UserId};
 use crate::error::AppError;
 
@@ -31,20 +31,25 @@ pub fn provision_default(conn: &mut DbConnection, owner: &UserId) -> Result<Meet
 /// old booking link never leads to another meeting type. `NotFound` when it is unknown, in
 /// another company or already deleted (also by a request at the same moment: the update is
 /// conditional); `Forbidden` when the actor may not delete it. Call inside a transaction.
-pub fn delete(
-    conn: &mut DbConnection,
-    actor: Actor<'_>,
-    company: &CompanyId,
-    id: &MeetingTypeId,
+pub async fn delete(
+    db: &Db,
+    by: impl Principal,
+    company: CompanyId,
+    id: MeetingTypeId,
 ) -> Result<(), AppError> {
-    let mt = MeetingType::find(conn, id)?
-        .filter(|m| m.deleted_at.is_none())
-        .ok_or(AppError::NotFound)?;
-    let owner = User::find_in_company(conn, company, &mt.owner_id)?.ok_or(AppError::NotFound)?;
-    authorize(actor, Action::DeleteMeetingTypeOf(&owner)).map_err(|_| AppError::Forbidden)?;
-    if MeetingType::soft_delete(conn, &mt.id, now())? {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
+    db.transaction(move |conn| {
+        let mt = MeetingType::find(conn, &id)?
+            .filter(|m| m.deleted_at.is_none())
+            .ok_or(AppError::NotFound)?;
+        let owner =
+            User::find_in_company(conn, &company, &mt.owner_id)?.ok_or(AppError::NotFound)?;
+        authorize(by.actor(), Action::DeleteMeetingTypeOf(&owner))
+            .map_err(|_| AppError::Forbidden)?;
+        if MeetingType::soft_delete(conn, &mt.id, now())? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    })
+    .await
 }

@@ -1,4 +1,6 @@
-//! Operations that span tables and must be atomic.
+//! Operations that span tables and must be atomic. Each public operation opens its own
+//! transaction (handlers open none); the steps it is made of take a `Tx`, so they can only run
+//! inside one.
 
 pub mod audit;
 pub mod credentials;
@@ -9,4 +11,18 @@ pub mod meeting_types;
 pub mod offboarding;
 pub mod platform_users;
 pub mod sso;
+pub mod sso_settings;
 pub mod team;
+
+use chrono::NaiveDateTime;
+
+use crate::db::models::User;
+use audit::Origin;
+
+/// Who does something, from where, and when: what every audited write needs.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub user: User,
+    pub origin: Origin,
+    pub now: NaiveDateTime,
+}

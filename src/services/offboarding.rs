@@ -10,14 +10,18 @@
 use diesel::prelude::*;
 
 use crate::authz::{authorize, Action, Actor};
-use crate::db::models::{now, MeetingType, PersonalAccessToken, User};
+use chrono::NaiveDateTime;
+
+use crate::db::models::{MeetingType, PersonalAccessToken, User};
 use crate::db::schema::{appointments, invitations, meeting_types};
-use crate::db::DbConnection;
+use crate::db::{Db, DbConnection, Tx};
 use crate::domain::{UserId, UserStatus};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::services::audit::{self, AuditKind, Event, Origin};
 
 const ALREADY_OFFBOARDED: &str = "This member has already been offboarded.";
+const RECEIVER_NOT_ACTIVE: &str =
+    "The member chosen to receive the meeting types is not an active member.";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OffboardingReport {
@@ -84,16 +88,14 @@ fn claim(conn: &mut DbConnection, leaver: &User, receiver: &UserId) -> Result<()
         if User::change_status(conn, &leaver.id, leaver.status(), UserStatus::Removed)? {
             Ok(())
         } else {
-            Err(AppError::Conflict(ALREADY_OFFBOARDED.into()))
+            Err(Refusal::conflict(ALREADY_OFFBOARDED).into())
         }
     };
     let hold = |conn: &mut DbConnection| -> Result<(), AppError> {
         if User::hold_active(conn, receiver)? {
             Ok(())
         } else {
-            Err(AppError::Conflict(
-                "The member chosen to receive the meeting types is not an active member.".into(),
-            ))
+            Err(Refusal::conflict(RECEIVER_NOT_ACTIVE).into())
         }
     };
     if leaver.id.as_str() < receiver.as_str() {
@@ -105,49 +107,50 @@ fn claim(conn: &mut DbConnection, leaver: &User, receiver: &UserId) -> Result<()
     }
 }
 
-/// Carries out the offboarding, handing everything over. Call inside a transaction
-/// (`Db::transaction`).
-pub fn offboard(
-    conn: &mut DbConnection,
-    actor: Option<&UserId>,
-    credential: Option<&str>,
-    leaver: &User,
-    receiver_id: &UserId,
-    origin: &Origin,
-) -> Result<OffboardingReport, AppError> {
-    offboard_with(
-        conn,
-        actor,
-        credential,
-        leaver,
-        receiver_id,
-        Handover::default(),
-        origin,
-    )
+/// Who asks for an offboarding.
+#[derive(Debug, Clone)]
+pub enum Requester {
+    /// A member on the console's page.
+    Member(UserId),
+    /// A Platform API key (its id), through `DELETE /v4/user/{id}`.
+    ApiKey(String),
 }
 
-/// Carries out the offboarding, handing over what `handover` names. Call inside a transaction
-/// (`Db::transaction`).
-pub fn offboard_with(
-    conn: &mut DbConnection,
-    actor: Option<&UserId>,
-    credential: Option<&str>,
-    leaver: &User,
-    receiver_id: &UserId,
-    handover: Handover,
-    origin: &Origin,
-) -> Result<OffboardingReport, AppError> {
+/// One offboarding as asked for: who leaves, who receives (the company's owner when `None`),
+/// what is handed over, and who asks, from where, when.
+#[derive(Debug, Clone)]
+pub struct Offboarding {
+    pub leaver: User,
+    pub receiver: Option<UserId>,
+    pub handover: Handover,
+    pub requester: Requester,
+    pub origin: Origin,
+    pub now: NaiveDateTime,
+}
+
+/// Carries out the offboarding in one transaction.
+pub async fn offboard(db: &Db, job: Offboarding) -> Result<OffboardingReport, AppError> {
+    db.transaction(move |tx| offboard_in(tx, &job)).await
+}
+
+fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingReport, AppError> {
+    let leaver = &job.leaver;
+    let receiver_id = &match &job.receiver {
+        Some(id) => id.clone(),
+        None => User::owner_of(conn, &leaver.company_id)?.id,
+    };
+    let handover = job.handover;
+    let (actor, credential) = match &job.requester {
+        Requester::Member(id) => (Some(id), None),
+        Requester::ApiKey(key) => (None, Some(key.as_str())),
+    };
     // Re-read both inside the transaction: the receiver may have been removed meanwhile.
     let receiver = User::find_in_company(conn, &leaver.company_id, receiver_id)?
         .filter(|r| r.is_active() && r.id != leaver.id)
-        .ok_or_else(|| {
-            AppError::Conflict(
-                "The member chosen to receive the meeting types is not an active member.".into(),
-            )
-        })?;
+        .ok_or_else(|| AppError::from(Refusal::conflict(RECEIVER_NOT_ACTIVE)))?;
     let leaver_now = User::find(conn, &leaver.id)?.ok_or(AppError::NotFound)?;
     if leaver_now.status() == UserStatus::Removed {
-        return Err(AppError::Conflict(ALREADY_OFFBOARDED.into()));
+        return Err(Refusal::conflict(ALREADY_OFFBOARDED).into());
     }
     // Authorized again on what the database says now: a member promoted (or an actor demoted)
     // since the page was loaded is judged by their current role.
@@ -170,7 +173,7 @@ pub fn offboard_with(
     claim(conn, &leaver_now, &receiver.id)?;
 
     let mut report = OffboardingReport::default();
-    let at = now();
+    let at = job.now;
     if handover.meeting_types {
         move_meeting_types(conn, leaver, &receiver.id, &mut report)?;
     } else {
@@ -182,7 +185,7 @@ pub fn offboard_with(
             .filter(appointments::starts_at.ge(at)),
     )
     .set(appointments::host_id.eq(&receiver.id))
-    .execute(conn)?;
+    .execute(&mut **conn)?;
     report.tokens_revoked = PersonalAccessToken::revoke_all_of(conn, &leaver.id)?;
     report.sessions_ended = User::end_all_sessions(conn, &leaver.id)?;
     report.invitations_revoked = diesel::update(
@@ -192,7 +195,7 @@ pub fn offboard_with(
             .filter(invitations::revoked_at.is_null()),
     )
     .set(invitations::revoked_at.eq(at))
-    .execute(conn)?;
+    .execute(&mut **conn)?;
 
     let mut event = Event::new(AuditKind::MemberOffboarded)
         .company(&leaver.company_id)
@@ -214,7 +217,7 @@ pub fn offboard_with(
         ));
     event.actor = actor.cloned();
     event.credential = credential.map(str::to_owned);
-    audit::record(conn, origin, event)?;
+    audit::record(conn, &job.origin, event)?;
     Ok(report)
 }
 
@@ -252,4 +255,75 @@ fn move_meeting_types(
         .set(meeting_types::owner_id.eq(receiver))
         .execute(conn)?;
     Ok(())
+}
+
+/// What offboarding `leaver` to `receiver` would do, read for the confirmation page.
+pub struct Plan {
+    /// Everyone who could receive (active, not the leaver).
+    pub candidates: Vec<User>,
+    pub receiver: User,
+    /// Each live meeting type, its slug with the receiver, and its upcoming appointments.
+    pub meeting_types: Vec<PlannedMove>,
+    pub tokens: Vec<PersonalAccessToken>,
+    pub sessions: i64,
+    pub invitations: Vec<crate::db::models::Invitation>,
+    pub api_keys: Vec<crate::db::models::PlatformApiKey>,
+}
+
+pub struct PlannedMove {
+    pub meeting_type: MeetingType,
+    pub new_slug: String,
+    /// (start, attendee) of the appointments still to come.
+    pub upcoming: Vec<(NaiveDateTime, String)>,
+}
+
+/// Reads the plan; `receiver` must be an active member other than the leaver (else 404).
+pub async fn plan(
+    db: &Db,
+    leaver: UserId,
+    receiver: UserId,
+    company: crate::domain::CompanyId,
+    now: NaiveDateTime,
+) -> Result<Plan, AppError> {
+    use crate::db::models::{Invitation, PlatformApiKey};
+    db.run(move |conn| {
+        let candidates: Vec<User> = User::active_in_company(conn, &company)?
+            .into_iter()
+            .filter(|u| u.id != leaver)
+            .collect();
+        let receiver = candidates
+            .iter()
+            .find(|u| u.id == receiver)
+            .cloned()
+            .ok_or(AppError::NotFound)?;
+        let mut meeting_types = Vec::new();
+        // Deleted meeting types move too (they keep their slugs) but are not shown.
+        for (mt, new_slug) in planned_slugs(conn, &leaver, &receiver.id)?
+            .into_iter()
+            .filter(|(mt, _)| mt.deleted_at.is_none())
+        {
+            let upcoming = appointments::table
+                .filter(appointments::meeting_type_id.eq(&mt.id))
+                .filter(appointments::host_id.eq(&leaver))
+                .filter(appointments::starts_at.ge(now))
+                .order(appointments::starts_at.asc())
+                .select((appointments::starts_at, appointments::attendee_name))
+                .load(conn)?;
+            meeting_types.push(PlannedMove {
+                meeting_type: mt,
+                new_slug,
+                upcoming,
+            });
+        }
+        Ok::<_, AppError>(Plan {
+            candidates,
+            receiver,
+            meeting_types,
+            tokens: PersonalAccessToken::active_of(conn, &leaver, now)?,
+            sessions: User::count_sessions(conn, &leaver)?,
+            invitations: Invitation::pending_sent_by(conn, &leaver, now)?,
+            api_keys: PlatformApiKey::created_by_user(conn, &leaver)?,
+        })
+    })
+    .await
 }

@@ -4,10 +4,10 @@
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use crate::db::models::{MeetingType, User};
+use crate::db::models::{now, MeetingType, User};
 use crate::db::schema::users;
-use crate::db::DbConnection;
-use crate::domain::{CompanyId, FieldError, Role};
+use crate::db::{Db, Tx};
+use crate::domain::{CompanyId, FieldError, Label, Role};
 use crate::error::AppError;
 use crate::services::audit::{self, AuditKind, Event, Origin};
 use crate::services::joining::{self, NewAccount};
@@ -54,9 +54,40 @@ pub struct Provisioned {
     pub meeting_type: MeetingType,
 }
 
-/// Creates the user in `company`. Call inside a transaction.
-pub fn create(
-    conn: &mut DbConnection,
+/// Who calls the user API: a credential of `company`, acting as `actor` when it names one.
+#[derive(Debug, Clone)]
+pub struct ApiCaller {
+    pub company: CompanyId,
+    pub credential: String,
+    pub actor: Option<crate::domain::UserId>,
+    pub origin: Origin,
+}
+
+/// Creates the user in the caller's company, with the default meeting type.
+pub async fn create(db: &Db, by: ApiCaller, new: NewPlatformUser) -> Result<Provisioned, AppError> {
+    db.transaction(move |conn| create_in(conn, &by.company, new, &by.credential, &by.origin))
+        .await
+}
+
+/// Renames a user of the caller's company.
+pub async fn rename(db: &Db, by: ApiCaller, target: User, name: Label) -> Result<User, AppError> {
+    db.transaction(move |conn| {
+        diesel::update(users::table.find(&target.id))
+            .set((users::name.eq(name.as_str()), users::updated_at.eq(now())))
+            .execute(&mut **conn)?;
+        let mut event = Event::new(AuditKind::UserUpdated)
+            .company(&target.company_id)
+            .credential(&by.credential)
+            .target(target.id.to_string());
+        event.actor = by.actor.clone();
+        audit::record(conn, &by.origin, event)?;
+        User::find(conn, &target.id)?.ok_or(AppError::NotFound)
+    })
+    .await
+}
+
+fn create_in(
+    conn: &mut Tx<'_>,
     company: &CompanyId,
     new: NewPlatformUser,
     credential: &str,
@@ -65,7 +96,7 @@ pub fn create(
     let mut user = joining::add_member(conn, company, new.account, new.role)?;
     diesel::update(users::table.find(&user.id))
         .set(users::timezone.eq(new.timezone.as_str()))
-        .execute(conn)?;
+        .execute(&mut **conn)?;
     user.timezone = new.timezone.as_str().to_owned();
     let meeting_type = meeting_types::provision_default(conn, &user.id)?;
     audit::record(

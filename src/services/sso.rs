@@ -4,19 +4,127 @@
 
 use crate::auth::oidc::ExternalIdentity;
 use crate::auth::saml::SamlLogin;
-use crate::db::models::{now, Company, Identity, Invitation, User};
-use crate::db::DbConnection;
-use crate::domain::{Email, IdentityId, Label, Role, UserId};
-use crate::error::AppError;
+use crate::db::models::{now, remember_assertion, Company, Identity, Invitation, SsoRequest, User};
+use crate::db::{Db, DbConnection, Tx};
+use crate::domain::{Email, IdentityId, Label, Role, SsoKind, UserId};
+use crate::error::{AppError, Refusal, RefusalKind};
 use crate::services::audit::{self, AuditKind, Event, Origin};
 use crate::services::joining::{self, Joining, NewAccount};
+use crate::services::Acting;
 
 /// A refusal the person sees (and the audit log records).
-#[derive(Debug, Clone)]
-pub struct Refusal(pub String);
-
 fn refusal(text: impl Into<String>) -> Refusal {
-    Refusal(text.into())
+    Refusal::forbidden(text)
+}
+
+/// Runs `f` in one transaction that is committed even when `f` refuses, so the audit record of
+/// a refused sign-in stays; the refusal then reaches the caller as `AppError::Refused`. Only
+/// for steps that write nothing but audit records before they refuse.
+async fn write_keeping_refusal<T, F>(db: &Db, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut Tx<'_>) -> Result<Result<T, Refusal>, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    db.transaction(f).await?.map_err(AppError::Refused)
+}
+
+/// Password and OAuth sign-in under "Enforce SSO" (see `check_sso_enforcement`): true when
+/// this is the owner's break-glass sign-in.
+pub async fn enforcement(
+    db: &Db,
+    user: User,
+    origin: Origin,
+    method: &'static str,
+) -> Result<bool, AppError> {
+    write_keeping_refusal(db, move |conn| {
+        check_sso_enforcement(conn, &user, &origin, method)
+    })
+    .await
+}
+
+/// Sign-in (or first sign-up) with a verified OIDC identity (see `oidc_sign_in`).
+pub async fn sign_in_with_oidc(
+    db: &Db,
+    ext: ExternalIdentity,
+    invitation_hash: Option<String>,
+    origin: Origin,
+) -> Result<User, AppError> {
+    write_keeping_refusal(db, move |conn| {
+        oidc_sign_in(conn, &ext, invitation_hash.as_deref(), &origin)
+    })
+    .await
+}
+
+/// Links a verified OIDC identity to the signed-in (and still active) user.
+pub async fn link_oidc(
+    db: &Db,
+    user: UserId,
+    ext: ExternalIdentity,
+    origin: Origin,
+) -> Result<(), AppError> {
+    write_keeping_refusal(db, move |conn| {
+        let user = User::find(conn, &user)?
+            .filter(User::is_active)
+            .ok_or(AppError::LoginRequired)?;
+        oidc_link(conn, &user, &ext, &origin)
+    })
+    .await
+}
+
+/// Unlinks one of the acting user's identities, unless it is their last way to sign in.
+pub async fn unlink_identity(db: &Db, by: Acting, id: IdentityId) -> Result<Identity, AppError> {
+    write_keeping_refusal(db, move |conn| unlink(conn, &by.user, &id, &by.origin)).await
+}
+
+/// What a checked SAML response may do, once: the request it answers (by this browser) and
+/// the assertion id, remembered against replay.
+pub struct SamlAnswer {
+    pub company: Company,
+    pub login: SamlLogin,
+    pub browser_hash: String,
+}
+
+/// A generic message for answers refused for a protocol reason; the detail names it.
+pub const SAML_NOT_ACCEPTED: &str =
+    "Your identity provider's answer was not accepted. Try signing in again.";
+
+/// Sign-in through a company's SAML IdP, consuming the request and the assertion id first.
+pub async fn sign_in_with_saml(
+    db: &Db,
+    answer: SamlAnswer,
+    origin: Origin,
+) -> Result<User, AppError> {
+    write_keeping_refusal(db, move |conn| {
+        let SamlAnswer {
+            company,
+            login,
+            browser_hash,
+        } = answer;
+        let at = now();
+        if let Some(irt) = &login.in_response_to {
+            if SsoRequest::take(
+                conn,
+                irt,
+                SsoKind::Saml,
+                company.id.as_str(),
+                &browser_hash,
+                at,
+            )?
+            .is_none()
+            {
+                return Ok(Err(Refusal::forbidden(SAML_NOT_ACCEPTED)
+                    .with_detail("saml: the request was already answered")));
+            }
+        }
+        let expires = login.expires_at.naive_utc();
+        if !remember_assertion(conn, &company.id, &login.assertion_id, expires)? {
+            return Ok(Err(
+                Refusal::forbidden(SAML_NOT_ACCEPTED).with_detail("saml: replayed assertion")
+            ));
+        }
+        saml_sign_in(conn, &company, &login, &origin)
+    })
+    .await
 }
 
 pub const SSO_ENFORCED_MESSAGE: &str =
@@ -94,30 +202,12 @@ fn link(
     Ok(())
 }
 
-/// Accepts a pending invitation for a newcomer signing in through a provider.
-fn join_by_invitation(
-    conn: &mut DbConnection,
-    invitation: &Invitation,
-    account: NewAccount,
-) -> Result<Option<User>, AppError> {
-    if !Invitation::mark_accepted(conn, &invitation.id, now())? {
-        return Ok(None);
-    }
-    let role = Role::parse(&invitation.role).unwrap_or(Role::Member);
-    Ok(Some(joining::add_member(
-        conn,
-        &invitation.company_id,
-        account,
-        role,
-    )?))
-}
-
 /// Sign-in (or first sign-up) with an OIDC identity. Call inside a transaction.
 /// Sign-in (or first sign-up) with an OIDC identity. `invitation_hash` is set when the sign-in
 /// was started from an invitation link: only that invitation is accepted, and only for the email
 /// it was sent to. Invitations are never picked up by email alone: nobody joins a company by
 /// merely signing in somewhere. Call inside a transaction.
-pub fn oidc_sign_in(
+fn oidc_sign_in(
     conn: &mut DbConnection,
     ext: &ExternalIdentity,
     invitation_hash: Option<&str>,
@@ -167,7 +257,7 @@ pub fn oidc_sign_in(
         if joining::joins_only_through_sso(&Company::find(conn, &invitation.company_id)?) {
             return Ok(Err(refusal(joining::SSO_REQUIRED_MESSAGE)));
         }
-        match join_by_invitation(conn, &invitation, account)? {
+        match crate::services::invitations::join(conn, &invitation, account, now())? {
             Some(u) => u,
             None => {
                 return Ok(Err(refusal(
@@ -176,27 +266,20 @@ pub fn oidc_sign_in(
             }
         }
     } else {
-        match joining::decide(conn, &email)? {
-            Joining::NeedsInvitation(_) => {
-                return Ok(Err(refusal(joining::NEEDS_INVITATION_MESSAGE)))
+        let workspace = Label::parse(
+            "company_name",
+            "company name",
+            &format!("{}'s workspace", account.name.as_str()),
+            100,
+        )
+        .or_else(|_| Label::parse("company_name", "company name", "My workspace", 100))
+        .map_err(|e| AppError::BadRequest(e.message))?;
+        match joining::join(conn, account, &workspace) {
+            Ok(user) => user,
+            Err(AppError::Refused(r)) if r.kind == RefusalKind::Forbidden => {
+                return Ok(Err(refusal(r.message)))
             }
-            Joining::JoinCompany(company) if joining::joins_only_through_sso(&company) => {
-                return Ok(Err(refusal(joining::SSO_REQUIRED_MESSAGE)))
-            }
-            Joining::JoinCompany(company) => {
-                joining::add_member(conn, &company.id, account, Role::Member)?
-            }
-            Joining::NewCompany => {
-                let workspace = Label::parse(
-                    "company_name",
-                    "company name",
-                    &format!("{}'s workspace", account.name.as_str()),
-                    100,
-                )
-                .or_else(|_| Label::parse("company_name", "company name", "My workspace", 100))
-                .map_err(|e| AppError::BadRequest(e.message))?;
-                joining::create_workspace(conn, &workspace, account)?.1
-            }
+            Err(e) => return Err(e),
         }
     };
     link(
@@ -238,7 +321,7 @@ fn signed_in(
 }
 
 /// Links an OIDC identity to the signed-in user, from their profile.
-pub fn oidc_link(
+fn oidc_link(
     conn: &mut DbConnection,
     user: &User,
     ext: &ExternalIdentity,
@@ -271,7 +354,7 @@ pub fn oidc_link(
 }
 
 /// Unlinks one of the user's identities, unless it is their last way to sign in.
-pub fn unlink(
+fn unlink(
     conn: &mut DbConnection,
     user: &User,
     id: &IdentityId,
@@ -293,9 +376,7 @@ pub fn unlink(
         )));
     }
     if Identity::delete(conn, &user.id, id)? == 0 {
-        return Err(AppError::Conflict(
-            "This sign-in provider was already unlinked.".into(),
-        ));
+        return Err(Refusal::conflict("This sign-in provider was already unlinked.").into());
     }
     audit::record(
         conn,
@@ -313,7 +394,7 @@ pub fn saml_issuer(company: &Company) -> String {
 }
 
 /// Sign-in (or just-in-time sign-up) through a company's SAML IdP. Call inside a transaction.
-pub fn saml_sign_in(
+fn saml_sign_in(
     conn: &mut DbConnection,
     company: &Company,
     login: &SamlLogin,
@@ -365,7 +446,7 @@ pub fn saml_sign_in(
     let user = if let Some(invitation) =
         Invitation::pending_for_email(conn, email.as_str(), Some(&company.id), now())?
     {
-        match join_by_invitation(conn, &invitation, account)? {
+        match crate::services::invitations::join(conn, &invitation, account, now())? {
             Some(u) => u,
             None => return Ok(Err(refusal("This invitation has already been used."))),
         }

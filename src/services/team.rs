@@ -1,13 +1,15 @@
 //! Team administration: roles, ownership, company settings, ending sessions (invitations are
 //! `services::invitations`).
-//! Every function runs inside the caller's transaction and asks `authz` before it acts.
+//! Each operation opens its own transaction, re-reads the actor inside it and asks `authz`
+//! before it acts.
 
 use crate::authz::{authorize, Action, Actor};
-use crate::db::models::{now, Company, User};
-use crate::db::DbConnection;
+use crate::db::models::{Company, User};
+use crate::db::{Db, DbConnection, Tx};
 use crate::domain::{CompanyId, Email, FieldError, Label, Role, UserId};
-use crate::error::AppError;
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::error::{AppError, Refusal, RefusalKind};
+use crate::services::audit::{self, AuditKind, Event};
+use crate::services::Acting;
 
 pub(super) fn denied(e: crate::authz::Denied) -> AppError {
     tracing::info!(reason = e.0, "refused by authorization");
@@ -35,9 +37,7 @@ fn live_member_of_company(
 ) -> Result<User, AppError> {
     let user = member_of_company(conn, company, id)?;
     if user.status() == crate::domain::UserStatus::Removed {
-        return Err(AppError::Conflict(
-            "This member has been offboarded.".into(),
-        ));
+        return Err(Refusal::new(RefusalKind::Conflict, "This member has been offboarded.").into());
     }
     Ok(user)
 }
@@ -45,22 +45,32 @@ fn live_member_of_company(
 /// Changes `target`'s role to `to`. `from` is the role the actor saw (the page sends it): if
 /// it is no longer the target's role, someone changed it meanwhile and this is a conflict, not
 /// a silent second change. Without `from`, the role read in this transaction is the expected one.
-pub fn change_role(
-    conn: &mut DbConnection,
-    actor: &User,
+pub async fn change_role(
+    db: &Db,
+    by: Acting,
+    target: UserId,
+    from: Option<Role>,
+    to: Role,
+) -> Result<User, AppError> {
+    db.transaction(move |tx| change_role_in(tx, &by, &target, from, to))
+        .await
+}
+
+fn change_role_in(
+    conn: &mut Tx<'_>,
+    by: &Acting,
     target: &UserId,
     from: Option<Role>,
     to: Role,
-    origin: &Origin,
 ) -> Result<User, AppError> {
-    let actor = &current_actor(conn, actor)?;
+    let actor = &current_actor(conn, &by.user)?;
     let target = live_member_of_company(conn, &actor.company_id, target)?;
     if from.is_some_and(|from| from != target.role()) {
-        return Err(AppError::Conflict(format!(
+        return Err(AppError::from(Refusal::conflict(format!(
             "{}'s role was changed meanwhile; they are now {}. Check the list and try again.",
             target.name,
             target.role()
-        )));
+        ))));
     }
     authorize(
         Actor::Member(actor),
@@ -71,10 +81,10 @@ pub fn change_role(
     )
     .map_err(denied)?;
     if target.role() != to {
-        set_role(conn, &target.id, target.role(), to)?;
+        set_role(conn, by, &target.id, target.role(), to)?;
         audit::record(
             conn,
-            origin,
+            &by.origin,
             event(AuditKind::RoleChanged, actor)
                 .target(format!("{} ({})", target.email, target.id))
                 .detail(format!("{} → {}", target.role(), to)),
@@ -86,21 +96,27 @@ pub fn change_role(
 /// Sets a role only if it is still `from` and the user was not offboarded meanwhile: a
 /// concurrent change makes this a conflict instead of a silent overwrite (two transfers at
 /// once cannot leave two owners).
-fn set_role(conn: &mut DbConnection, id: &UserId, from: Role, to: Role) -> Result<(), AppError> {
+fn set_role(
+    conn: &mut Tx<'_>,
+    by: &Acting,
+    id: &UserId,
+    from: Role,
+    to: Role,
+) -> Result<(), AppError> {
     use crate::db::schema::users;
     use diesel::prelude::*;
     let changed = diesel::update(
         users::table
             .find(id)
-            .filter(users::role.eq(from.as_str()))
-            .filter(users::status.ne(crate::domain::UserStatus::Removed.as_str())),
+            .filter(users::role.eq(from))
+            .filter(users::status.ne(crate::domain::UserStatus::Removed)),
     )
-    .set((users::role.eq(to.as_str()), users::updated_at.eq(now())))
-    .execute(conn)?;
+    .set((users::role.eq(to), users::updated_at.eq(by.now)))
+    .execute(&mut **conn)?;
     if changed != 1 {
-        return Err(AppError::Conflict(
-            "Roles changed meanwhile. Reload the page and try again.".into(),
-        ));
+        return Err(AppError::from(Refusal::conflict(
+            "Roles changed meanwhile. Reload the page and try again.",
+        )));
     }
     Ok(())
 }
@@ -114,53 +130,55 @@ pub fn current_actor(conn: &mut DbConnection, actor: &User) -> Result<User, AppE
 }
 
 /// The owner hands the company to an active admin and becomes an admin. Password checked by the caller.
-pub fn transfer_ownership(
-    conn: &mut DbConnection,
-    owner: &User,
-    to: &UserId,
-    origin: &Origin,
-) -> Result<User, AppError> {
-    let was_owner = owner.role() == Role::Owner;
-    let owner = &current_actor(conn, owner)?;
+pub async fn transfer_ownership(db: &Db, by: Acting, to: UserId) -> Result<User, AppError> {
+    db.transaction(move |tx| transfer_ownership_in(tx, &by, &to))
+        .await
+}
+
+fn transfer_ownership_in(conn: &mut Tx<'_>, by: &Acting, to: &UserId) -> Result<User, AppError> {
+    let was_owner = by.user.role() == Role::Owner;
+    let owner = &current_actor(conn, &by.user)?;
     let to = live_member_of_company(conn, &owner.company_id, to)?;
     // An owner whose ownership moved since they signed in (another transfer that won) is told
     // so, rather than refused as if they never had the right.
     if was_owner && (owner.role() != Role::Owner || (to.role() == Role::Owner && to.id != owner.id))
     {
-        return Err(AppError::Conflict(
-            "The ownership was transferred meanwhile. Reload the page to see who owns the company now."
-                .into(),
-        ));
+        return Err(Refusal::conflict(
+            "The ownership was transferred meanwhile. Reload the page to see who owns the company now.",
+        )
+        .into());
     }
     authorize(Actor::Member(owner), Action::TransferOwnership { to: &to }).map_err(denied)?;
-    set_role(conn, &owner.id, Role::Owner, Role::Admin)?;
-    set_role(conn, &to.id, Role::Admin, Role::Owner)?;
+    set_role(conn, by, &owner.id, Role::Owner, Role::Admin)?;
+    set_role(conn, by, &to.id, Role::Admin, Role::Owner)?;
     audit::record(
         conn,
-        origin,
+        &by.origin,
         event(AuditKind::OwnershipTransferred, owner).target(format!("{} ({})", to.email, to.id)),
     )?;
     Ok(to)
 }
 
-pub fn sign_out_everywhere(
-    conn: &mut DbConnection,
-    actor: &User,
-    target: &UserId,
-    origin: &Origin,
+pub async fn sign_out_everywhere(
+    db: &Db,
+    by: Acting,
+    target: UserId,
 ) -> Result<(User, usize), AppError> {
-    let actor = &current_actor(conn, actor)?;
-    let target = live_member_of_company(conn, &actor.company_id, target)?;
-    authorize(Actor::Member(actor), Action::SignOutEverywhere(&target)).map_err(denied)?;
-    let ended = User::end_all_sessions(conn, &target.id)?;
-    audit::record(
-        conn,
-        origin,
-        event(AuditKind::SessionsEnded, actor)
-            .target(format!("{} ({})", target.email, target.id))
-            .detail(format!("{ended} sessions")),
-    )?;
-    Ok((target, ended))
+    db.transaction(move |conn| {
+        let actor = &current_actor(conn, &by.user)?;
+        let target = live_member_of_company(conn, &actor.company_id, &target)?;
+        authorize(Actor::Member(actor), Action::SignOutEverywhere(&target)).map_err(denied)?;
+        let ended = User::end_all_sessions(conn, &target.id)?;
+        audit::record(
+            conn,
+            &by.origin,
+            event(AuditKind::SessionsEnded, actor)
+                .target(format!("{} ({})", target.email, target.id))
+                .detail(format!("{ended} sessions")),
+        )?;
+        Ok((target, ended))
+    })
+    .await
 }
 
 /// Checked company settings.
@@ -218,16 +236,26 @@ pub fn parse_settings(
     }
 }
 
-pub fn update_settings(
-    conn: &mut DbConnection,
-    admin: &User,
+/// Saves the company settings; a domain the company may not claim is refused beside the field.
+pub async fn update_settings(
+    db: &Db,
+    by: Acting,
     settings: CompanySettings,
-    origin: &Origin,
-) -> Result<Result<Company, Vec<FieldError>>, AppError> {
+) -> Result<Company, AppError> {
+    db.transaction(move |tx| update_settings_in(tx, &by, settings))
+        .await
+}
+
+fn update_settings_in(
+    conn: &mut Tx<'_>,
+    by: &Acting,
+    settings: CompanySettings,
+) -> Result<Company, AppError> {
     use crate::db::schema::companies;
     use diesel::prelude::*;
+    let admin = &current_actor(conn, &by.user)?;
     authorize(Actor::Member(admin), Action::ViewAdminArea).map_err(denied)?;
-    if let DbConnection::Postgres(pg) = conn {
+    if let DbConnection::Postgres(pg) = &mut **conn {
         // Two companies claiming one domain at once must not both succeed: claims take turns.
         diesel::connection::SimpleConnection::batch_execute(
             pg,
@@ -262,7 +290,7 @@ pub fn update_settings(
         let claimed_elsewhere = companies::table
             .filter(companies::id.ne(&company.id))
             .filter(companies::allowed_domains.like(format!("%{d}%")))
-            .load::<Company>(conn)?
+            .load::<Company>(&mut **conn)?
             .iter()
             .any(|c| c.domains().contains(&d.as_str()));
         if claimed_elsewhere {
@@ -273,7 +301,9 @@ pub fn update_settings(
         }
     }
     if !errors.is_empty() {
-        return Ok(Err(errors));
+        // One message beside the field, naming every domain that cannot be claimed.
+        let messages: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+        return Err(Refusal::field("allowed_domains", messages.join(" ")).into());
     }
     let domains = settings.domains.join("\n");
     let mut changes = Vec::new();
@@ -295,13 +325,13 @@ pub fn update_settings(
             companies::require_invitation.eq(settings.require_invitation),
             companies::allowed_domains.eq(&domains),
         ))
-        .execute(conn)?;
+        .execute(&mut **conn)?;
     if !changes.is_empty() {
         audit::record(
             conn,
-            origin,
+            &by.origin,
             event(AuditKind::SettingsChanged, admin).detail(changes.join("; ")),
         )?;
     }
-    Ok(Ok(Company::find(conn, &company.id)?))
+    Ok(Company::find(conn, &company.id)?)
 }

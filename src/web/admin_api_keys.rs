@@ -1,25 +1,21 @@
 //! Settings → API: the company's Platform API Keys (owners and admins).
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::keys::Keys;
-use crate::auth::session::CurrentUser;
 use crate::auth::tokens;
 use crate::authz::Action;
-use crate::db::models::{now, PlatformApiKey};
-use crate::db::Db;
+use crate::db::models::PlatformApiKey;
 use crate::domain::ApiKeyId;
 use crate::error::AppError;
-use crate::services::audit::Origin;
-use crate::services::credentials::{self, CreateOutcome, KeyChange};
+use crate::services::credentials::{self, KeyChange};
 use crate::web::paths;
 
+use super::context::Member;
 use super::integrations::expiry_from_preset;
-use super::page::{redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell};
-use super::require;
+use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 use super::views::{fmt_date, fmt_time, CredentialRow};
 
 const KEY_EXPIRY_OPTIONS: &[(&str, &str)] = &[
@@ -57,12 +53,14 @@ pub struct NewKeyForm {
     expires_at: String,
 }
 
-async fn load_rows(db: &Db, me: &CurrentUser) -> Result<Vec<CredentialRow>, AppError> {
-    let company = me.company.id.clone();
-    let keys = db
+async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
+    let company = m.me.company.id.clone();
+    let keys = m
+        .app
+        .db
         .run(move |conn| PlatformApiKey::list_for_company(conn, &company))
         .await?;
-    let at = now();
+    let at = m.now;
     Ok(keys
         .into_iter()
         .map(|(k, creator)| CredentialRow {
@@ -79,8 +77,8 @@ async fn load_rows(db: &Db, me: &CurrentUser) -> Result<Vec<CredentialRow>, AppE
         .collect())
 }
 
-fn page(shell: Shell, keys: Vec<CredentialRow>) -> ApiKeysPage {
-    let today = now().date();
+fn page(shell: Shell, keys: Vec<CredentialRow>, now: chrono::NaiveDateTime) -> ApiKeysPage {
+    let today = now.date();
     ApiKeysPage {
         shell,
         section: "api-keys",
@@ -97,51 +95,43 @@ fn page(shell: Shell, keys: Vec<CredentialRow>) -> ApiKeysPage {
     }
 }
 
-async fn list(
-    shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ManageApiKeys)?;
-    let keys = load_rows(&db, &me).await?;
-    render(&page(shell, keys))
+async fn list(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
+    m.require(Action::ManageApiKeys)?;
+    let keys = load_rows(&m).await?;
+    render(&page(shell, keys, m.now))
 }
 
 async fn create(
-    req: HttpRequest,
+    m: Member,
     shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
     form: web::Form<NewKeyForm>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ManageApiKeys)?;
-    let me = me.into_inner();
+    m.require(Action::ManageApiKeys)?;
     let form = form.into_inner();
     let expires_at = if form.expiry == "none" {
         String::new()
     } else {
-        expiry_from_preset(&form.expiry, &form.expires_at)
+        expiry_from_preset(&form.expiry, &form.expires_at, m.now)
     };
-    let origin = Origin::of(&req);
-    let outcome = match credentials::parse_request(&form.name, &expires_at, true) {
-        Err(errors) => CreateOutcome::Invalid(errors),
+    let outcome = match credentials::parse_request(&form.name, &expires_at, true, m.now) {
+        Err(errors) => Err(errors),
         Ok(request) => {
-            let (keys, user) = (keys.clone(), me.user.clone());
-            db.transaction(move |conn| {
-                credentials::create_api_key(conn, &keys, &user, request, &origin)
-            })
-            .await?
+            let keys = m.app.keys.clone();
+            match credentials::create_api_key(&m.app.db, keys, m.acting(), request).await {
+                Ok(created) => Ok(created),
+                Err(AppError::Refused(r)) => Err(vec![r.as_field_error("name")]),
+                Err(e) => return Err(e),
+            }
         }
     };
-    let rows = load_rows(&db, &me).await?;
+    let rows = load_rows(&m).await?;
     match outcome {
-        CreateOutcome::Created(key, issued) => render(&ApiKeysPage {
+        Ok((key, issued)) => render(&ApiKeysPage {
             new_secret: Some(tokens::reveal(&issued).to_owned()),
             new_secret_name: key.name,
-            ..page(shell, rows)
+            ..page(shell, rows, m.now)
         }),
-        CreateOutcome::Invalid(errors) => render_with_status(
+        Err(errors) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &ApiKeysPage {
                 form_name: form.name,
@@ -152,64 +142,37 @@ async fn create(
                 },
                 form_custom: form.expires_at,
                 errors: FormErrors(errors),
-                ..page(shell, rows)
+                ..page(shell, rows, m.now)
             },
         ),
     }
 }
 
-async fn change(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    id: String,
-    change: KeyChange,
-) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ManageApiKeys)?;
-    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound)?;
-    let user = me.into_inner().user;
-    let origin = Origin::of(&req);
-    let key = db
-        .transaction(move |conn| credentials::change_api_key(conn, &user, &id, change, &origin))
-        .await?;
+async fn change(m: Member, id: ApiKeyId, change: KeyChange) -> Result<HttpResponse, AppError> {
+    m.require(Action::ManageApiKeys)?;
+    let key = credentials::change_api_key(&m.app.db, m.acting(), id, change).await?;
     let what = match change {
         KeyChange::Deactivate => "deactivated. It stops working until you activate it again",
         KeyChange::Activate => "activated. It works again",
         KeyChange::Revoke => "revoked. It can never be used again",
     };
-    Ok(redirect_with_flash(
-        &req,
+    Ok(m.redirect_with_flash(
         paths::ADMIN_API_KEYS,
         FlashKind::Success,
         &format!("API key \u{201c}{}\u{201d} {what}.", key.name),
     ))
 }
 
-async fn deactivate(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    change(req, me, db, id.into_inner(), KeyChange::Deactivate).await
+async fn deactivate(m: Member, id: web::Path<ApiKeyId>) -> Result<HttpResponse, AppError> {
+    change(m, id.into_inner(), KeyChange::Deactivate).await
 }
 
-async fn activate(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    change(req, me, db, id.into_inner(), KeyChange::Activate).await
+async fn activate(m: Member, id: web::Path<ApiKeyId>) -> Result<HttpResponse, AppError> {
+    change(m, id.into_inner(), KeyChange::Activate).await
 }
 
-async fn revoke(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    change(req, me, db, id.into_inner(), KeyChange::Revoke).await
+async fn revoke(m: Member, id: web::Path<ApiKeyId>) -> Result<HttpResponse, AppError> {
+    change(m, id.into_inner(), KeyChange::Revoke).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -3,12 +3,11 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::session::CurrentUser;
 use crate::db::models::{MeetingType, PersonalAccessToken};
-use crate::db::Db;
 use crate::error::AppError;
 use crate::web::paths;
 
+use super::context::Member;
 use super::page::{render, Shell};
 
 #[derive(Template)]
@@ -22,18 +21,16 @@ struct DashboardPage {
     active_tokens: i64,
 }
 
-async fn dashboard(
-    shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
-    let me = me.into_inner();
-    let id = me.user.id.clone();
-    let (meeting_types, active_tokens) = db
+async fn dashboard(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
+    let me = &m.me;
+    let (id, at) = (me.user.id.clone(), m.now);
+    let (meeting_types, active_tokens) = m
+        .app
+        .db
         .run(move |conn| {
             Ok::<_, AppError>((
                 MeetingType::list_for_owner(conn, &id)?,
-                PersonalAccessToken::count_active_of(conn, &id)?,
+                PersonalAccessToken::count_active_of(conn, &id, at)?,
             ))
         })
         .await?;

@@ -1,22 +1,20 @@
 //! Integrations → API: each user's own Personal Access Tokens.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
-use crate::auth::keys::Keys;
-use crate::auth::session::CurrentUser;
 use crate::auth::tokens;
-use crate::db::models::{now, PersonalAccessToken};
-use crate::db::Db;
+use crate::db::models::PersonalAccessToken;
 use crate::domain::TokenId;
 use crate::error::AppError;
-use crate::services::audit::Origin;
-use crate::services::credentials::{self, CreateOutcome};
+use crate::services::credentials;
 use crate::web::paths;
 
-use super::page::{redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell};
+use super::context::Member;
+use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 use super::views::{fmt_date, fmt_time, CredentialRow};
 
 const PAT_EXPIRY_OPTIONS: &[(&str, &str)] = &[
@@ -62,8 +60,7 @@ pub struct NewTokenForm {
     expires_at: String,
 }
 
-fn rows(tokens: Vec<PersonalAccessToken>) -> Vec<CredentialRow> {
-    let at = now();
+fn rows(tokens: Vec<PersonalAccessToken>, at: NaiveDateTime) -> Vec<CredentialRow> {
     tokens
         .into_iter()
         .map(|t| CredentialRow {
@@ -83,20 +80,18 @@ fn rows(tokens: Vec<PersonalAccessToken>) -> Vec<CredentialRow> {
         .collect()
 }
 
-async fn load_rows(db: &Db, me: &CurrentUser) -> Result<Vec<CredentialRow>, AppError> {
-    let id = me.user.id.clone();
-    Ok(rows(
-        db.run(move |conn| PersonalAccessToken::list_for_user(conn, &id))
-            .await?,
-    ))
+async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
+    let id = m.me.user.id.clone();
+    let tokens = m
+        .app
+        .db
+        .run(move |conn| PersonalAccessToken::list_for_user(conn, &id))
+        .await?;
+    Ok(rows(tokens, m.now))
 }
 
-async fn integrations(
-    shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
-    let rows = load_rows(&db, &me).await?;
+async fn integrations(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
+    let rows = load_rows(&m).await?;
     let active_tokens = rows.iter().filter(|r| r.status == "active").count();
     render(&IntegrationsPage {
         shell,
@@ -104,16 +99,12 @@ async fn integrations(
     })
 }
 
-async fn tokens_page(
-    shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
-    let tokens = load_rows(&db, &me).await?;
-    render(&page(shell, tokens))
+async fn tokens_page(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
+    let tokens = load_rows(&m).await?;
+    render(&page(shell, tokens, m.now))
 }
 
-fn page(shell: Shell, tokens: Vec<CredentialRow>) -> TokensPage {
+fn page(shell: Shell, tokens: Vec<CredentialRow>, now: NaiveDateTime) -> TokensPage {
     TokensPage {
         shell,
         tokens,
@@ -123,19 +114,19 @@ fn page(shell: Shell, tokens: Vec<CredentialRow>) -> TokensPage {
         form_expiry: "30".into(),
         form_custom: String::new(),
         errors: FormErrors::default(),
-        today: now().date().to_string(),
+        today: now.date().to_string(),
         expiry_options: PAT_EXPIRY_OPTIONS,
     }
 }
 
 /// Turns a preset into a date string: "30" → today + 30 days; "none" → "".
-pub fn expiry_from_preset(preset: &str, custom: &str) -> String {
+pub fn expiry_from_preset(preset: &str, custom: &str, now: NaiveDateTime) -> String {
     match preset.trim() {
         "none" => String::new(),
         "custom" | "" => custom.trim().to_owned(),
         days => match days.parse::<i64>() {
             Ok(d) if (1..=3650).contains(&d) => {
-                (now().date() + chrono::Duration::days(d)).to_string()
+                (now.date() + chrono::Duration::days(d)).to_string()
             }
             _ => "invalid".into(),
         },
@@ -143,38 +134,32 @@ pub fn expiry_from_preset(preset: &str, custom: &str) -> String {
 }
 
 async fn create_token(
-    req: HttpRequest,
+    m: Member,
     shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
     form: web::Form<NewTokenForm>,
 ) -> Result<HttpResponse, AppError> {
-    let me = me.into_inner();
     let form = form.into_inner();
-    let expires_at = expiry_from_preset(&form.expiry, &form.expires_at);
-    let origin = Origin::of(&req);
-    let parsed = credentials::parse_request(&form.name, &expires_at, false);
-    let outcome = match parsed {
-        Err(errors) => CreateOutcome::Invalid(errors),
+    let expires_at = expiry_from_preset(&form.expiry, &form.expires_at, m.now);
+    let outcome = match credentials::parse_request(&form.name, &expires_at, false, m.now) {
+        Err(errors) => Err(errors),
         Ok(request) => {
-            let (keys, user) = (keys.clone(), me.user.clone());
-            db.transaction(move |conn| {
-                credentials::create_pat(conn, &keys, &user, request, &origin)
-            })
-            .await?
+            let keys = m.app.keys.clone();
+            match credentials::create_pat(&m.app.db, keys, m.acting(), request).await {
+                Ok(created) => Ok(created),
+                Err(AppError::Refused(r)) => Err(vec![r.as_field_error("name")]),
+                Err(e) => return Err(e),
+            }
         }
     };
-    let tokens = load_rows(&db, &me).await?;
-    let base = page(shell, tokens);
+    let base = page(shell, load_rows(&m).await?, m.now);
     match outcome {
         // The one and only time the clear token is sent; the response is not cached.
-        CreateOutcome::Created(token, issued) => render(&TokensPage {
+        Ok((token, issued)) => render(&TokensPage {
             new_secret: Some(tokens::reveal(&issued).to_owned()),
             new_secret_name: token.name,
             ..base
         }),
-        CreateOutcome::Invalid(errors) => render_with_status(
+        Err(errors) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &TokensPage {
                 form_name: form.name,
@@ -191,20 +176,9 @@ async fn create_token(
     }
 }
 
-async fn revoke_token(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let id: TokenId = path.into_inner().parse().map_err(|_| AppError::NotFound)?;
-    let user = me.into_inner().user;
-    let origin = Origin::of(&req);
-    let token = db
-        .transaction(move |conn| credentials::revoke_pat(conn, &user, &id, &origin))
-        .await?;
-    Ok(redirect_with_flash(
-        &req,
+async fn revoke_token(m: Member, id: web::Path<TokenId>) -> Result<HttpResponse, AppError> {
+    let token = credentials::revoke_pat(&m.app.db, m.acting(), id.into_inner()).await?;
+    Ok(m.redirect_with_flash(
         paths::API_TOKENS,
         FlashKind::Success,
         &format!(

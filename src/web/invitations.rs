@@ -2,23 +2,19 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::keys::Keys;
-use crate::auth::password::PasswordHasherPool;
-use crate::auth::rate_limit::RateLimits;
 use crate::auth::session;
-use crate::db::Db;
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::Label;
 use crate::error::AppError;
-use crate::services::audit::Origin;
-use crate::services::invitations::{self, LinkProblem};
+use crate::services::invitations;
 use crate::web::paths;
 
-use super::page::{redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell};
+use super::context::Visitor;
+use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 
 #[derive(Template)]
 #[template(path = "auth/invite.html")]
@@ -38,49 +34,39 @@ struct AcceptPage {
 #[template(path = "auth/invite_problem.html")]
 struct ProblemPage {
     shell: Shell,
-    message: &'static str,
+    message: String,
 }
 
-fn problem(shell: Shell, p: LinkProblem) -> Result<HttpResponse, AppError> {
-    let status = match p {
-        LinkProblem::Unknown => StatusCode::NOT_FOUND,
-        LinkProblem::EmailTaken => StatusCode::CONFLICT,
-        LinkProblem::SsoRequired => StatusCode::FORBIDDEN,
-        _ => StatusCode::GONE,
-    };
-    render_with_status(
-        status,
-        &ProblemPage {
-            shell,
-            message: p.message(),
-        },
-    )
+/// The page for a link that cannot be used, with the refusal's status; other errors pass.
+fn problem(shell: Shell, e: AppError) -> Result<HttpResponse, AppError> {
+    match e {
+        AppError::Refused(r) => render_with_status(
+            r.status(),
+            &ProblemPage {
+                shell,
+                message: r.message,
+            },
+        ),
+        other => Err(other),
+    }
 }
 
-async fn open(
-    settings: web::Data<crate::config::Settings>,
-    shell: Shell,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
+async fn open(v: Visitor, shell: Shell, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let (keys, t) = (keys.clone(), token.clone());
-    match db
-        .run(move |conn| invitations::open_link(conn, &keys, &t))
-        .await?
-    {
-        Err(p) => problem(shell, p),
+    match invitations::open(&v.app.db, v.app.keys.clone(), token.clone(), v.now).await {
+        Err(e) => problem(shell, e),
         Ok((invitation, company)) => render(&AcceptPage {
             shell,
             token,
             company: company.name,
             email: invitation.email,
-            role: invitation.role,
+            role: invitation.role.to_string(),
             name: String::new(),
             errors: FormErrors::default(),
             recommended: RECOMMENDED_LENGTH,
-            providers: settings
+            providers: v
+                .app
+                .settings
                 .oidc_providers
                 .iter()
                 .map(|p| (p.key.clone(), p.display_name.clone()))
@@ -97,36 +83,27 @@ pub struct AcceptForm {
     password: String,
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn accept(
-    req: HttpRequest,
+    v: Visitor,
     shell: Shell,
     session: Session,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    hasher: web::Data<PasswordHasherPool>,
-    limits: web::Data<RateLimits>,
     path: web::Path<String>,
     form: web::Form<AcceptForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    limits
+    let ip = v.origin.ip.clone().unwrap_or_default();
+    v.app
+        .limits
         .login_attempt(&ip, None)
         .map_err(|r| AppError::RateLimited {
             retry_after_secs: r.0,
         })?;
-    let (k, t) = (keys.clone(), token.clone());
-    let (invitation, company) = match db
-        .run(move |conn| invitations::open_link(conn, &k, &t))
-        .await?
-    {
-        Err(p) => return problem(shell, p),
-        Ok(found) => found,
-    };
+    let keys = v.app.keys.clone();
+    let (invitation, company) =
+        match invitations::open(&v.app.db, keys.clone(), token.clone(), v.now).await {
+            Err(e) => return problem(shell, e),
+            Ok(found) => found,
+        };
     let form = form.into_inner();
     let name = Label::parse("name", "name", &form.name, 100);
     let password = NewPassword::parse("password", &form.password);
@@ -140,7 +117,7 @@ async fn accept(
                     token,
                     company: company.name,
                     email: invitation.email,
-                    role: invitation.role,
+                    role: invitation.role.to_string(),
                     name: form.name,
                     errors: FormErrors([n.err(), p.err()].into_iter().flatten().collect()),
                     recommended: RECOMMENDED_LENGTH,
@@ -149,20 +126,17 @@ async fn accept(
             )
         }
     };
-    let hash = hasher.hash(password.secret().clone()).await?;
-    let origin = Origin::of(&req);
-    let keys = keys.clone();
-    match db
-        .transaction(move |conn| {
-            invitations::accept(conn, &keys, &token, name, Some(hash), &origin)
-        })
-        .await?
-    {
-        Err(p) => problem(shell, p),
+    let hash = v.app.hasher.hash(password.secret().clone()).await?;
+    let acceptance = invitations::Acceptance {
+        token,
+        name,
+        password_hash: Some(hash),
+    };
+    match invitations::accept(&v.app.db, keys, acceptance, v.origin.clone(), v.now).await {
+        Err(e) => problem(shell, e),
         Ok(user) => {
             session::sign_in(&session, &user.id)?;
-            Ok(redirect_with_flash(
-                &req,
+            Ok(v.redirect_with_flash(
                 paths::DASHBOARD,
                 FlashKind::Success,
                 &format!("Welcome to {}!", company.name),

@@ -1,6 +1,7 @@
 //! The console's pages, one module per page group.
 
 pub mod admin_api_keys;
+pub mod context;
 pub mod dashboard;
 pub mod health;
 pub mod input_guard;

@@ -7,8 +7,6 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::auth::password::PasswordHasherPool;
-use crate::auth::rate_limit::RateLimits;
 use crate::auth::session::{self, signed_in_user_id};
 use crate::config::Settings;
 use crate::db::models::User;
@@ -16,14 +14,13 @@ use crate::db::Db;
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::{Email, FieldError, Label};
 use crate::error::AppError;
-use crate::services::audit::{self, AuditKind, Event, Origin};
-use crate::services::joining::{self, Joining, NewAccount};
+use crate::services::audit::{self, AuditKind, Event};
+use crate::services::joining::{self, NewAccount};
 use crate::services::sso;
+use crate::web::context::Visitor;
 use crate::web::paths;
 
-use super::page::{
-    redirect, redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
-};
+use super::page::{redirect, render, render_with_status, FlashKind, FormErrors, Shell};
 
 pub const BAD_CREDENTIALS: &str = "Invalid email or password";
 
@@ -121,31 +118,18 @@ async fn login_form(
 }
 
 fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+    crate::services::audit::Origin::of(req)
+        .ip
         .unwrap_or_default()
 }
 
 /// Counts an attempt against the IP and the account; over the limit, audits and refuses.
-async fn limit_attempt(
-    req: &HttpRequest,
-    db: &Db,
-    limits: &RateLimits,
-    account: &str,
-    what: &str,
-) -> Result<(), AppError> {
-    let ip = client_ip(req);
-    if let Err(retry) = limits.login_attempt(&ip, Some(account)) {
-        let origin = Origin::of(req);
-        let detail = format!("{what} attempts over the limit");
-        db.run(move |conn| {
-            audit::record(
-                conn,
-                &origin,
-                Event::new(AuditKind::RateLimited).detail(detail),
-            )
-        })
-        .await?;
+async fn limit_attempt(v: &Visitor, account: &str, what: &str) -> Result<(), AppError> {
+    let ip = client_ip(&v.req);
+    if let Err(retry) = v.app.limits.login_attempt(&ip, Some(account)) {
+        let event =
+            Event::new(AuditKind::RateLimited).detail(format!("{what} attempts over the limit"));
+        audit::record_now(&v.app.db, v.origin.clone(), event).await?;
         return Err(AppError::RateLimited {
             retry_after_secs: retry.0,
         });
@@ -153,24 +137,19 @@ async fn limit_attempt(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn login(
-    req: HttpRequest,
+    v: Visitor,
     shell: Shell,
     session: Session,
-    db: web::Data<Db>,
-    hasher: web::Data<PasswordHasherPool>,
-    limits: web::Data<RateLimits>,
-    settings: web::Data<Settings>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
+    let (db, settings) = (&v.app.db, &v.app.settings);
     let form = form.into_inner();
     let email_key = form.email.trim().to_lowercase();
-    limit_attempt(&req, &db, &limits, &email_key, "sign-in").await?;
+    limit_attempt(&v, &email_key, "sign-in").await?;
 
     let email = Email::parse("email", &form.email).ok();
-    let lookup = email.clone();
-    let user = match lookup {
+    let user = match email {
         Some(email) => {
             db.run(move |conn| User::find_by_email(conn, &email))
                 .await?
@@ -178,47 +157,42 @@ async fn login(
         None => None,
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password_ok = hasher
+    let password_ok = v
+        .app
+        .hasher
         .verify(stored, SecretString::from(form.password))
         .await?;
-    let origin = Origin::of(&req);
+    let origin = v.origin.clone();
     match user {
         Some(user) if password_ok && user.is_active() => {
             let (id, company) = (user.id.clone(), user.company_id.clone());
-            let check_origin = origin.clone();
-            let allowed = db
-                .run(move |conn| sso::check_sso_enforcement(conn, &user, &check_origin, "password"))
-                .await?
-                .map(|_| ());
+            match sso::enforcement(db, user, origin.clone(), "password").await {
+                Ok(_) => {}
+                Err(AppError::Refused(refusal)) => {
+                    return render_with_status(
+                        StatusCode::FORBIDDEN,
+                        &login_page(shell, settings, form.email, Some(refusal.message)),
+                    )
+                }
+                Err(e) => return Err(e),
+            }
             // Recording the sign-in is bookkeeping (`Db::run_bookkeeping`): the session that
             // follows cannot outlive it.
-            let allowed = match allowed {
-                Ok(()) => db
-                    .run_bookkeeping(move |conn| {
-                        User::record_sign_in(conn, &id)?;
-                        audit::record(
-                            conn,
-                            &origin,
-                            Event::new(AuditKind::SignInSucceeded)
-                                .company(&company)
-                                .actor(&id),
-                        )?;
-                        Ok::<_, AppError>(id)
-                    })
-                    .await
-                    .map(Ok)?,
-                Err(refusal) => Err(refusal),
-            };
-            match allowed {
-                Ok(id) => {
-                    session::sign_in(&session, &id)?;
-                    Ok(redirect(paths::DASHBOARD))
-                }
-                Err(refusal) => render_with_status(
-                    StatusCode::FORBIDDEN,
-                    &login_page(shell, &settings, form.email, Some(refusal.0)),
-                ),
-            }
+            let id = db
+                .run_bookkeeping(move |conn| {
+                    User::record_sign_in(conn, &id)?;
+                    audit::record(
+                        conn,
+                        &origin,
+                        Event::new(AuditKind::SignInSucceeded)
+                            .company(&company)
+                            .actor(&id),
+                    )?;
+                    Ok::<_, AppError>(id)
+                })
+                .await?;
+            session::sign_in(&session, &id)?;
+            Ok(redirect(paths::DASHBOARD))
         }
         other => {
             let event = match &other {
@@ -228,34 +202,30 @@ async fn login(
                 None => Event::new(AuditKind::SignInFailed),
             }
             .detail("password sign-in refused");
-            db.run(move |conn| audit::record(conn, &origin, event))
-                .await?;
+            audit::record_now(db, origin, event).await?;
             render_with_status(
                 StatusCode::UNAUTHORIZED,
-                &login_page(shell, &settings, form.email, Some(BAD_CREDENTIALS.into())),
+                &login_page(shell, settings, form.email, Some(BAD_CREDENTIALS.into())),
             )
         }
     }
 }
 
-async fn logout(
-    req: HttpRequest,
-    session: Session,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
+async fn logout(v: Visitor, session: Session) -> Result<HttpResponse, AppError> {
     if let Some(user_id) = signed_in_user_id(&session) {
-        let origin = Origin::of(&req);
-        db.run(move |conn| {
-            let company = User::find(conn, &user_id)?.map(|u| u.company_id);
-            let mut event = Event::new(AuditKind::SignedOut).actor(&user_id);
-            event.company = company;
-            audit::record(conn, &origin, event)
-        })
-        .await?;
+        let origin = v.origin.clone();
+        v.app
+            .db
+            .run(move |conn| {
+                let company = User::find(conn, &user_id)?.map(|u| u.company_id);
+                let mut event = Event::new(AuditKind::SignedOut).actor(&user_id);
+                event.company = company;
+                audit::record(conn, &origin, event)
+            })
+            .await?;
     }
     session::sign_out(&session);
-    Ok(redirect_with_flash(
-        &req,
+    Ok(v.redirect_with_flash(
         paths::LOGIN,
         FlashKind::Success,
         "You have been signed out.",
@@ -301,27 +271,15 @@ fn parse_signup(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn signup(
-    req: HttpRequest,
+    v: Visitor,
     shell: Shell,
     session: Session,
-    db: web::Data<Db>,
-    hasher: web::Data<PasswordHasherPool>,
-    limits: web::Data<RateLimits>,
-    settings: web::Data<Settings>,
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, AppError> {
-    let providers = providers(&settings);
+    let providers = providers(&v.app.settings);
     let mut form = form.into_inner();
-    limit_attempt(
-        &req,
-        &db,
-        &limits,
-        &form.email.trim().to_lowercase(),
-        "sign-up",
-    )
-    .await?;
+    limit_attempt(&v, &form.email.trim().to_lowercase(), "sign-up").await?;
     let rerender = |shell, mut form: SignupForm, errors| {
         form.password.clear();
         render_with_status(
@@ -339,55 +297,23 @@ async fn signup(
         Ok(v) => v,
         Err(errors) => return rerender(shell, form, errors),
     };
-    let hash = hasher.hash(valid.password.secret().clone()).await?;
+    let hash = v.app.hasher.hash(valid.password.secret().clone()).await?;
     form.password.clear();
-    let origin = Origin::of(&req);
-    let outcome = db
-        .transaction(move |conn| {
-            let account = NewAccount {
-                name: valid.name,
-                email: valid.email.clone(),
-                password_hash: Some(hash),
-            };
-            let user = match joining::decide(conn, &valid.email)? {
-                Joining::NeedsInvitation(_) => {
-                    return Ok(Err(FieldError::new(
-                        "email",
-                        joining::NEEDS_INVITATION_MESSAGE,
-                    )))
-                }
-                Joining::JoinCompany(company) if joining::joins_only_through_sso(&company) => {
-                    return Ok(Err(FieldError::new("email", joining::SSO_REQUIRED_MESSAGE)))
-                }
-                Joining::JoinCompany(company) => {
-                    joining::add_member(conn, &company.id, account, crate::domain::Role::Member)?
-                }
-                Joining::NewCompany => joining::create_workspace(conn, &valid.company, account)?.1,
-            };
-            audit::record(
-                conn,
-                &origin,
-                Event::new(AuditKind::SignedUp)
-                    .company(&user.company_id)
-                    .actor(&user.id),
-            )?;
-            Ok(Ok(user))
-        })
-        .await;
-    match outcome {
-        Ok(Ok(user)) => {
+    let account = NewAccount {
+        name: valid.name,
+        email: valid.email,
+        password_hash: Some(hash),
+    };
+    match joining::sign_up(&v.app.db, account, valid.company, v.origin.clone()).await {
+        Ok(user) => {
             session::sign_in(&session, &user.id)?;
-            Ok(redirect_with_flash(
-                &req,
+            Ok(v.redirect_with_flash(
                 paths::DASHBOARD,
                 FlashKind::Success,
                 "Welcome! Your account is ready.",
             ))
         }
-        Ok(Err(field_error)) => rerender(shell, form, vec![field_error]),
-        Err(AppError::Conflict(message)) => {
-            rerender(shell, form, vec![FieldError::new("email", message)])
-        }
+        Err(AppError::Refused(r)) => rerender(shell, form, vec![r.as_field_error("email")]),
         Err(e) => Err(e),
     }
 }

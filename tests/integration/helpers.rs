@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use meetergo_console::clock::Clock;
 use meetergo_console::config::Settings;
 use meetergo_console::db::{DatabaseUrl, Db};
 use meetergo_console::startup::Application;
@@ -53,6 +54,8 @@ pub struct TestApp {
     pub client: Client,
     pub db: Db,
     pub settings: Settings,
+    /// The app's clock: tests move it forward instead of rewriting times in rows.
+    pub clock: Clock,
     pub data_dir: PathBuf,
     _dir: tempfile_dir::TempDir,
 }
@@ -102,7 +105,8 @@ impl TestApp {
     ) -> Self {
         let mut settings = Settings::for_tests(url, dir.0.clone());
         configure(&mut settings);
-        let app = Application::build(settings.clone())
+        let clock = Clock::adjustable();
+        let app = Application::build_with_clock(settings.clone(), clock.clone())
             .await
             .expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -113,6 +117,7 @@ impl TestApp {
             client: client(),
             db,
             settings,
+            clock,
             data_dir: dir.0.clone(),
             _dir: dir,
         }

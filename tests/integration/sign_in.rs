@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use meetergo_console::db::models::{AuditEvent, User};
 use meetergo_console::db::schema::{sessions, users};
-use meetergo_console::domain::{Email, UserStatus};
+use meetergo_console::domain::{AuditKind, Email, Role, UserStatus};
 
 use crate::helpers::{client, csrf_in, email, location, TestApp, PASSWORD};
 
@@ -46,14 +46,14 @@ async fn signup_creates_a_company_and_its_owner_and_signs_them_in() {
     let user = User::find_by_email(&mut conn, &e)
         .unwrap()
         .expect("user stored");
-    assert_eq!(user.role, "owner");
+    assert_eq!(user.role, Role::Owner);
     let hash = user.password_hash.expect("hash");
     assert!(
         hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "argon2id with OWASP parameters"
     );
     assert!(!hash.contains(PASSWORD));
-    let kinds: Vec<String> = AuditEvent::of_kind(&mut conn, "sign_up")
+    let kinds: Vec<AuditKind> = AuditEvent::of_kind(&mut conn, AuditKind::SignedUp)
         .unwrap()
         .into_iter()
         .map(|e| e.kind)
@@ -185,7 +185,7 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
     );
     let mut conn = app.db.conn().unwrap();
     assert_eq!(
-        AuditEvent::of_kind(&mut conn, "sign_in.failed")
+        AuditEvent::of_kind(&mut conn, AuditKind::SignInFailed)
             .unwrap()
             .len(),
         2
@@ -366,7 +366,7 @@ async fn login_attempts_are_rate_limited_and_audited() {
     assert!(r.headers().get("retry-after").is_some());
     assert!(r.text().await.unwrap().contains("Too many attempts"));
     let mut conn = app.db.conn().unwrap();
-    assert!(!AuditEvent::of_kind(&mut conn, "rate_limit.hit")
+    assert!(!AuditEvent::of_kind(&mut conn, AuditKind::RateLimited)
         .unwrap()
         .is_empty());
 }

@@ -13,6 +13,7 @@ use meetergo_console::db::schema::{
     audit_events, companies, identities, invitations, sso_requests, users,
 };
 use meetergo_console::db::PooledConnection;
+use meetergo_console::domain::Role;
 use reqwest::{Client, Response, Url};
 
 use crate::browser::{browser, find, text_of, wait_for_path};
@@ -498,7 +499,7 @@ async fn a_newcomer_signs_up_through_the_provider_and_signs_in_again_as_the_same
     // A new workspace (nobody claims example.com), with alice as its owner, no password, and
     // the identity (issuer, subject) linked.
     let alice = user_by_email(&app, "alice@example.com").expect("alice was created");
-    assert_eq!(alice.role, "owner");
+    assert_eq!(alice.role, Role::Owner);
     assert_eq!(alice.name, "alice");
     assert!(alice.password_hash.is_none());
     assert_eq!(footprint(&app).users, before.users + 1);
@@ -1122,7 +1123,7 @@ async fn oidc_newcomers_follow_the_joining_rule() {
     assert!(is_signed_in(&app, &browser).await);
     let ida = user_by_email(&app, &invited).expect("ida joined");
     assert_eq!(ida.company_id.as_str(), company_id);
-    assert_eq!(ida.role, "admin");
+    assert_eq!(ida.role, Role::Admin);
     assert!(ida.password_hash.is_none());
     let now = footprint(&app);
     assert_eq!(now.users, was.users + 1);
@@ -1143,7 +1144,7 @@ async fn oidc_newcomers_follow_the_joining_rule() {
     assert_eq!(r.status, 303, "{}", r.body);
     let nick = user_by_email(&app, &newcomer).expect("nick joined");
     assert_eq!(nick.company_id.as_str(), company_id);
-    assert_eq!(nick.role, "member");
+    assert_eq!(nick.role, Role::Member);
     assert_eq!(footprint(&app).companies, was.companies);
 }
 
@@ -1167,7 +1168,7 @@ async fn enforce_sso_refuses_members_and_lets_the_owner_break_glass() {
     let r = sign_in_as(&app, &provider, &client(), &member_email).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let mia = user_by_email(&app, &member_email).expect("mia joined");
-    assert_eq!(mia.role, "member");
+    assert_eq!(mia.role, Role::Member);
     assert_eq!(mia.company_id.as_str(), company_id);
 
     set_sso_enforced(&app, &company_id, true);

@@ -989,7 +989,7 @@ async fn sp_initiated_sign_in_matches_members_and_joins_newcomers() {
     s.accept(&app, &c, &resp, &nora, "JIT newcomer").await;
     let user = user_by_email(&app, &nora).expect("the newcomer's account");
     assert_eq!(user.company_id.to_string(), s.company_id);
-    assert_eq!(user.role, "member");
+    assert_eq!(user.role, Role::Member);
     assert_eq!(user.name, "Nora Newcomer");
     assert!(
         user.password_hash.is_none(),

@@ -15,7 +15,7 @@ use meetergo_console::db::schema::{
     sessions, users,
 };
 use meetergo_console::db::PooledConnection;
-use meetergo_console::domain::AppointmentId;
+use meetergo_console::domain::{AppointmentId, Role};
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -354,11 +354,11 @@ fn user_by_email(app: &TestApp, address: &str) -> Option<User> {
 }
 
 fn role_of(app: &TestApp, id: &str) -> String {
-    user(app, id).role
+    user(app, id).role.to_string()
 }
 
 fn status_of(app: &TestApp, id: &str) -> String {
-    user(app, id).status
+    user(app, id).status.to_string()
 }
 
 /// (id, role, status) of every user, by id.
@@ -1324,7 +1324,7 @@ async fn invitations_are_mailed_single_use_links_stored_only_as_hashes() {
     assert!(user_by_email(&app, &smuggled).is_none());
     let joined = user_by_email(&app, &invitee).expect("the invited account");
     assert_eq!(joined.company_id.as_str(), w.company);
-    assert_eq!(joined.role, "admin");
+    assert_eq!(joined.role, Role::Admin);
     assert_eq!(joined.name, "Ines Invited");
     let dashboard = guest.get("/dashboard").await;
     assert_eq!(dashboard.status, 200, "signed in");
@@ -1443,7 +1443,7 @@ async fn invitations_are_mailed_single_use_links_stored_only_as_hashes() {
     assert_eq!(r.status, 303);
     assert_eq!(
         user_by_email(&app, &resent_email).expect("joined").role,
-        "member"
+        Role::Member
     );
 
     // The database holds hashes only: no link secret appears anywhere in the table.
@@ -1523,7 +1523,7 @@ async fn require_invitation_and_the_domain_joining_rule() {
     assert_eq!(r.location, "/dashboard");
     let jo = user_by_email(&app, &joiner_email).expect("joined");
     assert_eq!(jo.company_id.as_str(), company_id);
-    assert_eq!(jo.role, "member");
+    assert_eq!(jo.role, Role::Member);
     assert_eq!(count_companies(&app), companies_before);
     assert!(joiner
         .get("/dashboard")
@@ -1566,7 +1566,7 @@ async fn require_invitation_and_the_domain_joining_rule() {
     assert_eq!(r.status, 303, "{}", r.body);
     let ida = user_by_email(&app, &invited_email).expect("ida joined");
     assert_eq!(ida.company_id.as_str(), company_id);
-    assert_eq!(ida.role, "admin");
+    assert_eq!(ida.role, Role::Admin);
 
     // Used, revoked or expired invitations let nobody in.
     let users_before = count_users(&app);

@@ -3,13 +3,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
 use crate::db::DbConnection;
-use crate::domain::{AuditEventId, CompanyId};
+use crate::domain::{AuditEventId, AuditKind, CompanyId};
 
 /// What the audit log page filters by.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub actor: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<AuditKind>,
     pub from: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
 }
@@ -21,7 +21,7 @@ pub struct AuditEvent {
     pub company_id: Option<CompanyId>,
     pub actor_id: Option<String>,
     pub credential_id: Option<String>,
-    pub kind: String,
+    pub kind: AuditKind,
     pub target: Option<String>,
     pub detail: Option<String>,
     pub ip: Option<String>,
@@ -65,7 +65,7 @@ impl AuditEvent {
                 q = q.filter(audit_events::actor_id.eq(actor.clone()));
             }
             if let Some(kind) = &filter.kind {
-                q = q.filter(audit_events::kind.eq(kind.clone()));
+                q = q.filter(audit_events::kind.eq(*kind));
             }
             if let Some(from) = filter.from {
                 q = q.filter(audit_events::created_at.ge(from));
@@ -84,7 +84,7 @@ impl AuditEvent {
         Ok((rows, total))
     }
 
-    pub fn of_kind(conn: &mut DbConnection, kind: &str) -> QueryResult<Vec<Self>> {
+    pub fn of_kind(conn: &mut DbConnection, kind: AuditKind) -> QueryResult<Vec<Self>> {
         audit_events::table
             .filter(audit_events::kind.eq(kind))
             .order(audit_events::created_at.asc())

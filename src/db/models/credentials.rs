@@ -138,8 +138,11 @@ impl PersonalAccessToken {
         .execute(conn)
     }
 
-    pub fn count_active_of(conn: &mut DbConnection, user: &UserId) -> QueryResult<i64> {
-        let now = super::now();
+    pub fn count_active_of(
+        conn: &mut DbConnection,
+        user: &UserId,
+        now: NaiveDateTime,
+    ) -> QueryResult<i64> {
         pats::table
             .filter(pats::user_id.eq(user))
             .filter(pats::revoked_at.is_null())
@@ -152,8 +155,8 @@ impl PersonalAccessToken {
     pub fn active_counts(
         conn: &mut DbConnection,
         users: &[UserId],
+        now: NaiveDateTime,
     ) -> QueryResult<std::collections::HashMap<UserId, i64>> {
-        let now = super::now();
         let rows: Vec<(UserId, i64)> = pats::table
             .filter(pats::user_id.eq_any(users))
             .filter(pats::revoked_at.is_null())
@@ -165,8 +168,11 @@ impl PersonalAccessToken {
     }
 
     /// The user's tokens that still work.
-    pub fn active_of(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<Self>> {
-        let now = super::now();
+    pub fn active_of(
+        conn: &mut DbConnection,
+        user: &UserId,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<Self>> {
         pats::table
             .filter(pats::user_id.eq(user))
             .filter(pats::revoked_at.is_null())
@@ -257,8 +263,8 @@ impl PlatformApiKey {
                     .left_join(
                         users::table.on(users::company_id
                             .eq(keys::company_id)
-                            .and(users::role.eq(Role::Owner.as_str()))
-                            .and(users::status.eq(UserStatus::Active.as_str()))),
+                            .and(users::role.eq(Role::Owner))
+                            .and(users::status.eq(UserStatus::Active))),
                     )
                     .filter(keys::secret_hash.eq(hash))
                     .select((Self::as_select(), Option::<User>::as_select())),

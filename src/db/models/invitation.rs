@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{invitations, users};
 use crate::db::DbConnection;
-use crate::domain::{CompanyId, InvitationId, UserId};
+use crate::domain::{CompanyId, InvitationId, Role, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
 #[diesel(table_name = invitations)]
@@ -11,7 +11,7 @@ pub struct Invitation {
     pub id: InvitationId,
     pub company_id: CompanyId,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub token_hash: String,
     pub invited_by: UserId,
     pub created_at: NaiveDateTime,

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{identities, saml_configs, saml_seen_assertions, sso_requests};
 use crate::db::DbConnection;
-use crate::domain::{CompanyId, IdentityId, UserId};
+use crate::domain::{CompanyId, IdentityId, SsoKind, SsoPurpose, UserId};
 
 /// A way to sign in through an external provider, linked to one user.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
@@ -120,9 +120,9 @@ impl SamlConfig {
 #[diesel(table_name = sso_requests)]
 pub struct SsoRequest {
     pub id: String,
-    pub kind: String,
+    pub kind: SsoKind,
     pub target: String,
-    pub purpose: String,
+    pub purpose: SsoPurpose,
     pub browser_hash: String,
     pub nonce: Option<String>,
     pub link_user_id: Option<String>,
@@ -146,7 +146,7 @@ impl SsoRequest {
     pub fn take(
         conn: &mut DbConnection,
         id: &str,
-        kind: &str,
+        kind: SsoKind,
         target: &str,
         browser_hash: &str,
         now: NaiveDateTime,
@@ -179,7 +179,7 @@ impl SsoRequest {
         now: NaiveDateTime,
     ) -> QueryResult<Vec<String>> {
         sso_requests::table
-            .filter(sso_requests::kind.eq("saml"))
+            .filter(sso_requests::kind.eq(SsoKind::Saml))
             .filter(sso_requests::target.eq(company))
             .filter(sso_requests::browser_hash.eq(browser_hash))
             .filter(sso_requests::used_at.is_null())

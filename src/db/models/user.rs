@@ -14,8 +14,8 @@ pub struct User {
     pub company_id: CompanyId,
     pub email: String,
     pub name: String,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub password_hash: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -25,13 +25,13 @@ pub struct User {
 }
 
 impl User {
+    // Accessors kept beside the public fields so callers read as before the columns were typed.
     pub fn role(&self) -> Role {
-        // The column's CHECK constraint admits only the three roles.
-        Role::parse(&self.role).unwrap_or(Role::Member)
+        self.role
     }
 
     pub fn status(&self) -> UserStatus {
-        UserStatus::parse(&self.status).unwrap_or(UserStatus::Deactivated)
+        self.status
     }
 
     pub fn is_active(&self) -> bool {
@@ -46,7 +46,7 @@ impl User {
     pub fn find_by_email(conn: &mut DbConnection, email: &Email) -> QueryResult<Option<Self>> {
         users::table
             .filter(users::email.eq(email.as_str()))
-            .filter(users::status.ne(UserStatus::Removed.as_str()))
+            .filter(users::status.ne(UserStatus::Removed))
             .first(conn)
             .optional()
     }
@@ -67,8 +67,8 @@ impl User {
     pub fn owner_of(conn: &mut DbConnection, company: &CompanyId) -> QueryResult<Self> {
         users::table
             .filter(users::company_id.eq(company))
-            .filter(users::role.eq(Role::Owner.as_str()))
-            .filter(users::status.eq(UserStatus::Active.as_str()))
+            .filter(users::role.eq(Role::Owner))
+            .filter(users::status.eq(UserStatus::Active))
             .first(conn)
     }
 
@@ -124,7 +124,7 @@ impl User {
     ) -> QueryResult<Vec<Self>> {
         users::table
             .filter(users::company_id.eq(company))
-            .filter(users::status.eq(UserStatus::Active.as_str()))
+            .filter(users::status.eq(UserStatus::Active))
             .order(users::name.asc())
             .load(conn)
     }
@@ -157,10 +157,7 @@ impl User {
         status: UserStatus,
     ) -> QueryResult<usize> {
         diesel::update(users::table.find(id))
-            .set((
-                users::status.eq(status.as_str()),
-                users::updated_at.eq(super::now()),
-            ))
+            .set((users::status.eq(status), users::updated_at.eq(super::now())))
             .execute(conn)
     }
 
@@ -173,16 +170,9 @@ impl User {
         from: UserStatus,
         to: UserStatus,
     ) -> QueryResult<bool> {
-        let n = diesel::update(
-            users::table
-                .find(id)
-                .filter(users::status.eq(from.as_str())),
-        )
-        .set((
-            users::status.eq(to.as_str()),
-            users::updated_at.eq(super::now()),
-        ))
-        .execute(conn)?;
+        let n = diesel::update(users::table.find(id).filter(users::status.eq(from)))
+            .set((users::status.eq(to), users::updated_at.eq(super::now())))
+            .execute(conn)?;
         Ok(n == 1)
     }
 
@@ -192,7 +182,7 @@ impl User {
         let n = diesel::update(
             users::table
                 .find(id)
-                .filter(users::status.eq(UserStatus::Active.as_str())),
+                .filter(users::status.eq(UserStatus::Active)),
         )
         .set(users::status.eq(users::status))
         .execute(conn)?;

@@ -8,16 +8,14 @@ use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::auth::session::CurrentUser;
 use crate::authz::Action;
 use crate::db::models::{AuditEvent, AuditFilter, User};
-use crate::db::Db;
 use crate::domain::SearchText;
 use crate::error::AppError;
 use crate::services::audit::AuditKind;
+use crate::web::context::Member;
 use crate::web::page::{render, Shell};
 use crate::web::paths;
-use crate::web::require;
 use crate::web::views::fmt_time;
 
 const PAGE_SIZE: i64 = 50;
@@ -53,11 +51,7 @@ impl AuditQuery {
         let date = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
         AuditFilter {
             actor: Some(self.actor.trim().to_owned()).filter(|s| !s.is_empty()),
-            kind: AuditKind::ALL
-                .iter()
-                .map(|k| k.as_str())
-                .find(|k| *k == self.kind.trim())
-                .map(str::to_owned),
+            kind: AuditKind::parse(self.kind.trim()),
             from: date(&self.from).and_then(|d| d.and_hms_opt(0, 0, 0)),
             until: date(&self.to)
                 .and_then(|d| d.succ_opt())
@@ -111,14 +105,15 @@ struct AuditPage {
 }
 
 async fn load(
-    db: &Db,
-    me: &CurrentUser,
+    m: &Member,
     query: &AuditQuery,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<EventRow>, i64, Vec<User>), AppError> {
-    let (company, filter) = (me.company.id.clone(), query.filter());
-    let (events, total, people) = db
+    let (company, filter) = (m.me.company.id.clone(), query.filter());
+    let (events, total, people) = m
+        .app
+        .db
         .run(move |conn| {
             let (events, total) = AuditEvent::search(conn, &company, &filter, limit, offset)?;
             let people = User::list_in_company(conn, &company, 10_000, 0)?.0;
@@ -139,7 +134,7 @@ async fn load(
                 .map(|a| names.get(a).cloned().unwrap_or_else(|| a.clone()))
                 .unwrap_or_else(|| "—".into()),
             credential: e.credential_id.unwrap_or_default(),
-            kind: e.kind,
+            kind: e.kind.to_string(),
             target: e.target.unwrap_or_default(),
             detail: e.detail.unwrap_or_default(),
             ip: e.ip.unwrap_or_default(),
@@ -150,18 +145,17 @@ async fn load(
 }
 
 async fn list(
+    m: Member,
     shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
+    m.require(Action::ViewAdminArea)?;
     let query = query.into_inner().capped();
     let page = query
         .page
         .unwrap_or(1)
         .clamp(1, crate::web::settings::members::MAX_PAGE);
-    let (rows, total, people) = load(&db, &me, &query, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let (rows, total, people) = load(&m, &query, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     render(&AuditPage {
         shell,
         section: "audit",
@@ -191,14 +185,10 @@ async fn list(
     })
 }
 
-async fn export(
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    query: web::Query<AuditQuery>,
-) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
+async fn export(m: Member, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+    m.require(Action::ViewAdminArea)?;
     let query = query.into_inner().capped();
-    let (rows, _, _) = load(&db, &me, &query, CSV_LIMIT, 0).await?;
+    let (rows, _, _) = load(&m, &query, CSV_LIMIT, 0).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!("csv: {e}"));
     out.write_record([

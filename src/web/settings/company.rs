@@ -1,26 +1,20 @@
 //! Company settings (name, Require Invitation, email domains) and the ownership transfer.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::auth::password::PasswordHasherPool;
-use crate::auth::rate_limit::RateLimits;
-use crate::auth::session::CurrentUser;
 use crate::authz::Action;
 use crate::db::models::User;
-use crate::db::Db;
 use crate::domain::{FieldError, Role, UserId};
 use crate::error::AppError;
-use crate::services::audit::Origin;
+use crate::services::audit::{self, AuditKind, Event};
 use crate::services::team;
-use crate::web::page::{
-    redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
-};
+use crate::web::context::Member;
+use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 use crate::web::paths;
-use crate::web::require;
 
 pub struct AdminChoice {
     pub id: String,
@@ -42,10 +36,13 @@ struct CompanyPage {
     transfer_errors: FormErrors,
 }
 
-async fn page(shell: Shell, me: &CurrentUser, db: &Db) -> Result<CompanyPage, AppError> {
+async fn page(shell: Shell, m: &Member) -> Result<CompanyPage, AppError> {
+    let me = &m.me;
     let company = me.company.id.clone();
     let me_id = me.user.id.clone();
-    let admins = db
+    let admins = m
+        .app
+        .db
         .run(move |conn| User::active_in_company(conn, &company))
         .await?
         .into_iter()
@@ -74,13 +71,9 @@ async fn page(shell: Shell, me: &CurrentUser, db: &Db) -> Result<CompanyPage, Ap
     })
 }
 
-async fn show(
-    shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
-    render(&page(shell, &me, &db).await?)
+async fn show(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
+    m.require(Action::ViewAdminArea)?;
+    render(&page(shell, &m).await?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,34 +87,30 @@ pub struct SettingsForm {
 }
 
 async fn save(
-    req: HttpRequest,
+    m: Member,
     shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
-    let me = me.into_inner();
+    m.require(Action::ViewAdminArea)?;
     let form = form.into_inner();
     let require_invitation = form.require_invitation.is_some();
     let outcome = match team::parse_settings(&form.name, require_invitation, &form.allowed_domains)
     {
         Err(errors) => Err(errors),
-        Ok(settings) => {
-            let (actor, origin) = (me.user.clone(), Origin::of(&req));
-            db.transaction(move |conn| team::update_settings(conn, &actor, settings, &origin))
-                .await?
-        }
+        Ok(settings) => match team::update_settings(&m.app.db, m.acting(), settings).await {
+            Ok(_) => Ok(()),
+            Err(AppError::Refused(r)) => Err(vec![r.as_field_error("allowed_domains")]),
+            Err(e) => return Err(e),
+        },
     };
     match outcome {
-        Ok(_) => Ok(redirect_with_flash(
-            &req,
+        Ok(()) => Ok(m.redirect_with_flash(
             paths::COMPANY,
             FlashKind::Success,
             "Company settings saved.",
         )),
         Err(errors) => {
-            let mut p = page(shell, &me, &db).await?;
+            let mut p = page(shell, &m).await?;
             p.name = form.name;
             p.require_invitation = require_invitation;
             p.allowed_domains = form.allowed_domains;
@@ -140,29 +129,25 @@ pub struct TransferForm {
 }
 
 async fn transfer(
-    req: HttpRequest,
+    m: Member,
     shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    hasher: web::Data<PasswordHasherPool>,
-    limits: web::Data<RateLimits>,
     form: web::Form<TransferForm>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
-    let me = me.into_inner();
+    m.require(Action::ViewAdminArea)?;
+    let me = &m.me;
     let form = form.into_inner();
     // A password prompt is a password check: the same limit as signing in.
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    limits
+    let ip = m.origin.ip.clone().unwrap_or_default();
+    m.app
+        .limits
         .login_attempt(&ip, Some(&me.user.email))
         .map_err(|r| AppError::RateLimited {
             retry_after_secs: r.0,
         })?;
     // Who may transfer is decided in authz (via team::transfer_ownership); the password re-check is extra.
-    let password_ok = hasher
+    let password_ok = m
+        .app
+        .hasher
         .verify(
             me.user.password_hash.clone(),
             SecretString::from(form.password),
@@ -178,33 +163,21 @@ async fn transfer(
         _ => None,
     };
     if !password_ok {
-        let (actor, company, origin) =
-            (me.user.id.clone(), me.company.id.clone(), Origin::of(&req));
-        db.run(move |conn| {
-            crate::services::audit::record(
-                conn,
-                &origin,
-                crate::services::audit::Event::new(crate::services::audit::AuditKind::SignInFailed)
-                    .company(&company)
-                    .actor(&actor)
-                    .detail("wrong password when transferring ownership"),
-            )
-        })
-        .await?;
+        let event = Event::new(AuditKind::SignInFailed)
+            .company(&me.company.id)
+            .actor(&me.user.id)
+            .detail("wrong password when transferring ownership");
+        audit::record_now(&m.app.db, m.origin.clone(), event).await?;
     }
     if let (None, Some(to)) = (problem.clone(), to) {
-        let (owner, origin) = (me.user.clone(), Origin::of(&req));
-        let new_owner = db
-            .transaction(move |conn| team::transfer_ownership(conn, &owner, &to, &origin))
-            .await?;
-        return Ok(redirect_with_flash(
-            &req,
+        let new_owner = team::transfer_ownership(&m.app.db, m.acting(), to).await?;
+        return Ok(m.redirect_with_flash(
             paths::COMPANY,
             FlashKind::Success,
             &format!("{} now owns the company. You are an admin.", new_owner.name),
         ));
     }
-    let mut p = page(shell, &me, &db).await?;
+    let mut p = page(shell, &m).await?;
     p.transfer_errors = FormErrors(problem.into_iter().collect());
     render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
 }

@@ -3,26 +3,19 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::keys::Keys;
-use crate::auth::session::CurrentUser;
 use crate::authz::{authorize, Action, Actor};
-use crate::config::Settings;
-use crate::db::models::{now, Invitation, PersonalAccessToken, User};
-use crate::db::Db;
+use crate::db::models::{Invitation, PersonalAccessToken, User};
 use crate::domain::{Email, FieldError, InvitationId, Role, SearchText, UserId};
-use crate::error::AppError;
-use crate::services::audit::Origin;
-use crate::services::mail::{Mail, Mailer};
+use crate::error::{AppError, Refusal};
+use crate::services::mail::Mail;
 use crate::services::{invitations, team};
-use crate::web::page::{
-    redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
-};
+use crate::web::context::Member;
+use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 use crate::web::paths;
-use crate::web::require;
 use crate::web::views::{fmt_date, fmt_time, Version};
 
 pub const PAGE_SIZE: i64 = 25;
@@ -80,6 +73,7 @@ pub struct ListQuery {
     page: Option<i64>,
 }
 
+#[derive(Default)]
 struct PageInput {
     query: String,
     page: i64,
@@ -89,21 +83,20 @@ struct PageInput {
     errors: Vec<FieldError>,
 }
 
-async fn members_page(
-    shell: Shell,
-    me: &CurrentUser,
-    db: &Db,
-    input: PageInput,
-) -> Result<MembersPage, AppError> {
+async fn members_page(shell: Shell, m: &Member, input: PageInput) -> Result<MembersPage, AppError> {
+    let me = &m.me;
     let company = me.company.id.clone();
+    let at = m.now;
     let (q, page) = (SearchText::new(&input.query), input.page.clamp(1, MAX_PAGE));
-    let (users, total, counts, pending) = db
+    let (users, total, counts, pending) = m
+        .app
+        .db
         .run(move |conn| {
             let (users, total) =
                 User::search_in_company(conn, &company, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE)?;
             let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
-            let counts = PersonalAccessToken::active_counts(conn, &ids)?;
-            let pending = Invitation::pending_in_company(conn, &company, now())?;
+            let counts = PersonalAccessToken::active_counts(conn, &ids, at)?;
+            let pending = Invitation::pending_in_company(conn, &company, at)?;
             Ok::<_, AppError>((users, total, counts, pending))
         })
         .await?;
@@ -126,7 +119,7 @@ async fn members_page(
             .map(|(i, by)| InvitationRow {
                 id: i.id.to_string(),
                 email: i.email,
-                role: i.role,
+                role: i.role.to_string(),
                 invited_by: by,
                 expires: fmt_date(Some(i.expires_at)),
                 link_version: Version(Some(i.expires_at)),
@@ -137,7 +130,11 @@ async fn members_page(
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
         total,
         invite_email: input.invite_email,
-        invite_role: input.invite_role,
+        invite_role: if input.invite_role.is_empty() {
+            Role::Member.as_str().to_owned()
+        } else {
+            input.invite_role
+        },
         invite_roles,
         invite_link: input.invite_link,
         errors: FormErrors(input.errors),
@@ -173,22 +170,18 @@ fn member_row(viewer: &User, u: &User, counts: &HashMap<UserId, i64>) -> MemberR
 }
 
 async fn list(
+    m: Member,
     shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
+    m.require(Action::ViewAdminArea)?;
     let query = query.into_inner();
     let input = PageInput {
         query: SearchText::new(&query.q).as_str().to_owned(),
         page: query.page.unwrap_or(1),
-        invite_email: String::new(),
-        invite_role: "member".into(),
-        invite_link: None,
-        errors: Vec::new(),
+        ..PageInput::default()
     };
-    render(&members_page(shell, &me, &db, input).await?)
+    render(&members_page(shell, &m, input).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,19 +191,12 @@ pub struct RoleForm {
     from: Option<String>,
 }
 
-fn user_id(raw: &str) -> Result<UserId, AppError> {
-    raw.parse().map_err(|_| AppError::NotFound)
-}
-
 async fn change_role(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    path: web::Path<String>,
+    m: Member,
+    target: web::Path<UserId>,
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
-    let target = user_id(&path)?;
+    m.require(Action::ViewAdminArea)?;
     let role = Role::parse(&form.role)
         .ok_or_else(|| AppError::BadRequest("Choose admin or member.".into()))?;
     let from = match form.from.as_deref() {
@@ -219,13 +205,8 @@ async fn change_role(
             Role::parse(raw).ok_or_else(|| AppError::BadRequest("Unknown current role.".into()))?,
         ),
     };
-    let actor = me.into_inner().user;
-    let origin = Origin::of(&req);
-    let user = db
-        .transaction(move |conn| team::change_role(conn, &actor, &target, from, role, &origin))
-        .await?;
-    Ok(redirect_with_flash(
-        &req,
+    let user = team::change_role(&m.app.db, m.acting(), target.into_inner(), from, role).await?;
+    Ok(m.redirect_with_flash(
         paths::MEMBERS,
         FlashKind::Success,
         &format!("{} is now {}.", user.name, role),
@@ -233,20 +214,13 @@ async fn change_role(
 }
 
 async fn sign_out_everywhere(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    path: web::Path<String>,
+    m: Member,
+    target: web::Path<UserId>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
-    let target = user_id(&path)?;
-    let actor = me.into_inner().user;
-    let origin = Origin::of(&req);
-    let (user, ended) = db
-        .transaction(move |conn| team::sign_out_everywhere(conn, &actor, &target, &origin))
-        .await?;
-    Ok(redirect_with_flash(
-        &req,
+    m.require(Action::ViewAdminArea)?;
+    let (user, ended) =
+        team::sign_out_everywhere(&m.app.db, m.acting(), target.into_inner()).await?;
+    Ok(m.redirect_with_flash(
         paths::MEMBERS,
         FlashKind::Success,
         &format!(
@@ -267,19 +241,18 @@ pub struct InviteForm {
 
 /// Mails the invitation link and returns it, to be shown once to the admin as well.
 async fn send_invitation(
-    settings: &Settings,
-    mailer: &Mailer,
-    me: &CurrentUser,
+    m: &Member,
     issued: &invitations::IssuedInvitation,
 ) -> Result<String, AppError> {
     let link = format!(
         "{}{}",
-        settings.public_url,
+        m.app.settings.public_url,
         paths::invitation(&issued.token)
     );
-    let (company, inviter) = (&me.company.name, &me.user.name);
+    let (company, inviter) = (&m.me.company.name, &m.me.user.name);
     let expires = fmt_date(Some(issued.invitation.expires_at));
-    mailer
+    m.app
+        .mailer
         .send(Mail {
             to: issued.invitation.email.clone(),
             subject: format!("{inviter} invited you to {company} on meetergo"),
@@ -296,20 +269,15 @@ async fn send_invitation(
 /// The members page with the fresh invitation link and a confirmation.
 async fn show_sent(
     shell: Shell,
-    me: &CurrentUser,
-    db: &Db,
+    m: &Member,
     link: String,
     confirmation: String,
 ) -> Result<HttpResponse, AppError> {
     let input = PageInput {
-        query: String::new(),
-        page: 1,
-        invite_email: String::new(),
-        invite_role: "member".into(),
         invite_link: Some(link),
-        errors: Vec::new(),
+        ..PageInput::default()
     };
-    let mut page = members_page(shell, me, db, input).await?;
+    let mut page = members_page(shell, m, input).await?;
     page.shell.flashes.push(crate::web::page::Flash {
         kind: FlashKind::Success,
         text: confirmation,
@@ -317,93 +285,72 @@ async fn show_sent(
     render(&page)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn invite(
-    req: HttpRequest,
-    shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    settings: web::Data<Settings>,
-    mailer: web::Data<Mailer>,
-    form: web::Form<InviteForm>,
-) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
-    let me = me.into_inner();
-    let form = form.into_inner();
-    let mut errors = Vec::new();
-    let email = Email::parse("email", &form.email)
-        .map_err(|e| errors.push(e))
-        .ok();
+/// Checks the invitation form: both values, or the message beside each wrong one.
+fn parse_invite(form: &InviteForm) -> Result<(Email, Role), Vec<FieldError>> {
+    let email = Email::parse("email", &form.email);
     let role = match Role::parse(&form.role) {
-        Some(r @ (Role::Admin | Role::Member)) => Some(r),
-        _ => {
-            errors.push(FieldError::new("role", "Choose member or admin."));
-            None
-        }
+        Some(r @ (Role::Admin | Role::Member)) => Ok(r),
+        _ => Err(FieldError::new("role", "Choose member or admin.")),
     };
-    let outcome = match (email, role) {
-        (Some(email), Some(role)) => {
-            let (keys, actor, ttl, origin) = (
-                keys.clone(),
-                me.user.clone(),
-                settings.invitation_ttl_days,
-                Origin::of(&req),
-            );
-            db.transaction(move |conn| {
-                invitations::invite(conn, &keys, &actor, email, role, ttl, &origin)
-            })
-            .await?
-        }
-        _ => Err(errors
-            .pop()
-            .unwrap_or_else(|| FieldError::new("email", "Check the form."))),
-    };
-    let outcome = match outcome {
-        Ok(issued) => match send_invitation(&settings, &mailer, &me, &issued).await {
-            Ok(link) => Ok((issued, link)),
-            Err(e) => {
-                // Nobody got the link: take the invitation back, so nothing half-done stays.
-                tracing::warn!(error = %e, "invitation mail not sent; invitation withdrawn");
-                let (actor, origin) = (me.user.clone(), Origin::of(&req));
-                db.transaction(move |conn| {
-                    invitations::withdraw_unsent(conn, &actor, &issued.invitation, &origin)
-                })
-                .await?;
-                Err(FieldError::new(
-                    "email",
-                    "The invitation could not be mailed to this address, so it was not sent. \
-                     Check the address, or try again in a few minutes.",
-                ))
-            }
-        },
-        Err(error) => Err(error),
-    };
-    match outcome {
-        Ok((issued, link)) => {
-            let confirmation = format!("Invitation sent to {}.", issued.invitation.email);
-            show_sent(shell, &me, &db, link, confirmation).await
-        }
-        Err(error) => {
-            // What was typed stays in the form, with the message beside the field.
-            let input = PageInput {
-                query: String::new(),
-                page: 1,
-                invite_email: form.email,
-                invite_role: form.role,
-                invite_link: None,
-                errors: errors.into_iter().chain([error]).collect(),
-            };
-            render_with_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &members_page(shell, &me, &db, input).await?,
+    match (email, role) {
+        (Ok(email), Ok(role)) => Ok((email, role)),
+        (email, role) => Err([email.err(), role.err()].into_iter().flatten().collect()),
+    }
+}
+
+/// Invites and mails the link. A mail that cannot be sent takes the invitation back, so
+/// nothing half-done stays, and is refused beside the email field.
+async fn invite_and_send(
+    m: &Member,
+    email: Email,
+    role: Role,
+) -> Result<(invitations::IssuedInvitation, String), AppError> {
+    let (keys, ttl) = (m.app.keys.clone(), m.app.settings.invitation_ttl_days);
+    let issued = invitations::invite(&m.app.db, keys, m.acting(), email, role, ttl).await?;
+    match send_invitation(m, &issued).await {
+        Ok(link) => Ok((issued, link)),
+        Err(e) => {
+            tracing::warn!(error = %e, "invitation mail not sent; invitation withdrawn");
+            invitations::withdraw_unsent(&m.app.db, m.acting(), issued.invitation).await?;
+            Err(Refusal::field(
+                "email",
+                "The invitation could not be mailed to this address, so it was not sent. \
+                 Check the address, or try again in a few minutes.",
             )
+            .into())
         }
     }
 }
 
-fn invitation_id(raw: &str) -> Result<InvitationId, AppError> {
-    raw.parse().map_err(|_| AppError::NotFound)
+async fn invite(
+    m: Member,
+    shell: Shell,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    m.require(Action::ViewAdminArea)?;
+    let form = form.into_inner();
+    let errors = match parse_invite(&form) {
+        Ok((email, role)) => match invite_and_send(&m, email, role).await {
+            Ok((issued, link)) => {
+                let confirmation = format!("Invitation sent to {}.", issued.invitation.email);
+                return show_sent(shell, &m, link, confirmation).await;
+            }
+            Err(AppError::Refused(r)) => vec![r.as_field_error("email")],
+            Err(e) => return Err(e),
+        },
+        Err(errors) => errors,
+    };
+    // What was typed stays in the form, with the message beside the field.
+    let input = PageInput {
+        invite_email: form.email,
+        invite_role: form.role,
+        errors,
+        ..PageInput::default()
+    };
+    render_with_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &members_page(shell, &m, input).await?,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -413,42 +360,25 @@ pub struct ResendForm {
     replaces: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn resend(
-    req: HttpRequest,
+    m: Member,
     shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    settings: web::Data<Settings>,
-    mailer: web::Data<Mailer>,
-    path: web::Path<String>,
+    id: web::Path<InvitationId>,
     form: web::Form<ResendForm>,
 ) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
-    let id = invitation_id(&path)?;
+    m.require(Action::ViewAdminArea)?;
     let replaces = match form.replaces.as_deref() {
         Some(raw) => Version::parse(raw)?.0,
         None => None,
     };
-    let me = me.into_inner();
-    let (keys2, actor, ttl, origin) = (
-        keys.clone(),
-        me.user.clone(),
-        settings.invitation_ttl_days,
-        Origin::of(&req),
-    );
-    let issued = db
-        .transaction(move |conn| {
-            invitations::resend(conn, &keys2, &actor, &id, replaces, ttl, &origin)
-        })
-        .await?;
-    let link = match send_invitation(&settings, &mailer, &me, &issued).await {
+    let (keys, ttl) = (m.app.keys.clone(), m.app.settings.invitation_ttl_days);
+    let issued =
+        invitations::resend(&m.app.db, keys, m.acting(), id.into_inner(), replaces, ttl).await?;
+    let link = match send_invitation(&m, &issued).await {
         Ok(link) => link,
         Err(e) => {
             tracing::warn!(error = %e, "invitation mail not sent again");
-            return Ok(redirect_with_flash(
-                &req,
+            return Ok(m.redirect_with_flash(
                 paths::MEMBERS,
                 FlashKind::Error,
                 &format!(
@@ -463,24 +393,13 @@ async fn resend(
         "Invitation sent again to {}. The previous link no longer works.",
         issued.invitation.email
     );
-    show_sent(shell, &me, &db, link, confirmation).await
+    show_sent(shell, &m, link, confirmation).await
 }
 
-async fn revoke(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
-    let id = invitation_id(&path)?;
-    let actor = me.into_inner().user;
-    let origin = Origin::of(&req);
-    let invitation = db
-        .transaction(move |conn| invitations::revoke_invitation(conn, &actor, &id, &origin))
-        .await?;
-    Ok(redirect_with_flash(
-        &req,
+async fn revoke(m: Member, id: web::Path<InvitationId>) -> Result<HttpResponse, AppError> {
+    m.require(Action::ViewAdminArea)?;
+    let invitation = invitations::revoke_invitation(&m.app.db, m.acting(), id.into_inner()).await?;
+    Ok(m.redirect_with_flash(
         paths::MEMBERS,
         FlashKind::Success,
         &format!("Invitation for {} revoked.", invitation.email),

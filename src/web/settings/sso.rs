@@ -1,26 +1,19 @@
 //! Settings → SSO: this company's SAML identity provider and "Enforce SSO".
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::saml;
-use crate::auth::session::CurrentUser;
 use crate::authz::Action;
-use crate::config::Settings;
 use crate::db::models::SamlConfig;
-use crate::db::schema::companies;
-use crate::db::Db;
 use crate::domain::FieldError;
 use crate::error::AppError;
-use crate::services::audit::{self, AuditKind, Event, Origin};
-use crate::web::page::{
-    redirect_with_flash, render, render_with_status, FlashKind, FormErrors, Shell,
-};
+use crate::services::sso_settings;
+use crate::web::context::Member;
+use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 use crate::web::paths;
-use crate::web::require;
 use crate::web::views::Version;
 
 #[derive(Template)]
@@ -42,18 +35,15 @@ struct SsoPage {
     version: Version,
 }
 
-const CHANGED_MEANWHILE: &str =
-    "Someone changed the single sign-on settings meanwhile. Reload the page to see them, then make your change again.";
-
-async fn page(
-    shell: Shell,
-    me: &CurrentUser,
-    db: &Db,
-    settings: &Settings,
-) -> Result<SsoPage, AppError> {
+async fn page(shell: Shell, m: &Member) -> Result<SsoPage, AppError> {
+    let me = &m.me;
     let company = me.company.id.clone();
-    let config = db.run(move |conn| SamlConfig::find(conn, &company)).await?;
-    let urls = saml::sp_urls(&settings.public_url, &me.company.slug);
+    let config = m
+        .app
+        .db
+        .run(move |conn| SamlConfig::find(conn, &company))
+        .await?;
+    let urls = saml::sp_urls(&m.app.settings.public_url, &me.company.slug);
     Ok(SsoPage {
         shell,
         section: "sso",
@@ -75,14 +65,9 @@ async fn page(
     })
 }
 
-async fn show(
-    shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    settings: web::Data<Settings>,
-) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ViewAdminArea)?;
-    render(&page(shell, &me, &db, &settings).await?)
+async fn show(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
+    m.require(Action::ViewAdminArea)?;
+    render(&page(shell, &m).await?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,16 +81,9 @@ pub struct SsoForm {
     version: Option<String>,
 }
 
-async fn save(
-    req: HttpRequest,
-    shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    settings: web::Data<Settings>,
-    form: web::Form<SsoForm>,
-) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ManageSso)?;
-    let me = me.into_inner();
+async fn save(m: Member, shell: Shell, form: web::Form<SsoForm>) -> Result<HttpResponse, AppError> {
+    m.require(Action::ManageSso)?;
+    let me = &m.me;
     let form = form.into_inner();
     let (allow_sha1, allow_idp_initiated, enforce) = (
         form.allow_sha1.is_some(),
@@ -123,7 +101,11 @@ async fn save(
         errors.push(FieldError::new("metadata_xml", message.clone()));
     }
     let company = me.company.id.clone();
-    let existing = db.run(move |conn| SamlConfig::find(conn, &company)).await?;
+    let existing = m
+        .app
+        .db
+        .run(move |conn| SamlConfig::find(conn, &company))
+        .await?;
     let version = match form.version.as_deref() {
         Some(raw) => Version::parse(raw)?,
         None => Version(existing.as_ref().map(|c| c.updated_at)),
@@ -135,7 +117,7 @@ async fn save(
         ));
     }
     if !errors.is_empty() {
-        let mut p = page(shell, &me, &db, &settings).await?;
+        let mut p = page(shell, &m).await?;
         p.metadata_xml = form.metadata_xml;
         p.allow_sha1 = allow_sha1;
         p.allow_idp_initiated = allow_idp_initiated;
@@ -166,63 +148,18 @@ async fn save(
             ))
         }
     };
-    let (actor, origin) = (me.user.clone(), Origin::of(&req));
-    db.transaction(move |conn| {
-        if !config.save_over(conn, version.0)? {
-            return Err(AppError::Conflict(CHANGED_MEANWHILE.into()));
-        }
-        diesel::update(companies::table.find(&actor.company_id))
-            .set(companies::sso_enforced.eq(enforce))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            &origin,
-            Event::new(AuditKind::SsoConfigChanged)
-                .company(&actor.company_id)
-                .actor(&actor.id)
-                .detail(format!(
-                    "idp {}; sha1 {}; idp-initiated {}; enforce {}",
-                    config.idp_entity_id, allow_sha1, allow_idp_initiated, enforce
-                )),
-        )?;
-        Ok(())
-    })
-    .await?;
-    Ok(redirect_with_flash(
-        &req,
+    sso_settings::save(&m.app.db, m.acting(), config, version.0, enforce).await?;
+    Ok(m.redirect_with_flash(
         paths::SSO_SETTINGS,
         FlashKind::Success,
         "Single sign-on settings saved.",
     ))
 }
 
-async fn remove(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
-    require(&me, Action::ManageSso)?;
-    let (actor, origin) = (me.into_inner().user, Origin::of(&req));
-    db.transaction(move |conn| {
-        if SamlConfig::delete(conn, &actor.company_id)? == 0 {
-            return Err(AppError::Conflict(CHANGED_MEANWHILE.into()));
-        }
-        diesel::update(companies::table.find(&actor.company_id))
-            .set(companies::sso_enforced.eq(false))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            &origin,
-            Event::new(AuditKind::SsoConfigChanged)
-                .company(&actor.company_id)
-                .actor(&actor.id)
-                .detail("SAML removed; enforce off"),
-        )?;
-        Ok(())
-    })
-    .await?;
-    Ok(redirect_with_flash(
-        &req,
+async fn remove(m: Member) -> Result<HttpResponse, AppError> {
+    m.require(Action::ManageSso)?;
+    sso_settings::remove(&m.app.db, m.acting()).await?;
+    Ok(m.redirect_with_flash(
         paths::SSO_SETTINGS,
         FlashKind::Success,
         "SAML single sign-on removed.",

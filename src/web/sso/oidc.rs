@@ -2,22 +2,20 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::keys::Keys;
-use crate::auth::oidc::Oidc;
 use crate::auth::session::{self, signed_in_user_id};
 use crate::auth::sso_binding;
-use crate::config::Settings;
-use crate::db::models::{now, SsoRequest, User};
-use crate::db::Db;
+use crate::db::models::SsoRequest;
+use crate::domain::{SsoKind, SsoPurpose};
 use crate::error::AppError;
-use crate::services::audit::Origin;
+use crate::services::invitations;
 use crate::services::sso as sso_service;
 
 use super::{audit_refusal, binding, refused, with_binding, ProblemPage, REQUEST_TTL_MINUTES};
-use crate::web::page::{redirect, redirect_with_flash, render_with_status, FlashKind, Shell};
+use crate::web::context::Visitor;
+use crate::web::page::{redirect, render_with_status, FlashKind, Shell};
 use crate::web::paths;
 
 #[derive(Debug, Deserialize)]
@@ -27,42 +25,33 @@ pub struct StartQuery {
     invitation: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn oidc_start(
-    req: HttpRequest,
+    v: Visitor,
     shell: Shell,
     session: Session,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    oidc: web::Data<Oidc>,
-    settings: web::Data<Settings>,
     path: web::Path<String>,
     query: web::Query<StartQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let (req, db, keys, oidc) = (&v.req, &v.app.db, &v.app.keys, &v.app.oidc);
     let provider = path.into_inner();
     oidc.provider(&provider).map_err(|_| AppError::NotFound)?;
-    let link_user = match query.purpose.as_deref() {
-        Some("link") => Some(signed_in_user_id(&session).ok_or(AppError::LoginRequired)?),
+    let link_user = match query.purpose.as_deref().and_then(SsoPurpose::parse) {
+        Some(SsoPurpose::Link) => Some(signed_in_user_id(&session).ok_or(AppError::LoginRequired)?),
         _ => None,
     };
     // Started from an invitation link: check it now, so a dead link fails before the provider.
     let invitation_hash = match query.invitation.clone().filter(|_| link_user.is_none()) {
-        Some(token) => {
-            let (k, t) = (keys.clone(), token.clone());
-            match db
-                .run(move |conn| crate::services::invitations::open_link(conn, &k, &t))
-                .await?
-            {
-                Ok(_) => Some(crate::services::invitations::invitation_hash(&keys, &token)),
-                Err(problem) => return refused(shell, problem.message()),
-            }
-        }
+        Some(token) => match invitations::open(db, keys.clone(), token.clone(), v.now).await {
+            Ok(_) => Some(invitations::invitation_hash(keys, &token)),
+            Err(AppError::Refused(r)) => return refused(shell, r.message),
+            Err(e) => return Err(e),
+        },
         None => None,
     };
-    let (value, fresh) = binding(&req);
+    let (value, fresh) = binding(req);
     let state = sso_binding::random_token();
     let nonce = sso_binding::random_token();
-    let verifier = sso_binding::pkce_verifier(&keys, &value, &state);
+    let verifier = sso_binding::pkce_verifier(keys, &value, &state);
     let url = match oidc
         .authorization_url(&provider, &state, &nonce, &verifier)
         .await
@@ -70,7 +59,7 @@ pub(super) async fn oidc_start(
         Ok(url) => url,
         Err(e) => {
             let detail = format!("oidc:{provider}: {e}");
-            audit_refusal(&db, Origin::of(&req), None, detail).await?;
+            audit_refusal(db, v.origin.clone(), None, detail).await?;
             return render_with_status(
                 StatusCode::BAD_GATEWAY,
                 &ProblemPage {
@@ -82,18 +71,18 @@ pub(super) async fn oidc_start(
     };
     let request = SsoRequest {
         id: keys.opaque_hash("oidc-state", &state),
-        kind: "oidc".into(),
+        kind: SsoKind::Oidc,
         target: provider,
         purpose: if link_user.is_some() {
-            "link".into()
+            SsoPurpose::Link
         } else {
-            "signin".into()
+            SsoPurpose::SignIn
         },
-        browser_hash: sso_binding::browser_hash(&keys, &value),
+        browser_hash: sso_binding::browser_hash(keys, &value),
         nonce: Some(nonce),
         link_user_id: link_user.map(String::from),
-        created_at: now(),
-        expires_at: now() + chrono::Duration::minutes(REQUEST_TTL_MINUTES),
+        created_at: v.now,
+        expires_at: v.now + chrono::Duration::minutes(REQUEST_TTL_MINUTES),
         used_at: None,
         invitation_hash,
     };
@@ -102,7 +91,7 @@ pub(super) async fn oidc_start(
         redirect(&url),
         &value,
         fresh,
-        settings.is_https(),
+        v.app.settings.is_https(),
     ))
 }
 
@@ -116,26 +105,23 @@ pub struct CallbackQuery {
     error_description: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn oidc_callback(
-    req: HttpRequest,
+    v: Visitor,
     shell: Shell,
     session: Session,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    oidc: web::Data<Oidc>,
     path: web::Path<String>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let (req, db, keys, oidc) = (&v.req, &v.app.db, &v.app.keys, &v.app.oidc);
     let provider = path.into_inner();
-    let origin = Origin::of(&req);
+    let origin = v.origin.clone();
     oidc.provider(&provider).map_err(|_| AppError::NotFound)?;
     if let Some(error) = &query.error {
         let detail = format!(
             "oidc:{provider}: provider error {error}: {}",
             query.error_description.clone().unwrap_or_default()
         );
-        audit_refusal(&db, origin, None, detail).await?;
+        audit_refusal(db, origin, None, detail).await?;
         return refused(
             shell,
             "The sign-in was cancelled or refused by the provider.",
@@ -144,10 +130,10 @@ pub(super) async fn oidc_callback(
     let (Some(code), Some(state), Some(value)) = (
         query.code.clone(),
         query.state.clone(),
-        sso_binding::from_request(&req),
+        sso_binding::from_request(req),
     ) else {
         audit_refusal(
-            &db,
+            db,
             origin,
             None,
             format!("oidc:{provider}: callback without code, state or browser binding"),
@@ -160,15 +146,16 @@ pub(super) async fn oidc_callback(
     };
     let (id, hash, target) = (
         keys.opaque_hash("oidc-state", &state),
-        sso_binding::browser_hash(&keys, &value),
+        sso_binding::browser_hash(keys, &value),
         provider.clone(),
     );
+    let at = v.now;
     let pending = db
-        .run(move |conn| SsoRequest::take(conn, &id, "oidc", &target, &hash, now()))
+        .run(move |conn| SsoRequest::take(conn, &id, SsoKind::Oidc, &target, &hash, at))
         .await?;
     let Some(pending) = pending else {
         audit_refusal(
-            &db,
+            db,
             origin,
             None,
             format!("oidc:{provider}: state does not match a pending sign-in of this browser"),
@@ -176,7 +163,7 @@ pub(super) async fn oidc_callback(
         .await?;
         return refused(shell, "This sign-in was not started in this browser, was already used, or has expired. Start again.");
     };
-    let verifier = sso_binding::pkce_verifier(&keys, &value, &state);
+    let verifier = sso_binding::pkce_verifier(keys, &value, &state);
     let nonce = pending.nonce.clone().unwrap_or_default();
     let external = match oidc
         .finish(&provider, &code, query.iss.as_deref(), &verifier, &nonce)
@@ -184,48 +171,44 @@ pub(super) async fn oidc_callback(
     {
         Ok(e) => e,
         Err(e) => {
-            audit_refusal(&db, origin, None, format!("oidc:{provider}: {e}")).await?;
+            audit_refusal(db, origin, None, format!("oidc:{provider}: {e}")).await?;
             return refused(shell, e.user_message());
         }
     };
-    if pending.purpose == "link" {
+    if pending.purpose == SsoPurpose::Link {
         let current = signed_in_user_id(&session).map(String::from);
         if current.is_none() || current != pending.link_user_id {
             return Err(AppError::LoginRequired);
         }
         let user_id = signed_in_user_id(&session).ok_or(AppError::LoginRequired)?;
-        let outcome = db
-            .transaction(move |conn| {
-                let user = User::find(conn, &user_id)?
-                    .filter(User::is_active)
-                    .ok_or(AppError::LoginRequired)?;
-                sso_service::oidc_link(conn, &user, &external, &origin)
-            })
-            .await?;
-        return Ok(match outcome {
-            Ok(()) => redirect_with_flash(
-                &req,
-                paths::PROFILE,
-                FlashKind::Success,
-                &format!("{provider} is linked. You can sign in with it now."),
-            ),
-            Err(r) => redirect_with_flash(&req, paths::PROFILE, FlashKind::Error, &r.0),
-        });
+        return Ok(
+            match sso_service::link_oidc(db, user_id, external, origin).await {
+                Ok(()) => v.redirect_with_flash(
+                    paths::PROFILE,
+                    FlashKind::Success,
+                    &format!("{provider} is linked. You can sign in with it now."),
+                ),
+                Err(AppError::Refused(r)) => {
+                    v.redirect_with_flash(paths::PROFILE, FlashKind::Error, &r.message)
+                }
+                Err(e) => return Err(e),
+            },
+        );
     }
-    let audit_origin = origin.clone();
-    let outcome = db
-        .transaction(move |conn| {
-            sso_service::oidc_sign_in(conn, &external, pending.invitation_hash.as_deref(), &origin)
-        })
-        .await?;
-    match outcome {
+    let invitation = pending.invitation_hash.clone();
+    match sso_service::sign_in_with_oidc(db, external, invitation, origin.clone()).await {
         Ok(user) => {
             session::sign_in(&session, &user.id)?;
             Ok(redirect(paths::DASHBOARD))
         }
-        Err(r) => {
-            audit_refusal(&db, audit_origin, None, format!("oidc:{provider}: {}", r.0)).await?;
-            refused(shell, r.0)
+        Err(AppError::Refused(r)) => {
+            let detail = format!(
+                "oidc:{provider}: {}",
+                r.detail.as_ref().unwrap_or(&r.message)
+            );
+            audit_refusal(db, origin, None, detail).await?;
+            refused(shell, r.message)
         }
+        Err(e) => Err(e),
     }
 }

@@ -1,18 +1,14 @@
 //! The profile: linked sign-in identities, link and unlink.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::oidc::Oidc;
-use crate::auth::session::CurrentUser;
 use crate::db::models::Identity;
-use crate::db::Db;
 use crate::domain::IdentityId;
 use crate::error::AppError;
-use crate::services::audit::Origin;
 use crate::services::sso as sso_service;
-
-use crate::web::page::{redirect_with_flash, render, FlashKind, Shell};
+use crate::web::context::Member;
+use crate::web::page::{render, FlashKind, Shell};
 use crate::web::paths;
 
 pub struct IdentityRow {
@@ -40,16 +36,17 @@ struct ProfilePage {
     providers: Vec<ProviderLink>,
 }
 
-pub(super) async fn profile(
-    shell: Shell,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    oidc: web::Data<Oidc>,
-) -> Result<HttpResponse, AppError> {
-    let me = me.into_inner();
+pub(super) async fn profile(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
+    let me = &m.me;
     let id = me.user.id.clone();
-    let identities = db.run(move |conn| Identity::of_user(conn, &id)).await?;
-    let providers = oidc
+    let identities = m
+        .app
+        .db
+        .run(move |conn| Identity::of_user(conn, &id))
+        .await?;
+    let providers = m
+        .app
+        .oidc
         .providers()
         .iter()
         .filter(|p| !identities.iter().any(|i| i.provider == p.key))
@@ -78,25 +75,18 @@ pub(super) async fn profile(
     })
 }
 
-pub(super) async fn unlink(
-    req: HttpRequest,
-    me: web::ReqData<CurrentUser>,
-    db: web::Data<Db>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let id: IdentityId = path.into_inner().parse().map_err(|_| AppError::NotFound)?;
-    let user = me.into_inner().user;
-    let origin = Origin::of(&req);
-    let outcome = db
-        .transaction(move |conn| sso_service::unlink(conn, &user, &id, &origin))
-        .await?;
-    Ok(match outcome {
-        Ok(identity) => redirect_with_flash(
-            &req,
-            paths::PROFILE,
-            FlashKind::Success,
-            &format!("{} is unlinked.", identity.provider),
-        ),
-        Err(r) => redirect_with_flash(&req, paths::PROFILE, FlashKind::Error, &r.0),
-    })
+pub(super) async fn unlink(m: Member, id: web::Path<IdentityId>) -> Result<HttpResponse, AppError> {
+    Ok(
+        match sso_service::unlink_identity(&m.app.db, m.acting(), id.into_inner()).await {
+            Ok(identity) => m.redirect_with_flash(
+                paths::PROFILE,
+                FlashKind::Success,
+                &format!("{} is unlinked.", identity.provider),
+            ),
+            Err(AppError::Refused(r)) => {
+                m.redirect_with_flash(paths::PROFILE, FlashKind::Error, &r.message)
+            }
+            Err(e) => return Err(e),
+        },
+    )
 }

@@ -1,21 +1,19 @@
 //! Per-company SAML: SSO start by email or company, SP metadata, the assertion consumer.
 
 use actix_session::Session;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::keys::Keys;
 use crate::auth::saml::{self, SpUrls, Tolerances};
 use crate::auth::session::{self};
 use crate::auth::sso_binding;
 use crate::config::Settings;
-use crate::db::models::{now, Company, SamlConfig, SsoRequest, User};
-use crate::db::Db;
-use crate::domain::Email;
-use crate::error::AppError;
-use crate::services::audit::Origin;
+use crate::db::models::{Company, SamlConfig, SsoRequest, User};
+use crate::domain::{Email, SsoKind, SsoPurpose};
+use crate::error::{AppError, Refusal};
 use crate::services::sso as sso_service;
+use crate::web::context::Visitor;
 
 use super::{audit_refusal, binding, refused, with_binding, REQUEST_TTL_MINUTES};
 use crate::web::page::{redirect, render, Shell};
@@ -55,13 +53,11 @@ fn company_for(
 }
 
 pub(super) async fn saml_start(
-    req: HttpRequest,
+    v: Visitor,
     shell: Shell,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    settings: web::Data<Settings>,
     form: web::Form<SsoStartForm>,
 ) -> Result<HttpResponse, AppError> {
+    let (db, keys, settings) = (&v.app.db, &v.app.keys, &v.app.settings);
     let identifier = form.into_inner().identifier;
     let found = db
         .run(move |conn| {
@@ -75,27 +71,27 @@ pub(super) async fn saml_start(
     let Some((company, config)) = found else {
         return crate::web::sign_in::login_with_sso_error(
             shell,
-            &db,
-            &settings,
+            db,
+            settings,
             "No single sign-on is set up for that email or company.",
         )
         .await;
     };
     let urls = saml::sp_urls(&settings.public_url, &company.slug);
-    let (value, fresh) = binding(&req);
+    let (value, fresh) = binding(&v.req);
     let (request_id, url) =
-        saml::authn_request(&config, &urls, tolerances(&settings), &company.slug)
+        saml::authn_request(&config, &urls, tolerances(settings), &company.slug)
             .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let request = SsoRequest {
         id: request_id,
-        kind: "saml".into(),
+        kind: SsoKind::Saml,
         target: company.id.to_string(),
-        purpose: "signin".into(),
-        browser_hash: sso_binding::browser_hash(&keys, &value),
+        purpose: SsoPurpose::SignIn,
+        browser_hash: sso_binding::browser_hash(keys, &value),
         nonce: None,
         link_user_id: None,
-        created_at: now(),
-        expires_at: now() + chrono::Duration::minutes(REQUEST_TTL_MINUTES),
+        created_at: v.now,
+        expires_at: v.now + chrono::Duration::minutes(REQUEST_TTL_MINUTES),
         used_at: None,
         invitation_hash: None,
     };
@@ -120,16 +116,17 @@ struct ContinuePage {
 }
 
 pub(super) async fn saml_metadata(
-    db: web::Data<Db>,
-    settings: web::Data<Settings>,
+    v: Visitor,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = path.into_inner();
     let s = slug.clone();
-    db.run(move |conn| Company::find_by_slug(conn, &s))
+    v.app
+        .db
+        .run(move |conn| Company::find_by_slug(conn, &s))
         .await?
         .ok_or(AppError::NotFound)?;
-    let xml = saml::sp_metadata(&saml::sp_urls(&settings.public_url, &slug))
+    let xml = saml::sp_metadata(&saml::sp_urls(&v.app.settings.public_url, &slug))
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     Ok(HttpResponse::Ok()
         .content_type("application/samlmetadata+xml")
@@ -142,32 +139,28 @@ pub struct AcsForm {
     saml_response: String,
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn saml_acs(
-    req: HttpRequest,
+    v: Visitor,
     shell: Shell,
     session: Session,
-    db: web::Data<Db>,
-    keys: web::Data<Keys>,
-    settings: web::Data<Settings>,
     path: web::Path<String>,
     form: web::Form<AcsForm>,
 ) -> Result<HttpResponse, AppError> {
+    let (db, keys, settings) = (&v.app.db, &v.app.keys, &v.app.settings);
     let slug = path.into_inner();
-    let origin = Origin::of(&req);
-    let browser = sso_binding::from_request(&req).map(|v| sso_binding::browser_hash(&keys, &v));
-    let s = slug.clone();
-    let b = browser.clone().unwrap_or_default();
-    let b2 = b.clone();
+    let browser = sso_binding::from_request(&v.req)
+        .map(|b| sso_binding::browser_hash(keys, &b))
+        .unwrap_or_default();
+    let (b, at) = (browser.clone(), v.now);
     let found = db
         .run(move |conn| {
-            let Some(company) = Company::find_by_slug(conn, &s)? else {
+            let Some(company) = Company::find_by_slug(conn, &slug)? else {
                 return Ok::<_, AppError>(None);
             };
             let Some(config) = SamlConfig::find(conn, &company.id)? else {
                 return Ok(None);
             };
-            let pending = SsoRequest::pending_saml_ids(conn, company.id.as_str(), &b2, now())?;
+            let pending = SsoRequest::pending_saml_ids(conn, company.id.as_str(), &b, at)?;
             Ok(Some((company, config, pending)))
         })
         .await?;
@@ -178,70 +171,37 @@ pub(super) async fn saml_acs(
     let checked = saml::check_response(
         &config,
         &urls,
-        tolerances(&settings),
+        tolerances(settings),
         &form.saml_response,
         &pending,
     );
-    let login = match checked {
-        Ok(l) => l,
-        Err(reason) => {
-            audit_refusal(
-                &db,
-                origin,
-                Some(company.id.clone()),
-                format!("saml: {reason}"),
-            )
-            .await?;
-            return refused(
-                shell,
-                "Your identity provider's answer was not accepted. Try signing in again.",
-            );
+    let company_id = company.id.clone();
+    let outcome = match checked {
+        Ok(login) => {
+            let answer = sso_service::SamlAnswer {
+                company,
+                login,
+                browser_hash: browser,
+            };
+            sso_service::sign_in_with_saml(db, answer, v.origin.clone()).await
         }
+        Err(reason) => Err(Refusal::forbidden(sso_service::SAML_NOT_ACCEPTED)
+            .with_detail(format!("saml: {reason}"))
+            .into()),
     };
-    let (company2, audit_origin) = (company.clone(), origin.clone());
-    let outcome = db
-        .transaction(move |conn| {
-            if let Some(irt) = &login.in_response_to {
-                if SsoRequest::take(conn, irt, "saml", company2.id.as_str(), &b, now())?.is_none() {
-                    return Ok(Err(sso_service::Refusal(
-                        "saml: the request was already answered".into(),
-                    )));
-                }
-            }
-            let expires = login.expires_at.naive_utc();
-            if !crate::db::models::remember_assertion(
-                conn,
-                &company2.id,
-                &login.assertion_id,
-                expires,
-            )? {
-                return Ok(Err(sso_service::Refusal("saml: replayed assertion".into())));
-            }
-            sso_service::saml_sign_in(conn, &company2, &login, &origin)
-        })
-        .await?;
     match outcome {
         Ok(user) => {
             session::sign_in(&session, &user.id)?;
             Ok(redirect(paths::DASHBOARD))
         }
-        Err(r) => {
-            audit_refusal(
-                &db,
-                audit_origin,
-                Some(company.id.clone()),
-                format!("saml: {}", r.0.trim_start_matches("saml: ")),
-            )
-            .await?;
-            refused(
-                shell,
-                if r.0.starts_with("saml:") {
-                    "Your identity provider's answer was not accepted. Try signing in again."
-                        .to_owned()
-                } else {
-                    r.0
-                },
-            )
+        Err(AppError::Refused(r)) => {
+            let detail = match &r.detail {
+                Some(d) => d.clone(),
+                None => format!("saml: {}", r.message),
+            };
+            audit_refusal(db, v.origin.clone(), Some(company_id), detail).await?;
+            refused(shell, r.message)
         }
+        Err(e) => Err(e),
     }
 }

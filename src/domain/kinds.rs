@@ -1,0 +1,54 @@
+//! Kinds stored in TEXT columns: what an audit event records, and what a pending SSO request
+//! is for.
+
+use super::text_enum::text_enum;
+
+text_enum! {
+    /// What an audit event records. The words are what the log shows and filters by.
+    pub enum AuditKind {
+        SignInSucceeded => "sign_in.succeeded",
+        SignInFailed => "sign_in.failed",
+        SignedOut => "sign_out",
+        SignedUp => "sign_up",
+        RateLimited => "rate_limit.hit",
+        PatCreated => "pat.created",
+        PatRevoked => "pat.revoked",
+        ApiKeyCreated => "api_key.created",
+        ApiKeyDeactivated => "api_key.deactivated",
+        ApiKeyActivated => "api_key.activated",
+        ApiKeyRevoked => "api_key.revoked",
+        UserCreated => "user.created",
+        UserUpdated => "user.updated",
+        MemberOffboarded => "member.offboarded",
+        SessionsEnded => "sessions.ended",
+        RoleChanged => "role.changed",
+        OwnershipTransferred => "ownership.transferred",
+        InvitationSent => "invitation.sent",
+        InvitationResent => "invitation.resent",
+        InvitationAccepted => "invitation.accepted",
+        InvitationRevoked => "invitation.revoked",
+        SettingsChanged => "settings.changed",
+        SignInBreakGlass => "sign_in.break_glass",
+        IdentityLinked => "identity.linked",
+        IdentityUnlinked => "identity.unlinked",
+        SsoConfigChanged => "sso.config_changed",
+    }
+}
+
+text_enum! {
+    /// The protocol of a pending single sign-on request.
+    pub enum SsoKind {
+        Oidc => "oidc",
+        Saml => "saml",
+    }
+}
+
+text_enum! {
+    /// What a pending single sign-on request will do when it comes back.
+    pub enum SsoPurpose {
+        /// Sign in (or join) with the external identity.
+        SignIn => "signin",
+        /// Link the external identity to the account already signed in.
+        Link => "link",
+    }
+}

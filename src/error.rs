@@ -246,3 +246,34 @@ impl ResponseError for AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_answers_with_its_kind_and_keeps_its_field() {
+        let cases = [
+            (RefusalKind::Invalid, 422),
+            (RefusalKind::Forbidden, 403),
+            (RefusalKind::Unknown, 404),
+            (RefusalKind::Conflict, 409),
+            (RefusalKind::Gone, 410),
+        ];
+        for (kind, status) in cases {
+            let error = AppError::from(Refusal::new(kind, "No."));
+            assert_eq!(error.status_code().as_u16(), status, "{kind:?}");
+        }
+        let r = Refusal::field("email", "Taken.").with_detail("for the audit log");
+        assert_eq!(r.as_field_error("name").field, "email");
+        assert_eq!(Refusal::conflict("x").as_field_error("name").field, "name");
+        let from_value: AppError = crate::domain::FieldError::new("name", "Too long.").into();
+        assert!(matches!(
+            from_value,
+            AppError::Refused(Refusal {
+                field: Some("name"),
+                ..
+            })
+        ));
+    }
+}

@@ -237,3 +237,20 @@ impl ResponseError for ApiError {
         response.json(body)
     }
 }
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::error::{Refusal, RefusalKind};
+
+    #[test]
+    fn a_refused_value_is_a_validation_failure_naming_the_field() {
+        let e = ApiError::from(AppError::from(Refusal::field("email", "Taken.")));
+        assert_eq!((e.status.as_u16(), e.code), (400, "validation_failed"));
+        assert_eq!(e.errors.first().map(|f| f.field.as_str()), Some("email"));
+        let e = ApiError::from(AppError::from(Refusal::conflict("Twice.")));
+        assert_eq!((e.status.as_u16(), e.code), (409, "conflict"));
+        let e = ApiError::from(AppError::from(Refusal::new(RefusalKind::Gone, "Used.")));
+        assert_eq!(e.status.as_u16(), 410);
+    }
+}

@@ -112,19 +112,16 @@ pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<Act
         Presented::Pat(_) => Kind::Pat,
         Presented::ApiKey { id, .. } => Kind::ApiKey(id),
     };
+    let presented = Presentation {
+        hash,
+        kind: parsed,
+        user_header,
+        policy,
+        ip,
+        now,
+    };
     let outcome = db
-        .run(move |conn| {
-            Ok::<_, crate::error::AppError>(authenticate(
-                conn,
-                &hash,
-                parsed,
-                user_header,
-                policy,
-                &limits,
-                &ip,
-                now,
-            ))
-        })
+        .run(move |conn| Ok::<_, crate::error::AppError>(authenticate(conn, presented, &limits)))
         .await
         .map_err(ApiError::from)?;
     outcome
@@ -157,16 +154,30 @@ impl NamedUser {
     }
 }
 
-fn authenticate(
-    conn: &mut DbConnection,
-    hash: &str,
+/// A credential as far as it can be read without the database, and the request around it.
+struct Presentation {
+    hash: String,
     kind: Kind,
     user_header: NamedUser,
     policy: WithoutUserHeader,
-    limits: &RateLimits,
-    ip: &str,
+    ip: String,
     now: chrono::NaiveDateTime,
+}
+
+fn authenticate(
+    conn: &mut DbConnection,
+    presented: Presentation,
+    limits: &RateLimits,
 ) -> Result<ActingUser, ApiError> {
+    let Presentation {
+        hash,
+        kind,
+        user_header,
+        policy,
+        ip,
+        now,
+    } = presented;
+    let (hash, ip) = (hash.as_str(), ip.as_str());
     match kind {
         Kind::Pat => {
             let (token, owner) = PersonalAccessToken::find_by_hash(conn, hash)?

@@ -16,6 +16,7 @@ mod concurrent_writes;
 mod db_outage;
 mod helpers;
 mod hostile;
+mod paths_and_time;
 mod races;
 mod shutdown;
 mod sign_in;

@@ -22,7 +22,8 @@ use diesel::RunQueryDsl;
 use meetergo_console::db::{DatabaseUrl, Db};
 use meetergo_console::error::AppError;
 
-use crate::helpers::{backend, email, fresh_database, tempfile_dir::TempDir, TestApp};
+use crate::helpers::fixtures::sign_up;
+use crate::helpers::{backend, email, fresh_database, RequestHelper, TempDir, TestApp};
 
 /// A PostgreSQL cluster in a temporary folder on a port of its own, run as an unprivileged user
 /// when the tests run as root (the server refuses root).
@@ -195,12 +196,8 @@ async fn the_console_recovers_by_itself_when_postgresql_restarts_or_stops() {
         s.api_rate_limit_burst = 1_000_000;
     })
     .await;
-    let who = email("outage");
-    assert_eq!(
-        app.signup("Outage Ltd", "Olga Outage", &who).await.status(),
-        303
-    );
-    let pat = app.create_pat("load", "30").await;
+    let owner = sign_up(&app, "Outage Ltd", "Olga Outage", &email("outage")).await;
+    let pat = owner.browser.create_pat("load", "30").await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let samples = Arc::new(Mutex::new(Vec::<Sample>::new()));
@@ -208,11 +205,12 @@ async fn the_console_recovers_by_itself_when_postgresql_restarts_or_stops() {
     for worker in 0..6 {
         let (stop, samples) = (Arc::clone(&stop), Arc::clone(&samples));
         let page = worker % 3 == 0;
-        let client = app.client.clone();
+        // Raw requests with a timeout: a load driver counts failures rather than stopping.
+        let client = owner.browser.http().clone();
         let url = if page {
-            app.url("/integrations/api")
+            owner.browser.url("/integrations/api")
         } else {
-            app.url("/v4/user/me")
+            owner.browser.url("/v4/user/me")
         };
         let pat = pat.clone();
         workers.push(actix_web::rt::spawn(async move {
@@ -243,13 +241,13 @@ async fn the_console_recovers_by_itself_when_postgresql_restarts_or_stops() {
     cluster_op(&cluster, &["stop"]).await;
     let stopped = Instant::now();
     actix_web::rt::time::sleep(Duration::from_secs(1)).await;
-    let readyz_down = app.get("/readyz").await.status();
+    let readyz_down = app.anonymous().get("/readyz").await.status;
     actix_web::rt::time::sleep(Duration::from_secs(3)).await;
     let starting = Instant::now();
     cluster_op(&cluster, &["start"]).await;
     let back_after_stop = Instant::now();
     actix_web::rt::time::sleep(Duration::from_secs(7)).await;
-    let readyz_up = app.get("/readyz").await.status();
+    let readyz_up = app.anonymous().get("/readyz").await.status;
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         w.await.expect("load worker");

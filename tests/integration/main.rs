@@ -9,7 +9,6 @@
 )]
 
 mod api;
-mod api_contract;
 mod bad_input;
 mod browser;
 mod concurrent_writes;
@@ -23,4 +22,3 @@ mod sign_in;
 mod sso_oidc;
 mod sso_saml;
 mod team;
-mod user_api;

@@ -1,69 +1,65 @@
 //! Typed path ids and the app's clock: an id that does not parse names nothing (404, on pages
 //! and in the API), and expiry follows the clock the app is given, with no row edited.
 
-use reqwest::Method;
-
-use crate::helpers::{email, TestApp};
+use crate::helpers::fixtures::sign_up;
+use crate::helpers::{email, RequestHelper, TestApp};
 
 #[actix_web::test]
 async fn an_id_that_is_no_id_is_not_found_on_pages_and_in_the_api() {
     let app = TestApp::spawn().await;
-    app.signup("Paths Co", "Pia", &email("pia")).await;
-    for (page, action) in [
-        ("/settings/members", "/settings/members/not-a-uuid/role"),
-        ("/settings/members", "/settings/members/12345/sign-out"),
-        ("/settings/members", "/settings/invitations/x/revoke"),
-        ("/integrations/api", "/integrations/api/tokens/%20/revoke"),
-        ("/admin/api-keys", "/admin/api-keys/nope/deactivate"),
-        ("/profile", "/profile/identities/nope/unlink"),
+    let owner = sign_up(&app, "Paths Co", "Pia", &email("pia")).await;
+    for action in [
+        "/settings/members/not-a-uuid/role",
+        "/settings/members/12345/sign-out",
+        "/settings/invitations/x/revoke",
+        "/integrations/api/tokens/%20/revoke",
+        "/admin/api-keys/nope/deactivate",
+        "/profile/identities/nope/unlink",
     ] {
-        let r = app.post_form(page, action, &[("role", "admin")]).await;
-        assert_eq!(r.status(), 404, "{action}");
-        let body = r.text().await.expect("body");
+        let r = owner.browser.post_form(action, &[("role", "admin")]).await;
+        r.assert_status(404);
         assert!(
-            body.contains("Not found"),
+            r.body.contains("Not found"),
             "{action}: the error page, not a bare body"
         );
     }
-    let (status, _) = app.get_html("/settings/members/not-a-uuid/offboard").await;
-    assert_eq!(status, 404);
+    owner
+        .browser
+        .get("/settings/members/not-a-uuid/offboard")
+        .await
+        .assert_status(404);
 
-    let pat = app.create_pat("paths", "30").await;
+    let pat = owner.browser.create_pat("paths", "30").await;
+    let caller = app.token(&pat);
     for path in ["/v4/meeting-type/not-a-uuid", "/v4/meeting-type/1"] {
-        let (status, body) = app.api(Method::GET, path, Some(&pat), None).await;
-        assert_eq!(status, 404, "{path}");
-        assert_eq!(
-            body["statusCode"], 404,
-            "{path}: the JSON error body {body}"
-        );
+        let r = caller.get(path).await;
+        r.assert_status(404);
+        assert_eq!(r.json()["statusCode"], 404, "{path}: the JSON error body");
     }
-    let (status, body) = app
-        .api(Method::PATCH, "/v4/user/abc", Some(&pat), None)
+    let r = caller
+        .patch_json("/v4/user/abc", &serde_json::json!({"givenName": "X"}))
         .await;
-    assert_eq!(
-        (status.as_u16(), body["statusCode"].as_u64()),
-        (404, Some(404))
-    );
+    r.assert_status(404);
+    assert_eq!(r.json()["statusCode"], 404);
 }
 
 #[actix_web::test]
 async fn a_token_stops_working_when_the_clock_passes_its_expiry() {
     let app = TestApp::spawn().await;
-    app.signup("Clock Co", "Cleo", &email("cleo")).await;
-    let pat = app.create_pat("a week", "7").await;
-    let (status, _) = app.api(Method::GET, "/v4/user/me", Some(&pat), None).await;
-    assert_eq!(status, 200);
+    let owner = sign_up(&app, "Clock Co", "Cleo", &email("cleo")).await;
+    let pat = owner.browser.create_pat("a week", "7").await;
+    let caller = app.token(&pat);
+    caller.get("/v4/user/me").await.assert_status(200);
 
     assert!(app.clock.advance(chrono::Duration::days(6)));
-    let (status, _) = app.api(Method::GET, "/v4/user/me", Some(&pat), None).await;
-    assert_eq!(status, 200, "still valid on day 6");
-    let (_, page) = app.get_html("/integrations/api").await;
-    assert!(page.contains("active"), "listed as active on day 6");
+    caller.get("/v4/user/me").await.assert_status(200);
+    let page = owner.browser.get("/integrations/api").await;
+    assert!(page.body.contains("active"), "listed as active on day 6");
 
     assert!(app.clock.advance(chrono::Duration::days(2)));
-    let (status, body) = app.api(Method::GET, "/v4/user/me", Some(&pat), None).await;
-    assert_eq!(status, 401, "expired on day 8: {body}");
-    assert_eq!(body["code"], "credential_expired", "{body}");
-    let (_, page) = app.get_html("/integrations/api").await;
-    assert!(page.contains("expired"), "listed as expired on day 8");
+    let r = caller.get("/v4/user/me").await;
+    r.assert_status(401);
+    assert_eq!(r.code(), "credential_expired");
+    let page = owner.browser.get("/integrations/api").await;
+    assert!(page.body.contains("expired"), "listed as expired on day 8");
 }

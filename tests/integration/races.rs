@@ -19,27 +19,20 @@ use diesel::prelude::*;
 use futures_util::future::join_all;
 use meetergo_console::db::schema::{audit_events, users};
 use meetergo_console::db::DatabaseUrl;
-use reqwest::{Client, RequestBuilder};
-use serde_json::{json, Value};
+use reqwest::{Method, RequestBuilder};
 
-use crate::helpers::{email, location, TestApp};
+use crate::helpers::db::conn;
+use crate::helpers::fixtures::{create_user, sign_up};
+use crate::helpers::{email, Browser, Reply, RequestHelper, TestApp};
 
 /// How many identical requests go out at once.
 pub const N: usize = 8;
 
-/// One response, read to the end.
-#[derive(Debug)]
-pub struct Outcome {
-    pub status: u16,
-    pub location: String,
-    pub body: String,
-}
-
-/// Opens `N` keep-alive connections on `client`, so that the next `N` requests need no
+/// Opens `N` keep-alive connections of `browser` (any caller), so that the next `N` requests need no
 /// handshake and leave together.
-async fn warm_up(app: &TestApp, client: &Client) {
-    let url = app.url("/healthz");
-    let replies = join_all((0..N).map(|_| client.get(&url).send())).await;
+async fn warm_up(browser: &impl RequestHelper) {
+    let url = browser.url("/healthz");
+    let replies = join_all((0..N).map(|_| browser.http().get(&url).send())).await;
     for r in replies {
         assert_eq!(r.expect("GET /healthz").status(), 200);
     }
@@ -56,17 +49,17 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// Sends `N` copies of `request` at once, the state they change locked meanwhile (see `race`).
 pub async fn at_once(
     app: &TestApp,
-    client: &Client,
+    browser: &impl RequestHelper,
     rows: &[Row<'_>],
     request: RequestBuilder,
-) -> Vec<Outcome> {
+) -> Vec<Reply> {
     let copies = (0..N)
         .map(|_| request.try_clone().expect("a request with a fixed body"))
         .collect();
-    race(app, client, rows, vec![copies]).await
+    race(app, browser, rows, vec![copies]).await
 }
 
-/// Sends the requests of each wave at once on `client`'s warm connections, the waves
+/// Sends the requests of each wave at once on `browser`'s warm connections, the waves
 /// `WAVE_GAP` apart, and returns their outcomes in order.
 ///
 /// The widest window a race can have: on PostgreSQL the test first locks `rows` in a
@@ -77,29 +70,21 @@ pub async fn at_once(
 /// taken there: the requests simply arrive together.
 pub async fn race(
     app: &TestApp,
-    client: &Client,
+    browser: &impl RequestHelper,
     rows: &[Row<'_>],
     waves: Vec<Vec<RequestBuilder>>,
-) -> Vec<Outcome> {
+) -> Vec<Reply> {
     assert!(
         waves.iter().map(Vec::len).sum::<usize>() <= N,
         "one warm connection per request"
     );
-    warm_up(app, client).await;
+    warm_up(browser).await;
     let lock = lock_rows(app, rows);
     let last_wave = u32::try_from(waves.len()).expect("a few waves");
     let sending = join_all(waves.into_iter().zip(0u32..).flat_map(|(wave, i)| {
         wave.into_iter().map(move |r| async move {
             actix_web::rt::time::sleep(WAVE_GAP * i).await;
-            let r = r.send().await.expect("request");
-            let status = r.status().as_u16();
-            let location = location(&r);
-            let body = r.text().await.expect("body");
-            Outcome {
-                status,
-                location,
-                body,
-            }
+            Reply::read(r.send().await.expect("request")).await
         })
     }));
     let releasing = async move {
@@ -135,38 +120,24 @@ fn lock_rows(app: &TestApp, rows: &[Row<'_>]) -> Option<PgConnection> {
     Some(conn)
 }
 
-/// The CSRF token of `client`'s session, read from `page`.
-pub async fn csrf(app: &TestApp, client: &Client, page: &str) -> String {
-    let html = client
-        .get(app.url(page))
-        .send()
-        .await
-        .expect("GET page")
-        .text()
-        .await
-        .expect("page body");
-    crate::helpers::csrf_in(&html).unwrap_or_else(|| panic!("no CSRF token on {page}"))
-}
-
-/// Posts the same form `N` times at once from `client`'s session, with one CSRF token read
-/// from `page` beforehand, as a browser whose button was clicked many times; `rows` are
-/// locked meanwhile (see `race`).
+/// Posts the same form `N` times at once from `browser`'s session, with its one CSRF token,
+/// as a browser whose button was clicked many times; `rows` are locked meanwhile (see `race`).
 pub async fn post_at_once(
     app: &TestApp,
-    client: &Client,
+    browser: &Browser,
     rows: &[Row<'_>],
-    page: &str,
     path: &str,
     fields: &[(&str, &str)],
-) -> Vec<Outcome> {
-    let token = csrf(app, client, page).await;
+) -> Vec<Reply> {
+    let token = browser.csrf_token().await;
     let mut all = fields.to_vec();
     all.push(("csrf_token", &token));
-    at_once(app, client, rows, client.post(app.url(path)).form(&all)).await
+    let request = browser.request(Method::POST, path).form(&all);
+    at_once(app, browser, rows, request).await
 }
 
 /// Exactly one outcome has the `success` status; every other one is one of `conflicts`.
-pub fn assert_one_winner(what: &str, outcomes: &[Outcome], success: u16, conflicts: &[u16]) {
+pub fn assert_one_winner(what: &str, outcomes: &[Reply], success: u16, conflicts: &[u16]) {
     let summary: Vec<u16> = outcomes.iter().map(|o| o.status).collect();
     assert!(
         outcomes.iter().all(|o| o.status < 500),
@@ -190,7 +161,7 @@ pub fn events(app: &TestApp, kind: &str) -> i64 {
     audit_events::table
         .filter(audit_events::kind.eq(kind))
         .count()
-        .get_result(&mut *app.db.conn().expect("db connection"))
+        .get_result(&mut *conn(app))
         .expect("count audit events")
 }
 
@@ -199,42 +170,32 @@ pub fn role_and_status(app: &TestApp, id: &str) -> (String, String) {
     users::table
         .filter(users::id.eq(id))
         .select((users::role, users::status))
-        .first(&mut *app.db.conn().expect("db connection"))
+        .first(&mut *conn(app))
         .expect("user by id")
 }
 
-/// A company whose owner is signed in in `app.client`, with a Platform API Key.
+/// A company whose owner is signed in in `owner`, with a Platform API Key.
 pub struct Team<'a> {
     pub app: &'a TestApp,
+    pub owner: Browser,
     pub owner_id: String,
     pub key: String,
 }
 
 impl<'a> Team<'a> {
     pub async fn new(app: &'a TestApp) -> Team<'a> {
-        let owner_email = email("olga");
-        let r = app.signup("Race Team", "Olga Owner", &owner_email).await;
-        assert_eq!(r.status(), 303, "the owner signs up");
-        let owner_id: String = users::table
-            .filter(users::email.eq(&owner_email))
-            .select(users::id)
-            .first(&mut *app.db.conn().expect("db connection"))
-            .expect("owner stored");
-        let key = app.create_api_key("Team key", "30").await;
-        Team { app, owner_id, key }
+        let owner = sign_up(app, "Race Team", "Olga Owner", &email("olga")).await;
+        let key = owner.browser.create_api_key("Team key", "30").await;
+        Team {
+            app,
+            owner: owner.browser,
+            owner_id: owner.id,
+            key,
+        }
     }
 
     /// A user of the company, created through `POST /v4/user`; returns their id.
     pub async fn add(&self, name: &str, role: &str) -> String {
-        let r = Client::new()
-            .post(self.app.url("/v4/user"))
-            .bearer_auth(&self.key)
-            .json(&json!({"email": email(&name.to_lowercase()), "givenName": name, "role": role}))
-            .send()
-            .await
-            .expect("POST /v4/user");
-        assert_eq!(r.status(), 201, "creating {role} {name}");
-        let body: Value = r.json().await.expect("json");
-        body["userId"].as_str().expect("userId").to_owned()
+        create_user(self.app, &self.key, name, role).await.0
     }
 }

@@ -11,7 +11,8 @@ use meetergo_console::db::DatabaseUrl;
 use reqwest::header::CONNECTION;
 use reqwest::StatusCode;
 
-use crate::helpers::{client, csrf_in, fresh_database, tempfile_dir::TempDir};
+use crate::helpers::client::cookie_less_http;
+use crate::helpers::{csrf_in, fresh_database, TempDir};
 
 const DRAIN: Duration = Duration::from_secs(2);
 const CLIENTS: usize = 6;
@@ -66,7 +67,7 @@ async fn start_console(dir: &std::path::Path) -> Console {
         child,
         base: format!("http://127.0.0.1:{port}"),
     };
-    let http = client();
+    let http = cookie_less_http();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(r) = http.get(format!("{}/healthz", console.base)).send().await {
@@ -160,7 +161,7 @@ fn closes(r: &reqwest::Response) -> bool {
 async fn sigterm_drains_without_dropping_a_request_then_exits_0() {
     let dir = TempDir::new();
     let mut console = start_console(&dir.0).await;
-    let http = client();
+    let http = cookie_less_http();
     let ready = http
         .get(format!("{}/readyz", console.base))
         .send()
@@ -184,7 +185,7 @@ async fn sigterm_drains_without_dropping_a_request_then_exits_0() {
     // /readyz answers 503 at once (well within the drain period), on a new connection.
     let mut readyz_503_at = None;
     while signalled.elapsed() < Duration::from_secs(1) {
-        let r = client()
+        let r = cookie_less_http()
             .get(format!("{}/readyz", console.base))
             .send()
             .await

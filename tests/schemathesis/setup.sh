@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the Python virtualenv with schemathesis, the independent OpenAPI contract checker that
-# tests/integration/api_contract.rs runs against the console's /v4/openapi.json.
+# tests/integration/api/contract.rs runs against the console's /v4/openapi.json.
 #
 # Venv location: ${SCHEMATHESIS_VENV:-<repo>/target/schemathesis-venv} (target/ is git-ignored).
 # Idempotent: a stamp holding the sha256 of requirements.txt makes a repeated run a no-op.

@@ -4,17 +4,18 @@ use diesel::prelude::*;
 use meetergo_console::db::schema::{personal_access_tokens as pats, platform_api_keys as keys};
 
 use super::{assert_one_winner, events, post_at_once, Team};
+use crate::helpers::db::conn;
 use crate::helpers::TestApp;
 
 #[actix_web::test]
 async fn each_api_key_change_sent_many_times_at_once_happens_once() {
     let app = TestApp::spawn().await;
-    Team::new(&app).await;
-    app.create_api_key("Race key", "30").await;
+    let team = Team::new(&app).await;
+    team.owner.create_api_key("Race key", "30").await;
     let id: String = keys::table
         .filter(keys::name.eq("Race key"))
         .select(keys::id)
-        .first(&mut *app.db.conn().expect("db connection"))
+        .first(&mut *conn(&app))
         .expect("key stored");
     for (change, kind) in [
         ("deactivate", "api_key.deactivated"),
@@ -23,9 +24,8 @@ async fn each_api_key_change_sent_many_times_at_once_happens_once() {
     ] {
         let outcomes = post_at_once(
             &app,
-            &app.client,
+            &team.owner,
             &[("platform_api_keys", &id)],
-            "/admin/api-keys",
             &format!("/admin/api-keys/{id}/{change}"),
             &[],
         )
@@ -37,7 +37,7 @@ async fn each_api_key_change_sent_many_times_at_once_happens_once() {
         keys::table
             .filter(keys::id.eq(&id))
             .select((keys::deactivated_at, keys::revoked_at))
-            .first(&mut *app.db.conn().expect("db connection"))
+            .first(&mut *conn(&app))
             .expect("key");
     assert!(deactivated.is_none() && revoked.is_some());
 }
@@ -45,18 +45,17 @@ async fn each_api_key_change_sent_many_times_at_once_happens_once() {
 #[actix_web::test]
 async fn a_token_revoked_many_times_at_once_is_revoked_once() {
     let app = TestApp::spawn().await;
-    Team::new(&app).await;
-    app.create_pat("Race token", "30").await;
+    let team = Team::new(&app).await;
+    team.owner.create_pat("Race token", "30").await;
     let id: String = pats::table
         .filter(pats::name.eq("Race token"))
         .select(pats::id)
-        .first(&mut *app.db.conn().expect("db connection"))
+        .first(&mut *conn(&app))
         .expect("token stored");
     let outcomes = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[("personal_access_tokens", &id)],
-        "/integrations/api",
         &format!("/integrations/api/tokens/{id}/revoke"),
         &[],
     )

@@ -5,8 +5,11 @@ use diesel::prelude::*;
 use meetergo_console::db::models::now;
 use meetergo_console::db::schema::{identities, users};
 
-use super::{assert_one_winner, csrf, events, post_at_once, race, Team, N};
-use crate::helpers::TestApp;
+use reqwest::Method;
+
+use super::{assert_one_winner, events, post_at_once, race, Team, N};
+use crate::helpers::db::conn;
+use crate::helpers::{RequestHelper, TestApp};
 
 /// Links an identity of `provider` to the user directly in the database; returns its id.
 fn link(app: &TestApp, user_id: &str, provider: &str) -> String {
@@ -21,7 +24,7 @@ fn link(app: &TestApp, user_id: &str, provider: &str) -> String {
             identities::email.eq("olga@example.com"),
             identities::created_at.eq(now()),
         ))
-        .execute(&mut *app.db.conn().expect("db connection"))
+        .execute(&mut *conn(app))
         .expect("link identity");
     id
 }
@@ -30,7 +33,7 @@ fn identities_of(app: &TestApp, user_id: &str) -> i64 {
     identities::table
         .filter(identities::user_id.eq(user_id))
         .count()
-        .get_result(&mut *app.db.conn().expect("db connection"))
+        .get_result(&mut *conn(app))
         .expect("count identities")
 }
 
@@ -42,9 +45,8 @@ async fn one_identity_unlinked_many_times_at_once_is_unlinked_once() {
     // Unlinks wait for the user's row: the test holds it until all of them are there.
     let outcomes = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[("users", &team.owner_id)],
-        "/profile",
         &format!("/profile/identities/{identity}/unlink"),
         &[],
     )
@@ -67,20 +69,23 @@ async fn unlinking_two_providers_at_once_leaves_a_way_to_sign_in() {
     // The owner signs in only through those providers now.
     diesel::update(users::table.filter(users::id.eq(&team.owner_id)))
         .set(users::password_hash.eq(None::<String>))
-        .execute(&mut *app.db.conn().expect("db connection"))
+        .execute(&mut *conn(&app))
         .expect("drop the password");
-    let token = csrf(&app, &app.client, "/profile").await;
+    let token = team.owner.csrf_token().await;
     let requests = (0..N)
         .map(|i| {
             let identity = if i % 2 == 0 { &first } else { &second };
-            app.client
-                .post(app.url(&format!("/profile/identities/{identity}/unlink")))
+            team.owner
+                .request(
+                    Method::POST,
+                    &format!("/profile/identities/{identity}/unlink"),
+                )
                 .form(&[("csrf_token", &token)])
         })
         .collect();
     let outcomes = race(
         &app,
-        &app.client,
+        &team.owner,
         &[("users", &team.owner_id)],
         vec![requests],
     )

@@ -1,54 +1,36 @@
 //! An invitation accepted, sent again or revoked N times at once.
 
 use diesel::prelude::*;
-use meetergo_console::db::schema::{invitations, users};
+use meetergo_console::db::schema::users;
 
 use super::{assert_one_winner, events, post_at_once, Team};
-use crate::helpers::{client, email, TestApp, PASSWORD};
+use crate::helpers::db::{conn, invitation};
+use crate::helpers::html::{invite_link_in, link_path};
+use crate::helpers::{email, RequestHelper, TestApp, PASSWORD};
 
-/// Invites a new address through the members page; returns (address, invitation id, link path).
-async fn invite(app: &TestApp) -> (String, String, String) {
+/// The owner invites a new address through the members page; returns (address, invitation
+/// id, link path).
+async fn invite(team: &Team<'_>) -> (String, String, String) {
     let address = email("ivy");
-    let r = app
-        .post_form(
-            "/settings/members",
-            "/settings/members/invite",
-            &[("email", &address), ("role", "member")],
-        )
-        .await;
-    assert_eq!(r.status(), 200, "inviting {address}");
-    let html = r.text().await.expect("body");
-    let marker = "data-testid=\"invite-link\">";
-    let link = html
-        .find(marker)
-        .and_then(|at| html.get(at + marker.len()..))
-        .and_then(|rest| rest.get(..rest.find('<')?))
-        .expect("the invitation link is shown");
-    let path = link
-        .find("/invite/")
-        .and_then(|at| link.get(at..))
-        .expect("an /invite/ link")
-        .to_owned();
-    let id: String = invitations::table
-        .filter(invitations::email.eq(&address))
-        .select(invitations::id)
-        .first(&mut *app.db.conn().expect("db connection"))
-        .expect("invitation stored");
+    let path = link_path(&team.owner.invite(&address, "member").await);
+    let id = invitation(team.app, &address)
+        .expect("invitation stored")
+        .id
+        .to_string();
     (address, id, path)
 }
 
 #[actix_web::test]
 async fn an_invitation_accepted_many_times_at_once_makes_one_account() {
     let app = TestApp::spawn().await;
-    Team::new(&app).await;
-    let (address, id, path) = invite(&app).await;
+    let team = Team::new(&app).await;
+    let (address, id, path) = invite(&team).await;
     // The invited person's browser, clicking "Join" again and again.
-    let browser = client();
+    let browser = app.browser();
     let outcomes = post_at_once(
         &app,
         &browser,
         &[("invitations", &id)],
-        &path,
         &path,
         &[("name", "Ivy Invited"), ("password", PASSWORD)],
     )
@@ -58,7 +40,7 @@ async fn an_invitation_accepted_many_times_at_once_makes_one_account() {
     let accounts: i64 = users::table
         .filter(users::email.eq(&address))
         .count()
-        .get_result(&mut *app.db.conn().expect("db connection"))
+        .get_result(&mut *conn(&app))
         .expect("count users");
     assert_eq!(accounts, 1);
     assert_eq!(events(&app, "invitation.accepted"), 1);
@@ -67,10 +49,10 @@ async fn an_invitation_accepted_many_times_at_once_makes_one_account() {
 #[actix_web::test]
 async fn an_invitation_sent_again_many_times_at_once_is_sent_once() {
     let app = TestApp::spawn().await;
-    Team::new(&app).await;
-    let (_, id, old_path) = invite(&app).await;
+    let team = Team::new(&app).await;
+    let (_, id, old_path) = invite(&team).await;
     // The resend form names the link it replaces.
-    let (_, html) = app.get_html("/settings/members").await;
+    let html = team.owner.get("/settings/members").await.body;
     let marker = "name=\"replaces\" value=\"";
     let replaces = html
         .find(marker)
@@ -80,9 +62,8 @@ async fn an_invitation_sent_again_many_times_at_once_is_sent_once() {
         .to_owned();
     let outcomes = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[("invitations", &id)],
-        "/settings/members",
         &format!("/settings/invitations/{id}/resend"),
         &[("replaces", &replaces)],
     )
@@ -94,36 +75,21 @@ async fn an_invitation_sent_again_many_times_at_once_is_sent_once() {
         .iter()
         .find(|o| o.status == 200)
         .expect("one winner");
-    let marker = "data-testid=\"invite-link\">";
-    let link = winner
-        .body
-        .find(marker)
-        .and_then(|at| winner.body.get(at + marker.len()..))
-        .and_then(|rest| rest.get(..rest.find('<')?))
-        .expect("the new link is shown");
-    let new_path = link
-        .get(link.find("/invite/").expect("link")..)
-        .expect("path");
-    let anonymous = client();
-    let status = |p: String| {
-        let c = anonymous.clone();
-        let url = app.url(&p);
-        async move { c.get(url).send().await.expect("GET").status().as_u16() }
-    };
-    assert_eq!(status(new_path.to_owned()).await, 200);
-    assert_eq!(status(old_path).await, 404);
+    let new_path = link_path(&invite_link_in(&winner.body).expect("the new link is shown"));
+    let anonymous = app.browser();
+    assert_eq!(anonymous.get(&new_path).await.status, 200);
+    assert_eq!(anonymous.get(&old_path).await.status, 404);
 }
 
 #[actix_web::test]
 async fn an_invitation_revoked_many_times_at_once_is_revoked_once() {
     let app = TestApp::spawn().await;
-    Team::new(&app).await;
-    let (_, id, _) = invite(&app).await;
+    let team = Team::new(&app).await;
+    let (_, id, _) = invite(&team).await;
     let outcomes = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[("invitations", &id)],
-        "/settings/members",
         &format!("/settings/invitations/{id}/revoke"),
         &[],
     )

@@ -2,13 +2,12 @@
 
 use diesel::prelude::*;
 use meetergo_console::db::schema::audit_events;
-use reqwest::Client;
-use serde_json::Value;
 
-use super::{
-    assert_one_winner, at_once, csrf, events, post_at_once, race, role_and_status, Team, N,
-};
-use crate::helpers::{TestApp, PASSWORD};
+use reqwest::Method;
+
+use super::{assert_one_winner, at_once, events, post_at_once, race, role_and_status, Team, N};
+use crate::helpers::db::conn;
+use crate::helpers::{RequestHelper, TestApp, PASSWORD};
 
 #[actix_web::test]
 async fn offboarding_a_member_many_times_at_once_offboards_them_once() {
@@ -17,9 +16,8 @@ async fn offboarding_a_member_many_times_at_once_offboards_them_once() {
     let leaver = team.add("Lea", "member").await;
     let outcomes = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[("users", &leaver)],
-        &format!("/settings/members/{leaver}/offboard"),
         &format!("/settings/members/{leaver}/offboard"),
         &[("transfer_to", &team.owner_id)],
     )
@@ -27,7 +25,7 @@ async fn offboarding_a_member_many_times_at_once_offboards_them_once() {
     assert_one_winner("offboarding", &outcomes, 303, &[409]);
     assert!(outcomes
         .iter()
-        .any(|o| o.status == 303 && o.location == "/settings/members"));
+        .any(|o| o.status == 303 && o.location() == "/settings/members"));
     assert!(outcomes
         .iter()
         .filter(|o| o.status == 409)
@@ -41,17 +39,13 @@ async fn deleting_a_user_through_the_api_many_times_at_once_removes_them_once() 
     let app = TestApp::spawn().await;
     let team = Team::new(&app).await;
     let leaver = team.add("Lou", "member").await;
-    let client = Client::new();
-    let request = client
-        .delete(app.url(&format!("/v4/user/{leaver}")))
-        .bearer_auth(&team.key)
-        .header("x-meetergo-api-user-id", &team.owner_id);
-    let outcomes = at_once(&app, &client, &[("users", &leaver)], request).await;
+    let api = app.token(&team.key).acting_as(&team.owner_id);
+    let request = api.request(Method::DELETE, &format!("/v4/user/{leaver}"));
+    let outcomes = at_once(&app, &api, &[("users", &leaver)], request).await;
     assert_one_winner("DELETE /v4/user", &outcomes, 204, &[409]);
     for o in outcomes.iter().filter(|o| o.status == 409) {
-        let body: Value = serde_json::from_str(&o.body).expect("a JSON error body");
-        assert_eq!(body["statusCode"], 409, "{body}");
-        assert_eq!(body["code"], "conflict", "{body}");
+        assert_eq!(o.json()["statusCode"], 409, "{}", o.body);
+        assert_eq!(o.code(), "conflict", "{}", o.body);
     }
     assert_eq!(events(&app, "member.offboarded"), 1);
     assert_eq!(role_and_status(&app, &leaver).1, "removed");
@@ -64,9 +58,8 @@ async fn one_role_change_sent_many_times_at_once_happens_once() {
     let member = team.add("Mia", "member").await;
     let outcomes = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[("users", &member)],
-        "/settings/members",
         &format!("/settings/members/{member}/role"),
         &[("role", "admin"), ("from", "member")],
     )
@@ -78,9 +71,8 @@ async fn one_role_change_sent_many_times_at_once_happens_once() {
     // The page sends the role it showed: a form from before the change is a conflict too.
     let again = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[],
-        "/settings/members",
         &format!("/settings/members/{member}/role"),
         &[("role", "member"), ("from", "member")],
     )
@@ -97,9 +89,8 @@ async fn one_ownership_transfer_sent_many_times_at_once_happens_once() {
     let admin = team.add("Ada", "admin").await;
     let outcomes = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[("users", &team.owner_id)],
-        "/settings/company",
         "/settings/company/transfer-ownership",
         &[("user_id", &admin), ("password", PASSWORD)],
     )
@@ -115,7 +106,7 @@ fn written_at(app: &TestApp, kind: &str) -> Vec<chrono::NaiveDateTime> {
     audit_events::table
         .filter(audit_events::kind.eq(kind))
         .select(audit_events::created_at)
-        .load(&mut *app.db.conn().expect("db connection"))
+        .load(&mut *conn(app))
         .expect("audit events")
 }
 
@@ -124,18 +115,21 @@ async fn a_role_change_racing_an_offboarding_never_lands_after_it() {
     let app = TestApp::spawn().await;
     let team = Team::new(&app).await;
     let member = team.add("Mo", "member").await;
-    let token = csrf(&app, &app.client, "/settings/members").await;
+    let token = team.owner.csrf_token().await;
     let offboard = || {
-        app.client
-            .post(app.url(&format!("/settings/members/{member}/offboard")))
+        team.owner
+            .request(
+                Method::POST,
+                &format!("/settings/members/{member}/offboard"),
+            )
             .form(&[
                 ("transfer_to", team.owner_id.as_str()),
                 ("csrf_token", &token),
             ])
     };
     let promote = || {
-        app.client
-            .post(app.url(&format!("/settings/members/{member}/role")))
+        team.owner
+            .request(Method::POST, &format!("/settings/members/{member}/role"))
             .form(&[
                 ("role", "admin"),
                 ("from", "member"),
@@ -148,7 +142,7 @@ async fn a_role_change_racing_an_offboarding_never_lands_after_it() {
         (0..N / 2).map(|_| offboard()).collect(),
         (0..N / 2).map(|_| promote()).collect(),
     ];
-    let outcomes = race(&app, &app.client, &[("users", &member)], waves).await;
+    let outcomes = race(&app, &team.owner, &[("users", &member)], waves).await;
     assert!(
         outcomes.iter().all(|o| [303, 409].contains(&o.status)),
         "{outcomes:#?}"

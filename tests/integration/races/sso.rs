@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use meetergo_console::db::schema::saml_configs;
 
 use super::{assert_one_winner, events, post_at_once, Team};
-use crate::helpers::TestApp;
+use crate::helpers::db::conn;
+use crate::helpers::{Browser, RequestHelper, TestApp};
 
 /// A self-signed certificate made for this test only (CN=races-test-idp, valid until 2126);
 /// nothing is ever signed with it.
@@ -37,9 +38,10 @@ fn metadata() -> String {
 }
 
 /// The hidden `version` of the settings form on /settings/sso.
-async fn version_on_page(app: &TestApp) -> String {
-    let (status, html) = app.get_html("/settings/sso").await;
-    assert_eq!(status, 200);
+async fn version_on_page(owner: &Browser) -> String {
+    let r = owner.get("/settings/sso").await;
+    assert_eq!(r.status, 200);
+    let html = r.body;
     let marker = "name=\"version\" value=\"";
     let at = html.find(marker).expect("the form carries a version") + marker.len();
     let rest = html.get(at..).expect("rest");
@@ -52,24 +54,23 @@ fn enforced(app: &TestApp) -> bool {
     use meetergo_console::db::schema::companies;
     companies::table
         .select(companies::sso_enforced)
-        .first(&mut *app.db.conn().expect("db connection"))
+        .first(&mut *conn(app))
         .expect("company")
 }
 
 #[actix_web::test]
 async fn sso_settings_saved_many_times_at_once_are_saved_once() {
     let app = TestApp::spawn().await;
-    Team::new(&app).await;
+    let team = Team::new(&app).await;
 
     // The first save, from a page that showed no configuration: one row, one event.
-    let first = version_on_page(&app).await;
+    let first = version_on_page(&team.owner).await;
     assert_eq!(first, "", "nothing configured yet");
     let xml = metadata();
     let outcomes = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[],
-        "/settings/sso",
         "/settings/sso",
         &[("metadata_xml", &xml), ("version", &first)],
     )
@@ -78,18 +79,17 @@ async fn sso_settings_saved_many_times_at_once_are_saved_once() {
     assert_eq!(events(&app, "sso.config_changed"), 1);
     let rows: i64 = saml_configs::table
         .count()
-        .get_result(&mut *app.db.conn().expect("db connection"))
+        .get_result(&mut *conn(&app))
         .expect("count");
     assert_eq!(rows, 1);
 
     // A change of the saved settings, from one page, many times at once.
-    let second = version_on_page(&app).await;
+    let second = version_on_page(&team.owner).await;
     assert_ne!(second, "");
     let outcomes = post_at_once(
         &app,
-        &app.client,
+        &team.owner,
         &[],
-        "/settings/sso",
         "/settings/sso",
         &[("enforce_sso", "on"), ("version", &second)],
     )
@@ -99,23 +99,16 @@ async fn sso_settings_saved_many_times_at_once_are_saved_once() {
     assert!(enforced(&app));
 
     // The page from before that change cannot overwrite it unseen.
-    let stale = app
-        .post_form("/settings/sso", "/settings/sso", &[("version", &second)])
+    let stale = team
+        .owner
+        .post_form("/settings/sso", &[("version", &second)])
         .await;
-    assert_eq!(stale.status(), 409);
+    assert_eq!(stale.status, 409);
     assert!(enforced(&app), "the newer setting stays");
     assert_eq!(events(&app, "sso.config_changed"), 2);
 
     // Removing it, many times at once: removed once.
-    let outcomes = post_at_once(
-        &app,
-        &app.client,
-        &[],
-        "/settings/sso",
-        "/settings/sso/remove",
-        &[],
-    )
-    .await;
+    let outcomes = post_at_once(&app, &team.owner, &[], "/settings/sso/remove", &[]).await;
     assert_one_winner("removing SAML", &outcomes, 303, &[409]);
     assert_eq!(events(&app, "sso.config_changed"), 3);
     assert!(!enforced(&app));

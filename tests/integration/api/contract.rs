@@ -6,15 +6,14 @@
 //!
 //! `SCHEMATHESIS_ST` names the `st` executable (scripts/test sets it). Without it the test uses
 //! `target/schemathesis-venv/bin/st` when present; under `CI=true` a missing one is a failure.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::api::call;
-use crate::helpers::{email, TestApp};
-use reqwest::Method;
 use serde_json::json;
+
+use crate::helpers::fixtures::sign_up;
+use crate::helpers::{email, RequestHelper, TestApp};
 
 fn st_executable() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("SCHEMATHESIS_ST").filter(|p| !p.is_empty()) {
@@ -50,25 +49,28 @@ async fn openapi_document_satisfies_schemathesis() {
         s.api_rate_limit_burst = 100_000;
     })
     .await;
-    let owner_email = email("contract-owner");
-    let r = app
-        .signup("Contract GmbH", "Olga Owner", &owner_email)
-        .await;
-    assert!(r.status().is_redirection(), "sign-up: {}", r.status());
-    let key = app.create_api_key("Contract", "30").await;
-    let me = call(&app, Method::GET, "/v4/user/me", Some(&key), None, None).await;
-    assert_eq!(me.status, 200, "{}", me.body);
-    let owner = me.body["id"].as_str().expect("owner id").to_owned();
-    // Something for the reads to find.
-    let r = call(
+    let owner = sign_up(
         &app,
-        Method::POST,
-        "/v4/meeting-type",
-        Some(&key),
-        Some(&owner),
-        Some(&json!({"title": "Intro", "slug": "intro"})),
+        "Contract GmbH",
+        "Olga Owner",
+        &email("contract-owner"),
     )
     .await;
+    let key = owner.browser.create_api_key("Contract", "30").await;
+    let me = app.token(&key).get("/v4/user/me").await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["id"], json!(owner.id));
+    let browser = owner.browser;
+    let owner = owner.id;
+    // Something for the reads to find.
+    let r = app
+        .token(&key)
+        .acting_as(&owner)
+        .post_json(
+            "/v4/meeting-type",
+            &json!({"title": "Intro", "slug": "intro"}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
 
     // As the company (API key acting as the owner), then as a person (the owner's PAT).
@@ -82,7 +84,7 @@ async fn openapi_document_satisfies_schemathesis() {
         ],
     )
     .await;
-    let pat = app.create_pat("contract", "30").await;
+    let pat = browser.create_pat("contract", "30").await;
     run_schemathesis(&app, &st, "pat", &[format!("Authorization: Bearer {pat}")]).await;
 }
 

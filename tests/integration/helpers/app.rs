@@ -1,0 +1,144 @@
+//! The real application on port 0 against a fresh database of the backend named by
+//! `TEST_BACKEND` (`sqlite`, the default, or `postgres`), and the callers that talk HTTP to it.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use meetergo_console::clock::Clock;
+use meetergo_console::config::Settings;
+use meetergo_console::db::{DatabaseUrl, Db};
+use meetergo_console::startup::Application;
+use reqwest::Client;
+
+use super::client::{cookie_less_http, Anonymous, Browser, TokenUser};
+
+pub fn backend() -> &'static str {
+    static B: OnceLock<String> = OnceLock::new();
+    B.get_or_init(|| std::env::var("TEST_BACKEND").unwrap_or_else(|_| "sqlite".into()))
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A new, empty database of the configured backend. A missing PostgreSQL fails the test.
+pub fn fresh_database(dir: &Path) -> DatabaseUrl {
+    match backend() {
+        "postgres" => {
+            let name = format!("console_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = postgres_admin_url();
+            let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                panic!("TEST_BACKEND=postgres but PostgreSQL is not reachable at {admin}: {e}")
+            });
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .expect("postgres url");
+            // No TLS on loopback: libpq would otherwise load OpenSSL into every pooled
+            // connection, whose global state is torn down while the test binary exits.
+            DatabaseUrl::Postgres(format!("{base}/{name}?sslmode=disable"))
+        }
+        "sqlite" => DatabaseUrl::Sqlite(dir.join("test.sqlite").to_string_lossy().into_owned()),
+        other => panic!("unknown TEST_BACKEND {other}"),
+    }
+}
+
+/// A temporary folder, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let p =
+            std::env::temp_dir().join(format!("console-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A free port on 127.0.0.1 right now (the listener is dropped before returning).
+pub fn reserve_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free local port")
+        .port()
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub settings: Settings,
+    /// The app's clock: tests move it forward instead of rewriting times in rows (see time.rs).
+    pub clock: Clock,
+    pub data_dir: PathBuf,
+    /// Shared by the cookie-less callers, so they reuse connections.
+    http: Client,
+    _dir: TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let dir = TempDir::new();
+        let url = fresh_database(&dir.0);
+        Self::spawn_on(dir, url, configure).await
+    }
+
+    /// The app on a database of the caller's (a private PostgreSQL cluster, for example).
+    pub async fn spawn_on(
+        dir: TempDir,
+        url: DatabaseUrl,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut settings = Settings::for_tests(url, dir.0.clone());
+        configure(&mut settings);
+        let clock = Clock::adjustable();
+        let app = Application::build_with_clock(settings.clone(), clock.clone())
+            .await
+            .expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db().clone();
+        actix_web::rt::spawn(app.run_until_stopped());
+        Self {
+            address,
+            db,
+            settings,
+            clock,
+            data_dir: dir.0.clone(),
+            http: cookie_less_http(),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A caller with no cookies and no credential.
+    pub fn anonymous(&self) -> Anonymous {
+        Anonymous::new(&self.address, self.http.clone())
+    }
+
+    /// A new browser: its own cookie jar, not signed in.
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.address)
+    }
+
+    /// A caller with a personal access token or a Platform API key.
+    pub fn token(&self, secret: &str) -> TokenUser {
+        TokenUser::new(&self.address, self.http.clone(), secret)
+    }
+}

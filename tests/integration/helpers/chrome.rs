@@ -1,0 +1,309 @@
+//! A real headless Chromium, driven over WebDriver (chromedriver), and the element helpers the
+//! browser tests share. Chromium and chromedriver are required: if either is missing the
+//! browser tests fail, they never skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use super::app::{reserve_port, TempDir, TestApp};
+use super::client::RequestHelper;
+use super::PASSWORD;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A chromedriver child process on a free port, with a fresh Chromium profile directory.
+/// Killed (with the Chromium it started) on drop.
+pub struct ChromeDriver {
+    child: Child,
+    port: u16,
+    profile: PathBuf,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // chromedriver runs in its own process group; Chromium inherits it. Take both down so
+        // a failed test leaves no browser behind.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ChromeDriver {
+    /// Starts chromedriver and waits until it reports ready. Panics, with the reason, if
+    /// chromedriver or Chromium is missing or does not come up.
+    pub async fn start() -> Self {
+        for (what, path, package) in [
+            ("chromedriver", CHROMEDRIVER, "chromium-driver"),
+            ("Chromium", CHROMIUM, "chromium"),
+        ] {
+            assert!(
+                Path::new(path).exists(),
+                "browser tests need {what} at {path} (Debian package `{package}`); it is missing"
+            );
+        }
+        let dir = TempDir::new();
+        let profile = dir.0.join("chromium-profile");
+        std::fs::create_dir_all(&profile).expect("chromium profile dir");
+        let log = dir.0.join("chromedriver.log");
+        let port = reserve_port();
+        let child = {
+            use std::os::unix::process::CommandExt;
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .arg(format!("--log-path={}", log.display()))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("could not start chromedriver ({CHROMEDRIVER}): {e}"))
+        };
+        let mut driver = Self {
+            child,
+            port,
+            profile,
+            log,
+            _dir: dir,
+        };
+        driver.wait_until_ready().await;
+        driver
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn wait_until_ready(&mut self) {
+        let http = reqwest::Client::new();
+        let status = format!("{}/status", self.url());
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(exit) = self.child.try_wait().expect("chromedriver status") {
+                panic!(
+                    "chromedriver exited before answering ({exit}); log:\n{}",
+                    self.log_text()
+                );
+            }
+            if let Ok(r) = http.get(&status).send().await {
+                if let Ok(body) = r.json::<serde_json::Value>().await {
+                    if body["value"]["ready"] == json!(true) {
+                        return;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not answer on {status} within {WAIT:?}; log:\n{}",
+                self.log_text()
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A new headless Chromium session.
+    pub async fn connect(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    format!("--user-data-dir={}", self.profile.display()),
+                ],
+            }),
+        );
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&self.url())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not open a Chromium session through chromedriver: {e}; log:\n{}",
+                    self.log_text()
+                )
+            })
+    }
+}
+
+/// chromedriver plus a connected session. Keep the driver alive as long as the client.
+pub async fn chromium() -> (ChromeDriver, Client) {
+    let driver = ChromeDriver::start().await;
+    let client = driver.connect().await;
+    (driver, client)
+}
+
+pub fn testid(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
+
+/// Waits for the element matching `css`.
+pub async fn find(c: &Client, css: &str) -> Element {
+    match c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+        Ok(e) => e,
+        Err(e) => {
+            let url = c.current_url().await.map(|u| u.to_string());
+            let source = c.source().await.unwrap_or_default();
+            panic!("no element `{css}` on {url:?} after {WAIT:?}: {e}\npage:\n{source}")
+        }
+    }
+}
+
+pub async fn by_testid(c: &Client, id: &str) -> Element {
+    find(c, &testid(id)).await
+}
+
+pub async fn fill(c: &Client, id: &str, text: &str) {
+    let field = by_testid(c, id).await;
+    field.clear().await.expect("clear field");
+    field.send_keys(text).await.expect("type into field");
+}
+
+pub async fn click(c: &Client, id: &str) {
+    by_testid(c, id)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {id}: {e}"));
+}
+
+pub async fn text_of(c: &Client, id: &str) -> String {
+    by_testid(c, id).await.text().await.expect("element text")
+}
+
+pub async fn count(c: &Client, css: &str) -> usize {
+    c.find_all(Locator::Css(css)).await.expect("find_all").len()
+}
+
+pub async fn path(c: &Client) -> String {
+    c.current_url()
+        .await
+        .expect("current url")
+        .path()
+        .to_owned()
+}
+
+/// Polls until `check` returns true, or fails with `what`.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + WAIT;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn wait_for_path(c: &Client, want: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let now = path(c).await;
+        if now == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected to land on {want}, still on {now}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The `data-status` of the single credential row matching `row_css`, read afresh.
+async fn row_status(c: &Client, row_css: &str) -> Option<String> {
+    let rows = c.find_all(Locator::Css(row_css)).await.ok()?;
+    match rows.as_slice() {
+        [row] => row.attr("data-status").await.ok().flatten(),
+        _ => None,
+    }
+}
+
+pub async fn wait_for_row_status(c: &Client, row_css: &str, want: &str) {
+    eventually(&format!("{row_css} to show status {want}"), || async {
+        row_status(c, row_css).await.as_deref() == Some(want)
+    })
+    .await;
+    // The visible badge agrees with the attribute.
+    let row = find(c, row_css).await;
+    let badge = row
+        .find(Locator::Css(".badge"))
+        .await
+        .expect("status badge")
+        .text()
+        .await
+        .expect("badge text");
+    assert_eq!(badge, want, "status badge of {row_css}");
+}
+
+/// Today + `days` as the pages print it, accepting a date roll-over during the test.
+pub fn dates_in(days: i64) -> Vec<String> {
+    let d = |t: chrono::DateTime<chrono::Utc>| {
+        (t.date_naive() + chrono::Duration::days(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let now = chrono::Utc::now();
+    vec![d(now), d(now + chrono::Duration::minutes(5))]
+}
+
+/// Signs up through the pages and checks the dashboard greets the new owner.
+pub async fn sign_up(c: &Client, app: &TestApp, company: &str, name: &str, who: &str) {
+    c.goto(&app.url("/signup")).await.expect("open /signup");
+    fill(c, "signup-company", company).await;
+    fill(c, "signup-name", name).await;
+    fill(c, "signup-email", who).await;
+    fill(c, "signup-password", PASSWORD).await;
+    click(c, "signup-submit").await;
+    wait_for_path(c, "/dashboard").await;
+    assert_eq!(
+        text_of(c, "dashboard-title").await,
+        format!("Welcome, {name}")
+    );
+    assert_eq!(text_of(c, "dashboard-role").await, "owner");
+}
+
+/// The credential works: `GET /v4/user/me` answers as `who`.
+pub async fn assert_api_accepts(app: &TestApp, secret: &str, who: &str) {
+    let r = app.token(secret).get("/v4/user/me").await;
+    assert_eq!(
+        r.status, 200,
+        "GET /v4/user/me with the credential: {}",
+        r.body
+    );
+    assert_eq!(r.json()["email"], json!(who), "acting user: {}", r.body);
+}
+
+/// The credential is refused as invalid.
+pub async fn assert_api_refuses(app: &TestApp, secret: &str) {
+    let r = app.token(secret).get("/v4/user/me").await;
+    assert_eq!(r.status, 401, "GET /v4/user/me must be refused: {}", r.body);
+    assert_eq!(r.code(), "invalid_credential", "{}", r.body);
+}

@@ -1,0 +1,206 @@
+//! Every route of the console, with its inputs and a harmless value for each.
+
+use crate::helpers::PASSWORD;
+
+/// One route and its inputs, with a harmless value for each input that is not under test.
+pub struct Route {
+    pub method: &'static str,
+    /// The pattern as written in the source (`{name}` for a path parameter).
+    pub path: &'static str,
+    pub query: &'static [&'static str],
+    /// Form fields (pages) or JSON fields (`/v4`): name and harmless value (raw JSON for `/v4`).
+    pub fields: &'static [(&'static str, &'static str)],
+    /// Would end the admin's session or undo the sweep's setup: swept anonymously only.
+    pub anonymous_only: bool,
+}
+
+const fn page(method: &'static str, path: &'static str) -> Route {
+    Route {
+        method,
+        path,
+        query: &[],
+        fields: &[],
+        anonymous_only: false,
+    }
+}
+
+/// Every route of the console. Add a route here when you add it to the app.
+pub const ROUTES: &[Route] = &[
+    page("GET", "/healthz"),
+    page("GET", "/readyz"),
+    page("GET", "/"),
+    page("GET", "/login"),
+    Route {
+        fields: &[
+            ("email", "nobody@example.com"),
+            ("password", "wrong password"),
+        ],
+        ..page("POST", "/login")
+    },
+    Route {
+        anonymous_only: true,
+        ..page("POST", "/logout")
+    },
+    page("GET", "/signup"),
+    Route {
+        // The harmless email is invalid, so no sweep request creates an account.
+        fields: &[
+            ("company_name", "Hostile Co"),
+            ("name", "Hostile"),
+            ("email", "not-an-address"),
+            ("password", PASSWORD),
+        ],
+        ..page("POST", "/signup")
+    },
+    page("GET", "/invite/{token}"),
+    Route {
+        fields: &[("name", "Invitee"), ("password", PASSWORD)],
+        ..page("POST", "/invite/{token}")
+    },
+    Route {
+        query: &["purpose", "invitation"],
+        ..page("GET", "/auth/oidc/{provider}/start")
+    },
+    Route {
+        query: &["code", "state", "error", "error_description"],
+        ..page("GET", "/auth/oidc/{provider}/callback")
+    },
+    Route {
+        fields: &[("identifier", "nobody@example.com")],
+        ..page("POST", "/sso/start")
+    },
+    page("GET", "/sso/saml/{slug}/metadata"),
+    Route {
+        fields: &[
+            ("SAMLResponse", "PHNhbWxwOlJlc3BvbnNlLz4="),
+            ("RelayState", "x"),
+        ],
+        ..page("POST", "/sso/saml/{slug}/acs")
+    },
+    page("GET", "/dashboard"),
+    page("GET", "/integrations"),
+    page("GET", "/integrations/api"),
+    Route {
+        fields: &[("name", "sweep"), ("expiry", "30"), ("expires_at", "")],
+        ..page("POST", "/integrations/api/tokens")
+    },
+    page("POST", "/integrations/api/tokens/{id}/revoke"),
+    page("GET", "/admin/api-keys"),
+    Route {
+        fields: &[("name", "sweep"), ("expiry", "30"), ("expires_at", "")],
+        ..page("POST", "/admin/api-keys")
+    },
+    page("POST", "/admin/api-keys/{id}/deactivate"),
+    page("POST", "/admin/api-keys/{id}/activate"),
+    page("POST", "/admin/api-keys/{id}/revoke"),
+    page("GET", "/settings"),
+    Route {
+        query: &["q", "page"],
+        ..page("GET", "/settings/members")
+    },
+    Route {
+        fields: &[("role", "member")],
+        ..page("POST", "/settings/members/{id}/role")
+    },
+    page("POST", "/settings/members/{id}/sign-out"),
+    Route {
+        query: &["transfer_to"],
+        ..page("GET", "/settings/members/{id}/offboard")
+    },
+    Route {
+        fields: &[("transfer_to", "00000000-0000-4000-8000-000000000000")],
+        ..page("POST", "/settings/members/{id}/offboard")
+    },
+    Route {
+        fields: &[("email", "invitee@example.com"), ("role", "nobody")],
+        ..page("POST", "/settings/members/invite")
+    },
+    page("POST", "/settings/invitations/{id}/resend"),
+    page("POST", "/settings/invitations/{id}/revoke"),
+    Route {
+        query: &["actor", "kind", "from", "to", "page"],
+        ..page("GET", "/settings/audit")
+    },
+    Route {
+        query: &["actor", "kind", "from", "to"],
+        ..page("GET", "/settings/audit.csv")
+    },
+    page("GET", "/settings/company"),
+    Route {
+        fields: &[
+            ("name", "Hostile Co"),
+            ("require_invitation", "on"),
+            ("allowed_domains", ""),
+        ],
+        ..page("POST", "/settings/company")
+    },
+    Route {
+        fields: &[
+            ("user_id", "00000000-0000-4000-8000-000000000000"),
+            ("password", "wrong password"),
+        ],
+        ..page("POST", "/settings/company/transfer-ownership")
+    },
+    page("GET", "/settings/sso"),
+    Route {
+        fields: &[
+            ("metadata_xml", "<EntityDescriptor/>"),
+            ("allow_sha1", "on"),
+            ("allow_idp_initiated", "on"),
+            ("enforce_sso", "on"),
+        ],
+        ..page("POST", "/settings/sso")
+    },
+    Route {
+        anonymous_only: true,
+        ..page("POST", "/settings/sso/remove")
+    },
+    page("GET", "/profile"),
+    page("POST", "/profile/identities/{id}/unlink"),
+    page("GET", "/static/{file}"),
+    // The JSON API: fields hold raw JSON.
+    page("GET", "/v4/user/me"),
+    Route {
+        query: &["limit", "offset"],
+        ..page("GET", "/v4/user")
+    },
+    Route {
+        fields: &[
+            ("email", r#""not-an-address""#),
+            ("givenName", r#""Ada""#),
+            ("familyName", r#""Lovelace""#),
+            ("role", r#""member""#),
+        ],
+        ..page("POST", "/v4/user")
+    },
+    Route {
+        fields: &[("givenName", r#""Ada""#), ("familyName", r#""Lovelace""#)],
+        ..page("PATCH", "/v4/user/{id}")
+    },
+    page("DELETE", "/v4/user/{id}"),
+    page("GET", "/v4/meeting-type"),
+    Route {
+        fields: &[
+            ("title", r#""Sweep""#),
+            ("slug", r#""sweep""#),
+            ("duration", "30"),
+        ],
+        ..page("POST", "/v4/meeting-type")
+    },
+    page("GET", "/v4/meeting-type/{id}"),
+    Route {
+        fields: &[
+            ("title", r#""Sweep""#),
+            ("slug", r#""sweep-2""#),
+            ("duration", "45"),
+        ],
+        ..page("PATCH", "/v4/meeting-type/{id}")
+    },
+    Route {
+        query: &["userId", "page", "limit"],
+        ..page("GET", "/v4/appointment/paginated")
+    },
+    page("GET", "/v4/openapi.json"),
+    // Last: it deletes the meeting type the routes above use.
+    page("DELETE", "/v4/meeting-type/{id}"),
+];

@@ -194,7 +194,7 @@ fn serve(
             .configure(pages::health::routes)
             .configure(api::routes)
             .service(
-                actix_files::Files::new(pages::paths::STATIC, static_dir.clone()).prefer_utf8(true),
+                actix_files::Files::new(crate::paths::STATIC, static_dir.clone()).prefer_utf8(true),
             )
             .configure(pages::sign_in::routes)
             .configure(pages::invitations::routes)

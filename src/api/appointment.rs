@@ -11,7 +11,7 @@ use crate::db::Db;
 use crate::domain::{FieldError, UserId};
 
 use super::error::ApiError;
-use super::paths;
+use crate::paths::api as paths;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

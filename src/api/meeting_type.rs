@@ -14,8 +14,8 @@ use crate::error::AppError;
 use crate::services::meeting_types;
 
 use super::error::{ApiError, ErrorBody};
-use super::paths;
 use super::JsonObject;
+use crate::paths::api as paths;
 
 const NOT_FOUND: &str = "Meeting type not found";
 

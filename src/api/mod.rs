@@ -4,7 +4,6 @@ pub mod appointment;
 pub mod error;
 pub mod meeting_type;
 pub mod openapi;
-pub mod paths;
 pub mod principal;
 pub mod user;
 pub mod user_lifecycle;
@@ -13,6 +12,7 @@ use actix_web::dev::ResourceDef;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::paths::api as paths;
 use error::ApiError;
 
 /// Every `/v4` route. The OpenAPI document lists the same handlers.

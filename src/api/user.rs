@@ -14,8 +14,8 @@ use crate::services::audit::Origin;
 use crate::services::platform_users;
 
 use super::error::{ApiError, ErrorBody};
-use super::paths;
 use super::JsonObject;
+use crate::paths::api as paths;
 
 pub(super) const ALREADY_REMOVED: &str = "This user has already been removed.";
 

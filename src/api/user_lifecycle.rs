@@ -17,9 +17,9 @@ use crate::services::offboarding::{self, Handover};
 use crate::services::platform_users::{self, NewPlatformUser, TimeZone};
 
 use super::error::{ApiError, ErrorBody};
-use super::paths;
 use super::user::{any_user_in_company, full_name, name_part_lengths, ALREADY_REMOVED};
 use super::JsonObject;
+use crate::paths::api as paths;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

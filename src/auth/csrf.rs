@@ -13,10 +13,9 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use rand::RngCore;
 
-use crate::api;
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::web::paths;
+use crate::paths;
 
 use super::keys::Keys;
 
@@ -44,7 +43,7 @@ fn fresh_nonce() -> String {
 /// SAML assertion consumer (its response is checked by signature instead).
 fn exempt(path: &str) -> bool {
     static SAML_ACS: LazyLock<ResourceDef> = LazyLock::new(|| ResourceDef::new(paths::SAML_ACS));
-    api::paths::is_api(path) || SAML_ACS.is_match(path)
+    paths::api::is_api(path) || SAML_ACS.is_match(path)
 }
 
 fn submitted_token(body: &[u8]) -> Option<String> {

@@ -18,7 +18,7 @@ use openidconnect::{
 };
 use secrecy::ExposeSecret;
 
-use crate::web::paths;
+use crate::paths;
 
 pub use crate::config::oidc::ProviderConfig;
 

@@ -10,7 +10,7 @@ use samael::service_provider::{ServiceProvider, ServiceProviderBuilder};
 use samael::traits::ToXml;
 
 use crate::db::models::SamlConfig;
-use crate::web::paths;
+use crate::paths;
 
 const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 

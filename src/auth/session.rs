@@ -16,7 +16,7 @@ use crate::db::schema::{companies, users};
 use crate::db::Db;
 use crate::domain::UserId;
 use crate::error::AppError;
-use crate::web::paths;
+use crate::paths;
 
 use super::session_store::USER_ID_KEY;
 

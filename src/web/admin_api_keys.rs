@@ -10,8 +10,8 @@ use crate::authz::Action;
 use crate::db::models::PlatformApiKey;
 use crate::domain::ApiKeyId;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::credentials::{self, KeyChange};
-use crate::web::paths;
 
 use super::context::Member;
 use super::integrations::expiry_from_preset;

@@ -5,7 +5,7 @@ use askama::Template;
 
 use crate::db::models::{MeetingType, PersonalAccessToken};
 use crate::error::AppError;
-use crate::web::paths;
+use crate::paths;
 
 use super::context::Member;
 use super::page::{render, Shell};

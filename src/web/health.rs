@@ -4,8 +4,8 @@ use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 
 use crate::db::Db;
+use crate::paths;
 use crate::shutdown::Draining;
-use crate::web::paths;
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")

@@ -98,7 +98,7 @@ fn body_kind(req: &ServiceRequest) -> BodyKind {
 }
 
 fn is_api(path: &str) -> bool {
-    crate::api::paths::is_api(path)
+    crate::paths::api::is_api(path)
 }
 
 fn not_found(api: bool) -> HttpResponse {

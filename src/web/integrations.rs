@@ -10,8 +10,8 @@ use crate::auth::tokens;
 use crate::db::models::PersonalAccessToken;
 use crate::domain::TokenId;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::credentials;
-use crate::web::paths;
 
 use super::context::Member;
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};

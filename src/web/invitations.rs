@@ -10,8 +10,8 @@ use crate::auth::session;
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::Label;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::invitations;
-use crate::web::paths;
 
 use super::context::Visitor;
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};

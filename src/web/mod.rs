@@ -8,7 +8,6 @@ pub mod input_guard;
 pub mod integrations;
 pub mod invitations;
 pub mod page;
-pub mod paths;
 pub mod settings;
 pub mod sign_in;
 pub mod sso;

@@ -14,11 +14,11 @@ use crate::db::Db;
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::{Email, FieldError, Label};
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::{self, AuditKind, Event};
 use crate::services::joining::{self, NewAccount};
 use crate::services::sso;
 use crate::web::context::Visitor;
-use crate::web::paths;
 
 use super::page::{redirect, render, render_with_status, FlashKind, FormErrors, Shell};
 

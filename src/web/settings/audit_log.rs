@@ -12,10 +12,10 @@ use crate::authz::Action;
 use crate::db::models::{AuditEvent, AuditFilter, User};
 use crate::domain::SearchText;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::AuditKind;
 use crate::web::context::Member;
 use crate::web::page::{render, Shell};
-use crate::web::paths;
 use crate::web::views::fmt_time;
 
 const PAGE_SIZE: i64 = 50;

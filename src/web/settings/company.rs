@@ -10,11 +10,11 @@ use crate::authz::Action;
 use crate::db::models::User;
 use crate::domain::{FieldError, Role, UserId};
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::{self, AuditKind, Event};
 use crate::services::team;
 use crate::web::context::Member;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
-use crate::web::paths;
 
 pub struct AdminChoice {
     pub id: String,

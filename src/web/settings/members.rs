@@ -11,11 +11,11 @@ use crate::authz::{authorize, Action, Actor};
 use crate::db::models::{Invitation, PersonalAccessToken, User};
 use crate::domain::{Email, FieldError, InvitationId, Role, SearchText, UserId};
 use crate::error::{AppError, Refusal};
+use crate::paths;
 use crate::services::mail::Mail;
 use crate::services::{invitations, team};
 use crate::web::context::Member;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
-use crate::web::paths;
 use crate::web::views::{fmt_date, fmt_time, Version};
 
 pub const PAGE_SIZE: i64 = 25;

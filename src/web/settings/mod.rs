@@ -9,7 +9,7 @@ pub mod sso;
 use actix_web::{web, HttpResponse};
 
 use super::page::redirect;
-use crate::web::paths;
+use crate::paths;
 
 async fn index() -> HttpResponse {
     redirect(paths::MEMBERS)

@@ -8,10 +8,10 @@ use crate::authz::Action;
 use crate::db::models::User;
 use crate::domain::{UserId, UserStatus};
 use crate::error::{AppError, Refusal};
+use crate::paths;
 use crate::services::offboarding;
 use crate::web::context::Member;
 use crate::web::page::{render, FlashKind, Shell};
-use crate::web::paths;
 use crate::web::views::{fmt_date, fmt_time};
 
 pub struct PlannedMeetingType {

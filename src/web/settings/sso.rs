@@ -10,10 +10,10 @@ use crate::authz::Action;
 use crate::db::models::SamlConfig;
 use crate::domain::FieldError;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::sso_settings;
 use crate::web::context::Member;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
-use crate::web::paths;
 use crate::web::views::Version;
 
 #[derive(Template)]

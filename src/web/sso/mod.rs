@@ -13,8 +13,8 @@ use askama::Template;
 use crate::auth::sso_binding;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::{self, AuditKind, Event, Origin};
-use crate::web::paths;
 
 use super::page::{render_with_status, Shell};
 

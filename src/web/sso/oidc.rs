@@ -14,9 +14,9 @@ use crate::services::invitations;
 use crate::services::sso as sso_service;
 
 use super::{audit_refusal, binding, refused, with_binding, ProblemPage, REQUEST_TTL_MINUTES};
+use crate::paths;
 use crate::web::context::Visitor;
 use crate::web::page::{redirect, render_with_status, FlashKind, Shell};
-use crate::web::paths;
 
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {

@@ -6,10 +6,10 @@ use askama::Template;
 use crate::db::models::Identity;
 use crate::domain::IdentityId;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::sso as sso_service;
 use crate::web::context::Member;
 use crate::web::page::{render, FlashKind, Shell};
-use crate::web::paths;
 
 pub struct IdentityRow {
     pub id: String,

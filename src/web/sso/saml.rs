@@ -16,8 +16,8 @@ use crate::services::sso as sso_service;
 use crate::web::context::Visitor;
 
 use super::{audit_refusal, binding, refused, with_binding, REQUEST_TTL_MINUTES};
+use crate::paths;
 use crate::web::page::{redirect, render, Shell};
-use crate::web::paths;
 
 fn tolerances(settings: &Settings) -> Tolerances {
     Tolerances {

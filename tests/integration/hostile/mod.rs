@@ -195,9 +195,9 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
     }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut found = BTreeSet::new();
-    let web_paths = constants(&src.join("web/paths.rs"));
+    let web_paths = constants(&src.join("paths/mod.rs"));
     walk(&src.join("web"), "", &web_paths, &mut found);
-    let api_paths = constants(&src.join("api/paths.rs"));
+    let api_paths = constants(&src.join("paths/api.rs"));
     let scope = api_paths.get("SCOPE").unwrap().clone();
     walk(&src.join("api"), &scope, &api_paths, &mut found);
     found

@@ -1,6 +1,9 @@
 //! Every page's path, written once: routes register these, redirects and guards send people to
-//! them, templates link to them (`{{ crate::web::paths::MEMBERS }}`). A path with a `{param}`
-//! has a function that fills it in.
+//! them, templates link to them (`{{ crate::paths::MEMBERS }}`). A path with a `{param}` has a
+//! function that fills it in. `api` holds the `/v4` paths. A module of its own, below `web`,
+//! `api` and `auth`, so the middleware can name paths without depending on the pages.
+
+pub mod api;
 
 use std::fmt::Display;
 

@@ -2,6 +2,7 @@
 
 pub mod audit_log;
 pub mod company;
+pub mod invitations;
 pub mod members;
 pub mod offboarding;
 pub mod sso;

@@ -2,7 +2,7 @@
 //! a mail with a single-use link, and the page behind the link that sets a new password.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -10,6 +10,7 @@ use crate::db::models::User;
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::Email;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::mail::Mail;
 use crate::services::passwords::{self, RESET_TTL_MINUTES};
 
@@ -20,7 +21,8 @@ use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 #[template(path = "auth/forgot_password.html")]
 struct ForgotPage {
     shell: Shell,
-    email: String,
+    /// What was typed (named apart from the macro's `email` argument).
+    typed_email: String,
     errors: FormErrors,
     sent: bool,
 }
@@ -62,11 +64,10 @@ fn rate_limited(retry: crate::auth::rate_limit::RetryAfter) -> AppError {
     }
 }
 
-#[get("/password/forgot")]
 async fn forgot_form(shell: Shell) -> Result<HttpResponse, AppError> {
     render(&ForgotPage {
         shell,
-        email: String::new(),
+        typed_email: String::new(),
         errors: FormErrors::default(),
         sent: false,
     })
@@ -78,7 +79,6 @@ pub struct ForgotForm {
     email: String,
 }
 
-#[post("/password/forgot")]
 async fn forgot(
     v: Visitor,
     shell: Shell,
@@ -97,7 +97,7 @@ async fn forgot(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ForgotPage {
                     shell,
-                    email: typed,
+                    typed_email: typed,
                     errors: FormErrors(vec![e]),
                     sent: false,
                 },
@@ -118,7 +118,7 @@ async fn forgot(
     // The same page whether or not the address has an account.
     render(&ForgotPage {
         shell,
-        email: String::new(),
+        typed_email: String::new(),
         errors: FormErrors::default(),
         sent: true,
     })
@@ -134,10 +134,12 @@ fn send_link(v: &Visitor, user: &User, token: &str) {
             "Hello {},\n\n\
              someone, hopefully you, asked to reset the password of your\n\
              meetergo console account. Choose a new one within {RESET_TTL_MINUTES} minutes:\n\n\
-             {}/password/reset/{token}\n\n\
+             {}{}\n\n\
              The link works once. If you did not ask for it, ignore this\n\
              mail: your password stays as it is.\n",
-            user.name, v.app.settings.public_url
+            user.name,
+            v.app.settings.public_url,
+            paths::password_reset(token)
         ),
     };
     actix_web::rt::spawn(async move {
@@ -147,7 +149,6 @@ fn send_link(v: &Visitor, user: &User, token: &str) {
     });
 }
 
-#[get("/password/reset/{token}")]
 async fn reset_form(
     v: Visitor,
     shell: Shell,
@@ -172,7 +173,6 @@ pub struct ResetForm {
     password: String,
 }
 
-#[post("/password/reset/{token}")]
 async fn reset(
     v: Visitor,
     shell: Shell,
@@ -217,7 +217,7 @@ async fn reset(
     match reset.await {
         Err(e) => problem(shell, e),
         Ok(_) => Ok(v.redirect_with_flash(
-            "/login",
+            paths::LOGIN,
             FlashKind::Success,
             "Your password was changed and every session of your account was signed out. Sign in with the new password.",
         )),
@@ -225,8 +225,8 @@ async fn reset(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(forgot_form)
-        .service(forgot)
-        .service(reset_form)
-        .service(reset);
+    cfg.route(paths::PASSWORD_FORGOT, web::get().to(forgot_form))
+        .route(paths::PASSWORD_FORGOT, web::post().to(forgot))
+        .route(paths::PASSWORD_RESET, web::get().to(reset_form))
+        .route(paths::PASSWORD_RESET, web::post().to(reset));
 }

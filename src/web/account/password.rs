@@ -3,7 +3,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use crate::auth::session;
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::FieldError;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::passwords;
 use crate::web::context::Member;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
@@ -40,7 +41,6 @@ async fn page(m: &Member, shell: Shell, errors: Vec<FieldError>) -> Result<Passw
     })
 }
 
-#[get("/profile/password")]
 async fn show(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     render(&page(&m, shell, Vec::new()).await?)
 }
@@ -53,7 +53,6 @@ pub struct ChangeForm {
     new_password: String,
 }
 
-#[post("/profile/password")]
 async fn change(
     m: Member,
     shell: Shell,
@@ -89,7 +88,7 @@ async fn change(
         Ok(_) => {
             session::keep_after_others_ended(&session);
             Ok(m.redirect_with_flash(
-                "/profile/password",
+                paths::PROFILE_PASSWORD,
                 FlashKind::Success,
                 "Your password was saved. Your other sessions were signed out.",
             ))
@@ -104,5 +103,6 @@ async fn change(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(change);
+    cfg.route(paths::PROFILE_PASSWORD, web::get().to(show))
+        .route(paths::PROFILE_PASSWORD, web::post().to(change));
 }

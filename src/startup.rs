@@ -197,6 +197,7 @@ fn serve(
             .configure(pages::sign_in::routes)
             .configure(pages::invitations::routes)
             .configure(pages::sso::public_routes)
+            .configure(pages::account::email::public_routes)
             .service(
                 web::scope("")
                     .wrap(from_fn(session::require_sign_in))
@@ -205,6 +206,7 @@ fn serve(
                     .configure(pages::admin_api_keys::routes)
                     .configure(pages::settings::routes)
                     .configure(pages::sso::signed_in_routes)
+                    .configure(pages::account::email::signed_in_routes)
                     .default_service(web::to(|| async {
                         Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                     })),

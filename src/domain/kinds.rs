@@ -32,6 +32,9 @@ text_enum! {
         IdentityLinked => "identity.linked",
         IdentityUnlinked => "identity.unlinked",
         SsoConfigChanged => "sso.config_changed",
+        EmailVerified => "email.verified",
+        EmailChanged => "email.changed",
+        DomainVerified => "domain.verified",
     }
 }
 

@@ -1,5 +1,6 @@
 //! The console's pages, one module per page group.
 
+pub mod account;
 pub mod admin_api_keys;
 pub mod context;
 pub mod dashboard;

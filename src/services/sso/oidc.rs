@@ -77,6 +77,8 @@ fn oidc_sign_in(
         name: display_name(ext.name.as_deref(), &email)?,
         email: email.clone(),
         password_hash: None,
+        // Only an address the provider marked `email_verified` reaches this point.
+        email_verified_at: Some(now()),
     };
     let invitation = match invitation_hash {
         Some(hash) => match Invitation::find_by_hash(conn, hash)? {

@@ -114,6 +114,8 @@ fn saml_sign_in(
         name: display_name(login.name.as_deref(), &email)?,
         email: email.clone(),
         password_hash: None,
+        // The company's own IdP vouches for its people's addresses.
+        email_verified_at: Some(now()),
     };
     let user = if let Some(invitation) =
         Invitation::pending_for_email(conn, email.as_str(), Some(&company.id), now())?

@@ -1,0 +1,3 @@
+//! The account's own pages beside the profile: one module per sub-page.
+
+pub mod email;

@@ -129,6 +129,7 @@ fn serve(
         mailer: mailer.clone(),
         oidc: oidc.clone(),
         clock,
+        dns: std::sync::Arc::new(crate::services::dns::DnsCheck::new(settings.dns_resolver)),
     });
 
     let server = HttpServer::new(move || {

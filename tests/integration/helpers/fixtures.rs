@@ -53,11 +53,14 @@ pub struct Person {
     pub browser: Browser,
 }
 
-/// Signs a new company up through the page; its owner stays signed in in the new browser.
+/// Signs a new company up through the page and follows the confirmation link mailed to the
+/// address (the joining rule runs then); the person stays signed in in the new browser.
 pub async fn sign_up(app: &TestApp, company: &str, name: &str, address: &str) -> Person {
     let browser = app.browser();
     let r = browser.signup(company, name, address).await;
     assert_eq!(r.status, 303, "{company} signs up: {}", r.body);
+    let r = browser.get(&verification_path(app, address)).await;
+    assert_eq!(r.status, 200, "{address} confirms: {}", r.body);
     let user = user_by_email(app, address).expect("the owner is stored");
     Person {
         id: user.id.to_string(),
@@ -130,6 +133,21 @@ pub fn mails_to(app: &TestApp, address: &str) -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .map(|p| std::fs::read_to_string(p).expect("read mail"))
         .filter(|m| m.contains(address))
+        .collect()
+}
+
+/// `/verify-email/<token>` from the newest confirmation mail sent to `address`.
+pub fn verification_path(app: &TestApp, address: &str) -> String {
+    let mails = mails_to(app, address);
+    let mail = mails
+        .iter()
+        .rev()
+        .find(|m| m.contains("/verify-email/"))
+        .unwrap_or_else(|| panic!("a confirmation mail to {address}"));
+    let at = mail.find("/verify-email/").expect("a link");
+    mail[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '-')
         .collect()
 }
 

@@ -428,7 +428,7 @@ pub async fn verify_domain(
         } else {
             return Err(Refusal::field(
                 "allowed_domains",
-                format!("No TXT record “meetergo-console-verification={}” was found on {domain} yet. DNS changes can take a while; try again later.", claim.dns_token),
+                format!("No TXT record “meetergo-console-verification={}” was found on {domain} yet. DNS changes can take a while, so try again later.", claim.dns_token),
             )
             .into());
         };

@@ -56,11 +56,21 @@ pub struct Person {
 /// Signs a new company up through the page and follows the confirmation link mailed to the
 /// address (the joining rule runs then); the person stays signed in in the new browser.
 pub async fn sign_up(app: &TestApp, company: &str, name: &str, address: &str) -> Person {
+    let person = sign_up_unconfirmed(app, company, name, address).await;
+    let r = person.browser.get(&verification_path(app, address)).await;
+    assert_eq!(r.status, 200, "{address} confirms: {}", r.body);
+    let user = user_by_email(app, address).expect("the owner is stored");
+    Person {
+        company_id: user.company_id.to_string(),
+        ..person
+    }
+}
+
+/// Signs a new company up through the page without following the confirmation link.
+pub async fn sign_up_unconfirmed(app: &TestApp, company: &str, name: &str, address: &str) -> Person {
     let browser = app.browser();
     let r = browser.signup(company, name, address).await;
     assert_eq!(r.status, 303, "{company} signs up: {}", r.body);
-    let r = browser.get(&verification_path(app, address)).await;
-    assert_eq!(r.status, 200, "{address} confirms: {}", r.body);
     let user = user_by_email(app, address).expect("the owner is stored");
     Person {
         id: user.id.to_string(),

@@ -123,8 +123,8 @@ impl Settings {
             invitation_ttl_days: number("INVITATION_TTL_DAYS", 7)?.clamp(1, 90) as i64,
             email_verification_ttl_hours: number("EMAIL_VERIFICATION_TTL_HOURS", 24)?
                 .clamp(1, 24 * 14) as i64,
-            email_verification_resend_secs: number("EMAIL_VERIFICATION_RESEND_SECS", 60)?
-                .min(3600) as i64,
+            email_verification_resend_secs: number("EMAIL_VERIFICATION_RESEND_SECS", 60)?.min(3600)
+                as i64,
             dns_resolver: var("DNS_RESOLVER")
                 .map(|v| {
                     v.parse::<SocketAddr>()

@@ -29,7 +29,8 @@ impl DnsCheck {
         opts.cache_size = 0;
         match self.server {
             Some(addr) => {
-                let servers = NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true);
+                let servers =
+                    NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true);
                 Some(TokioAsyncResolver::tokio(
                     ResolverConfig::from_parts(None, Vec::new(), servers),
                     opts,
@@ -55,7 +56,11 @@ impl DnsCheck {
         // A trailing dot: the name is absolute, never searched under local domains.
         match resolver.txt_lookup(format!("{domain}.")).await {
             Ok(records) => records.iter().any(|txt| {
-                let value: Vec<u8> = txt.txt_data().iter().flat_map(|part| part.iter().copied()).collect();
+                let value: Vec<u8> = txt
+                    .txt_data()
+                    .iter()
+                    .flat_map(|part| part.iter().copied())
+                    .collect();
                 String::from_utf8_lossy(&value).trim() == wanted
             }),
             Err(e) => {

@@ -47,7 +47,8 @@ pub struct Policy {
 }
 
 /// Stores a new link for `email` (the account's, or the one it moves to); older open links of
-/// the person stop working. Refused when the last one went out less than `resend_after` ago.
+/// the person stop working. Refused when the last one, still open, went out less than
+/// `resend_after` ago (a mail bomb through "send again" stays slow).
 fn issue(
     conn: &mut Tx<'_>,
     keys: &Keys,
@@ -57,7 +58,8 @@ fn issue(
     policy: Policy,
 ) -> Result<IssuedLink, AppError> {
     if let Some(last) = EmailVerification::latest_for(conn, &user.id)? {
-        if last.created_at + policy.resend_after > now {
+        // Only a link still waiting to be followed holds back the next one.
+        if last.used_at.is_none() && last.created_at + policy.resend_after > now {
             return Err(Refusal::field("email", RESEND_TOO_SOON)
                 .with_kind(RefusalKind::Conflict)
                 .into());
@@ -116,12 +118,11 @@ pub async fn request_change(
             return Err(Refusal::field("email", "This is already your address.").into());
         }
         if User::find_by_email(tx, &new_email)?.is_some() {
-            return Err(Refusal::field(
-                "email",
-                "This address belongs to another account.",
-            )
-            .with_kind(RefusalKind::Conflict)
-            .into());
+            return Err(
+                Refusal::field("email", "This address belongs to another account.")
+                    .with_kind(RefusalKind::Conflict)
+                    .into(),
+            );
         }
         issue(tx, &keys, &user, &new_email, now, policy)
     })
@@ -183,7 +184,10 @@ pub async fn verify(
             None
         } else {
             if User::find_by_email(tx, &email)?.is_some() {
-                return Err(Refusal::conflict("This address belongs to another account meanwhile.").into());
+                return Err(Refusal::conflict(
+                    "This address belongs to another account meanwhile.",
+                )
+                .into());
             }
             User::change_email(tx, &user.id, &email, now)?;
             audit::record(
@@ -226,8 +230,8 @@ fn join_by_domain(
         }
         Joining::JoinCompany(c) => c,
     };
-    let alone = user.role() == Role::Owner
-        && User::count_live_in_company(tx, &user.company_id)? == 1;
+    let alone =
+        user.role() == Role::Owner && User::count_live_in_company(tx, &user.company_id)? == 1;
     if !alone {
         return Ok(JoinOutcome::Offered(company.name));
     }
@@ -246,7 +250,10 @@ fn move_into(
     PersonalAccessToken::revoke_all_of(tx, &user.id)?;
     User::move_to_company(tx, &user.id, &company.id, Role::Member, now)?;
     for (at, detail) in [
-        (&user.company_id, format!("left for {} by its verified domain", company.name)),
+        (
+            &user.company_id,
+            format!("left for {} by its verified domain", company.name),
+        ),
         (&company.id, "joined by its verified domain".to_owned()),
     ] {
         audit::record(

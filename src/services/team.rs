@@ -290,8 +290,8 @@ fn update_settings_in(
             continue;
         }
         // Pending claims elsewhere do not block: only a proven one does.
-        let claimed_elsewhere = CompanyDomain::verified_owner(conn, d)?
-            .is_some_and(|owner| owner != company.id);
+        let claimed_elsewhere =
+            CompanyDomain::verified_owner(conn, d)?.is_some_and(|owner| owner != company.id);
         if claimed_elsewhere {
             errors.push(FieldError::new(
                 "allowed_domains",
@@ -361,7 +361,14 @@ fn sync_domain_claims(
         }
         .insert(conn)?;
         if proven_by_email {
-            verify_domain_in(conn, company, d, admin, by, "the admin's confirmed email address")?;
+            verify_domain_in(
+                conn,
+                company,
+                d,
+                admin,
+                by,
+                "the admin's confirmed email address",
+            )?;
         }
     }
     Ok(())

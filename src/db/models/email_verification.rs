@@ -52,7 +52,11 @@ impl EmailVerification {
     }
 
     /// Links of this person not yet used: a newer one, or a verified address, retires them.
-    pub fn retire_open(conn: &mut DbConnection, user: &UserId, at: NaiveDateTime) -> QueryResult<usize> {
+    pub fn retire_open(
+        conn: &mut DbConnection,
+        user: &UserId,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(
             email_verifications::table
                 .filter(email_verifications::user_id.eq(user))

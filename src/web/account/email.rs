@@ -24,7 +24,11 @@ fn policy(app: &AppState) -> Policy {
 }
 
 /// Mails a link confirming a new account's address; called right after sign-up.
-pub async fn send_after_sign_up(app: &AppState, user: crate::db::models::User, now: chrono::NaiveDateTime) {
+pub async fn send_after_sign_up(
+    app: &AppState,
+    user: crate::db::models::User,
+    now: chrono::NaiveDateTime,
+) {
     let policy = policy(app);
     match verification::request_confirmation(&app.db, app.keys.clone(), user, now, policy).await {
         Ok(Some(link)) => {
@@ -90,12 +94,24 @@ async fn resend(m: Member) -> Result<HttpResponse, AppError> {
             if verification::send_link(&m.app.mailer, &m.app.settings.public_url, &link, policy.ttl)
                 .await
             {
-                m.redirect_with_flash(back, FlashKind::Success, &format!("We sent a new link to {}.", link.to))
+                m.redirect_with_flash(
+                    back,
+                    FlashKind::Success,
+                    &format!("We sent a new link to {}.", link.to),
+                )
             } else {
-                m.redirect_with_flash(back, FlashKind::Error, "The mail could not be sent. Try again later.")
+                m.redirect_with_flash(
+                    back,
+                    FlashKind::Error,
+                    "The mail could not be sent. Try again later.",
+                )
             }
         }
-        Ok(None) => m.redirect_with_flash(back, FlashKind::Success, "Your address is already confirmed."),
+        Ok(None) => m.redirect_with_flash(
+            back,
+            FlashKind::Success,
+            "Your address is already confirmed.",
+        ),
         Err(AppError::Refused(r)) => m.redirect_with_flash(back, FlashKind::Error, &r.message),
         Err(e) => return Err(e),
     })
@@ -160,17 +176,28 @@ async fn change_email(
     .await;
     match issued {
         Ok(link) => {
-            let sent =
-                verification::send_link(&m.app.mailer, &m.app.settings.public_url, &link, policy.ttl)
-                    .await;
+            let sent = verification::send_link(
+                &m.app.mailer,
+                &m.app.settings.public_url,
+                &link,
+                policy.ttl,
+            )
+            .await;
             Ok(if sent {
                 m.redirect_with_flash(
                     EMAIL_PATH,
                     FlashKind::Success,
-                    &format!("We sent a link to {}. Your address changes when you open it.", link.to),
+                    &format!(
+                        "We sent a link to {}. Your address changes when you open it.",
+                        link.to
+                    ),
                 )
             } else {
-                m.redirect_with_flash(EMAIL_PATH, FlashKind::Error, "The mail could not be sent. Try again later.")
+                m.redirect_with_flash(
+                    EMAIL_PATH,
+                    FlashKind::Error,
+                    "The mail could not be sent. Try again later.",
+                )
             })
         }
         Err(AppError::Refused(r)) => rerender(shell, vec![r.as_field_error("email")]),

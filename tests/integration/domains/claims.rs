@@ -27,7 +27,10 @@ async fn the_own_domain_counts_at_once_and_any_other_stays_pending() {
     // A pending domain joins nobody: its newcomer keeps the workspace of their own.
     let newcomer = app.browser();
     let address = format!("nina@{other}");
-    newcomer.signup("Nina Co", "Nina", &address).await.assert_redirect("/dashboard");
+    newcomer
+        .signup("Nina Co", "Nina", &address)
+        .await
+        .assert_redirect("/dashboard");
     let r = newcomer.get(&verification_path(&app, &address)).await;
     assert_eq!(r.status, 200);
     assert!(!r.body.contains("joined-company"));
@@ -53,7 +56,13 @@ async fn the_own_domain_counts_at_once_and_any_other_stays_pending() {
 #[actix_web::test]
 async fn an_admin_whose_address_is_not_confirmed_claims_nothing() {
     let app = TestApp::spawn().await;
-    let owner = sign_up(&app, "Keys Co", "Olga", &format!("olga@{}", random_domain("k"))).await;
+    let owner = sign_up(
+        &app,
+        "Keys Co",
+        "Olga",
+        &format!("olga@{}", random_domain("k")),
+    )
+    .await;
     let key = owner.browser.create_api_key("Admins", "30").await;
     let domain = random_domain("ada");
     let address = format!("ada@{domain}");
@@ -63,7 +72,11 @@ async fn an_admin_whose_address_is_not_confirmed_claims_nothing() {
     ada.sign_in(&address).await;
     let r = claim(&ada, "Keys Co", &domain).await;
     assert_eq!(r.status, 422);
-    assert!(r.body.contains("Confirm your email address first"), "{}", r.body);
+    assert!(
+        r.body.contains("Confirm your email address first"),
+        "{}",
+        r.body
+    );
     assert!(domain_claims(&app, &owner.company_id).is_empty());
 }
 
@@ -72,14 +85,24 @@ async fn a_domain_proven_by_one_company_and_public_mail_domains_are_refused() {
     let app = TestApp::spawn().await;
     let domain = random_domain("held");
     let holder = sign_up(&app, "Holder Co", "Hana", &format!("hana@{domain}")).await;
-    assert_eq!(claim(&holder.browser, "Holder Co", &domain).await.status, 303);
+    assert_eq!(
+        claim(&holder.browser, "Holder Co", &domain).await.status,
+        303
+    );
 
-    let rival = sign_up(&app, "Rival Co", "Rita", &format!("rita@{}", random_domain("r"))).await;
+    let rival = sign_up(
+        &app,
+        "Rival Co",
+        "Rita",
+        &format!("rita@{}", random_domain("r")),
+    )
+    .await;
     for refused in [domain.as_str(), "gmail.com"] {
         let r = claim(&rival.browser, "Rival Co", refused).await;
         assert_eq!(r.status, 422, "{refused}");
         assert!(
-            r.body.contains("belongs to another company") || r.body.contains("public email provider"),
+            r.body.contains("belongs to another company")
+                || r.body.contains("public email provider"),
             "{}",
             r.body
         );

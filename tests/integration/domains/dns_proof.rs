@@ -17,20 +17,36 @@ async fn verify(browser: &Browser, domain: &str) -> Reply {
 async fn verify_now_finds_the_txt_record_and_the_domain_then_counts() {
     let dns = DnsServer::start();
     let app = TestApp::spawn_with(|s| s.dns_resolver = Some(dns.addr)).await;
-    let owner = sign_up(&app, "Dns Co", "Dora", &format!("dora@{}", random_domain("own"))).await;
+    let owner = sign_up(
+        &app,
+        "Dns Co",
+        "Dora",
+        &format!("dora@{}", random_domain("own")),
+    )
+    .await;
     let domain = random_domain("dns");
     assert_eq!(claim(&owner.browser, "Dns Co", &domain).await.status, 303);
 
     // Nothing published yet, or the wrong value: still pending.
     dns.add_txt(&domain, "meetergo-console-verification=someone-elses-token");
-    verify(&owner.browser, &domain).await.assert_redirect("/settings/company");
+    verify(&owner.browser, &domain)
+        .await
+        .assert_redirect("/settings/company");
     let page = owner.browser.get("/settings/company").await.body;
     assert!(page.contains("No TXT record"), "{page}");
-    assert_eq!(domain_claims(&app, &owner.company_id), [(domain.clone(), false)]);
+    assert_eq!(
+        domain_claims(&app, &owner.company_id),
+        [(domain.clone(), false)]
+    );
 
     dns.add_txt(&domain, &txt_value(&owner.browser, &domain).await);
-    verify(&owner.browser, &domain).await.assert_redirect("/settings/company");
-    assert_eq!(domain_claims(&app, &owner.company_id), [(domain.clone(), true)]);
+    verify(&owner.browser, &domain)
+        .await
+        .assert_redirect("/settings/company");
+    assert_eq!(
+        domain_claims(&app, &owner.company_id),
+        [(domain.clone(), true)]
+    );
     let page = owner.browser.get("/settings/company").await.body;
     assert!(page.contains("data-testid=\"domain-status\">verified<"));
 
@@ -48,17 +64,35 @@ async fn a_pending_claim_cannot_be_proven_once_another_company_holds_the_domain(
     let dns = DnsServer::start();
     let app = TestApp::spawn_with(|s| s.dns_resolver = Some(dns.addr)).await;
     let domain = random_domain("both");
-    let first = sign_up(&app, "First Co", "Fia", &format!("fia@{}", random_domain("f"))).await;
-    let second = sign_up(&app, "Second Co", "Sam", &format!("sam@{}", random_domain("s"))).await;
+    let first = sign_up(
+        &app,
+        "First Co",
+        "Fia",
+        &format!("fia@{}", random_domain("f")),
+    )
+    .await;
+    let second = sign_up(
+        &app,
+        "Second Co",
+        "Sam",
+        &format!("sam@{}", random_domain("s")),
+    )
+    .await;
     // Both claim it while it is unproven: pending claims do not block each other.
     assert_eq!(claim(&first.browser, "First Co", &domain).await.status, 303);
-    assert_eq!(claim(&second.browser, "Second Co", &domain).await.status, 303);
+    assert_eq!(
+        claim(&second.browser, "Second Co", &domain).await.status,
+        303
+    );
     dns.add_txt(&domain, &txt_value(&first.browser, &domain).await);
     dns.add_txt(&domain, &txt_value(&second.browser, &domain).await);
     verify(&first.browser, &domain).await;
     verify(&second.browser, &domain).await;
     let page = second.browser.get("/settings/company").await.body;
     assert!(page.contains("belongs to another company"), "{page}");
-    assert_eq!(domain_claims(&app, &first.company_id), [(domain.clone(), true)]);
+    assert_eq!(
+        domain_claims(&app, &first.company_id),
+        [(domain.clone(), true)]
+    );
     assert_eq!(domain_claims(&app, &second.company_id), [(domain, false)]);
 }

@@ -22,15 +22,32 @@ async fn an_outsider_with_an_unconfirmed_address_takes_over_nothing() {
     assert!(domain_claims(&app, &outsider.company_id).is_empty());
 
     // Even with a confirmed address elsewhere, a claim on the victim's domain stays pending.
-    let other = sign_up(&app, "Other Outsider", "Mel", &format!("mel@{}", random_domain("m"))).await;
-    assert_eq!(claim(&other.browser, "Other Outsider", &victim).await.status, 303);
-    assert_eq!(domain_claims(&app, &other.company_id), [(victim.clone(), false)]);
+    let other = sign_up(
+        &app,
+        "Other Outsider",
+        "Mel",
+        &format!("mel@{}", random_domain("m")),
+    )
+    .await;
+    assert_eq!(
+        claim(&other.browser, "Other Outsider", &victim)
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        domain_claims(&app, &other.company_id),
+        [(victim.clone(), false)]
+    );
 
     // The victim's people sign up and confirm: they get workspaces of their own.
     let alice = sign_up(&app, "Victim Inc", "Alice", &format!("alice@{victim}")).await;
     assert_ne!(alice.company_id, outsider.company_id);
     assert_ne!(alice.company_id, other.company_id);
-    assert_eq!(user_by_email(&app, &alice.email).unwrap().role.as_str(), "owner");
+    assert_eq!(
+        user_by_email(&app, &alice.email).unwrap().role.as_str(),
+        "owner"
+    );
     for watcher in [&outsider, &other] {
         let members = watcher.browser.get("/settings/members").await.body;
         assert!(!members.contains(&alice.email), "not in the member list");

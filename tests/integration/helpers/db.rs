@@ -203,7 +203,10 @@ pub fn domain_claims(app: &TestApp, company_id: &str) -> Vec<(String, bool)> {
     company_domains::table
         .filter(company_domains::company_id.eq(company_id))
         .order(company_domains::domain.asc())
-        .select((company_domains::domain, company_domains::verified_at.is_not_null()))
+        .select((
+            company_domains::domain,
+            company_domains::verified_at.is_not_null(),
+        ))
         .load(&mut *conn(app))
         .expect("claims")
 }

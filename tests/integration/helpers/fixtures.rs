@@ -67,7 +67,12 @@ pub async fn sign_up(app: &TestApp, company: &str, name: &str, address: &str) ->
 }
 
 /// Signs a new company up through the page without following the confirmation link.
-pub async fn sign_up_unconfirmed(app: &TestApp, company: &str, name: &str, address: &str) -> Person {
+pub async fn sign_up_unconfirmed(
+    app: &TestApp,
+    company: &str,
+    name: &str,
+    address: &str,
+) -> Person {
     let browser = app.browser();
     let r = browser.signup(company, name, address).await;
     assert_eq!(r.status, 303, "{company} signs up: {}", r.body);

@@ -54,7 +54,11 @@ async fn without_require_invitation_a_sign_up_with_the_domain_joins_as_a_member(
     // Following the mailed link proves it: Jo joins the company as a member.
     let r = joiner.get(&verification_path(&app, &joiner_email)).await;
     assert_eq!(r.status, 200);
-    assert!(r.body.contains("data-testid=\"joined-company\""), "{}", r.body);
+    assert!(
+        r.body.contains("data-testid=\"joined-company\""),
+        "{}",
+        r.body
+    );
     let jo = user_by_email(&app, &joiner_email).expect("joined");
     assert_eq!(jo.company_id.as_str(), owner.company_id);
     assert_eq!(jo.role.as_str(), "member");

@@ -3,6 +3,7 @@
 
 mod claims;
 mod dns_proof;
+mod in_a_browser;
 mod outsider;
 
 use crate::helpers::{Browser, Reply, RequestHelper};

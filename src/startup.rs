@@ -194,7 +194,9 @@ fn serve(
             .wrap(from_fn(shutdown::close_connections_while_draining))
             .configure(pages::health::routes)
             .configure(api::routes)
-            .service(actix_files::Files::new("/static", static_dir.clone()).prefer_utf8(true))
+            .service(
+                actix_files::Files::new(crate::paths::STATIC, static_dir.clone()).prefer_utf8(true),
+            )
             .configure(pages::sign_in::routes)
             .configure(pages::invitations::routes)
             .configure(pages::sso::public_routes)

@@ -3,9 +3,11 @@
 //! that nonce under a server key. A POST whose token does not match its own cookie is refused
 //! with 403 before any handler runs. Another browser's token, or none, never matches.
 
+use std::sync::LazyLock;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
@@ -13,6 +15,7 @@ use rand::RngCore;
 
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::paths;
 
 use super::keys::Keys;
 
@@ -39,7 +42,8 @@ fn fresh_nonce() -> String {
 /// Paths that accept POSTs from elsewhere by design: the bearer-authenticated JSON API and the
 /// SAML assertion consumer (its response is checked by signature instead).
 fn exempt(path: &str) -> bool {
-    path.starts_with("/v4/") || (path.starts_with("/sso/saml/") && path.ends_with("/acs"))
+    static SAML_ACS: LazyLock<ResourceDef> = LazyLock::new(|| ResourceDef::new(paths::SAML_ACS));
+    paths::api::is_api(path) || SAML_ACS.is_match(path)
 }
 
 fn submitted_token(body: &[u8]) -> Option<String> {

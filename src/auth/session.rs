@@ -16,6 +16,7 @@ use crate::db::schema::{companies, users};
 use crate::db::Db;
 use crate::domain::UserId;
 use crate::error::AppError;
+use crate::paths;
 
 use super::session_store::USER_ID_KEY;
 
@@ -58,7 +59,7 @@ pub async fn require_sign_in(
     let session = req.get_session();
     let to_login = |req: ServiceRequest| {
         let response = HttpResponse::SeeOther()
-            .insert_header((actix_web::http::header::LOCATION, "/login"))
+            .insert_header((actix_web::http::header::LOCATION, paths::LOGIN))
             .finish();
         Ok(req.into_response(response).map_into_right_body())
     };

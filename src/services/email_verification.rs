@@ -275,8 +275,8 @@ pub fn link_mail(base: &str, link: &IssuedLink, ttl: Duration) -> Mail {
         to: link.to.clone(),
         subject: "Confirm your email address for meetergo console".into(),
         body: format!(
-            "Please confirm that this address is yours by opening this link:\n\n{base}/verify-email/{}\n\nThe link works once, for {} hours. If you did not ask for it, ignore this mail.\n",
-            link.token,
+            "Please confirm that this address is yours by opening this link:\n\n{base}{}\n\nThe link works once, for {} hours. If you did not ask for it, ignore this mail.\n",
+            crate::paths::verify_email(&link.token),
             ttl.num_hours()
         ),
     }

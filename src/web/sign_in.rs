@@ -2,7 +2,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use crate::db::Db;
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::{Email, FieldError, Label};
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::{self, AuditKind, Event};
 use crate::services::joining::{self, NewAccount};
 use crate::services::sso;
@@ -98,22 +99,20 @@ pub struct SignupForm {
     password: String,
 }
 
-#[get("/")]
 async fn home(session: Session) -> HttpResponse {
     match signed_in_user_id(&session) {
-        Some(_) => redirect("/dashboard"),
-        None => redirect("/login"),
+        Some(_) => redirect(paths::DASHBOARD),
+        None => redirect(paths::LOGIN),
     }
 }
 
-#[get("/login")]
 async fn login_form(
     shell: Shell,
     session: Session,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, AppError> {
     if signed_in_user_id(&session).is_some() {
-        return Ok(redirect("/dashboard"));
+        return Ok(redirect(paths::DASHBOARD));
     }
     render(&login_page(shell, &settings, String::new(), None))
 }
@@ -138,7 +137,6 @@ async fn limit_attempt(v: &Visitor, account: &str, what: &str) -> Result<(), App
     Ok(())
 }
 
-#[post("/login")]
 async fn login(
     v: Visitor,
     shell: Shell,
@@ -194,7 +192,7 @@ async fn login(
                 })
                 .await?;
             session::sign_in(&session, &id)?;
-            Ok(redirect("/dashboard"))
+            Ok(redirect(paths::DASHBOARD))
         }
         other => {
             let event = match &other {
@@ -213,7 +211,6 @@ async fn login(
     }
 }
 
-#[post("/logout")]
 async fn logout(v: Visitor, session: Session) -> Result<HttpResponse, AppError> {
     if let Some(user_id) = signed_in_user_id(&session) {
         let origin = v.origin.clone();
@@ -228,10 +225,13 @@ async fn logout(v: Visitor, session: Session) -> Result<HttpResponse, AppError> 
             .await?;
     }
     session::sign_out(&session);
-    Ok(v.redirect_with_flash("/login", FlashKind::Success, "You have been signed out."))
+    Ok(v.redirect_with_flash(
+        paths::LOGIN,
+        FlashKind::Success,
+        "You have been signed out.",
+    ))
 }
 
-#[get("/signup")]
 async fn signup_form(
     shell: Shell,
     settings: web::Data<Settings>,
@@ -271,7 +271,6 @@ fn parse_signup(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
     }
 }
 
-#[post("/signup")]
 async fn signup(
     v: Visitor,
     shell: Shell,
@@ -311,7 +310,7 @@ async fn signup(
             session::sign_in(&session, &user.id)?;
             crate::web::account::email::send_after_sign_up(&v.app, user.clone(), v.now).await;
             Ok(v.redirect_with_flash(
-                "/dashboard",
+                paths::DASHBOARD,
                 FlashKind::Success,
                 "Welcome! Your account is ready.",
             ))
@@ -322,10 +321,10 @@ async fn signup(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(home)
-        .service(login_form)
-        .service(login)
-        .service(logout)
-        .service(signup_form)
-        .service(signup);
+    cfg.route(paths::HOME, web::get().to(home))
+        .route(paths::LOGIN, web::get().to(login_form))
+        .route(paths::LOGIN, web::post().to(login))
+        .route(paths::LOGOUT, web::post().to(logout))
+        .route(paths::SIGNUP, web::get().to(signup_form))
+        .route(paths::SIGNUP, web::post().to(signup));
 }

@@ -7,14 +7,11 @@ use serde::Deserialize;
 
 use crate::domain::Email;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::email_verification::{self as verification, JoinOutcome, Policy};
 use crate::state::AppState;
 use crate::web::context::{Member, Visitor};
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
-
-pub const VERIFY_PATH: &str = "/verify-email/{token}";
-pub const RESEND_PATH: &str = "/profile/email/resend";
-pub const EMAIL_PATH: &str = "/profile/email";
 
 fn policy(app: &AppState) -> Policy {
     Policy {
@@ -88,7 +85,7 @@ async fn resend(m: Member) -> Result<HttpResponse, AppError> {
         policy,
     )
     .await;
-    let back = "/profile/email";
+    let back = paths::PROFILE_EMAIL;
     Ok(match issued {
         Ok(Some(link)) => {
             if verification::send_link(&m.app.mailer, &m.app.settings.public_url, &link, policy.ttl)
@@ -185,7 +182,7 @@ async fn change_email(
             .await;
             Ok(if sent {
                 m.redirect_with_flash(
-                    EMAIL_PATH,
+                    paths::PROFILE_EMAIL,
                     FlashKind::Success,
                     &format!(
                         "We sent a link to {}. Your address changes when you open it.",
@@ -194,7 +191,7 @@ async fn change_email(
                 )
             } else {
                 m.redirect_with_flash(
-                    EMAIL_PATH,
+                    paths::PROFILE_EMAIL,
                     FlashKind::Error,
                     "The mail could not be sent. Try again later.",
                 )
@@ -206,11 +203,11 @@ async fn change_email(
 }
 
 pub fn public_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(VERIFY_PATH, web::get().to(verify_email));
+    cfg.route(paths::VERIFY_EMAIL, web::get().to(verify_email));
 }
 
 pub fn signed_in_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(EMAIL_PATH, web::get().to(email_page))
-        .route(EMAIL_PATH, web::post().to(change_email))
-        .route(RESEND_PATH, web::post().to(resend));
+    cfg.route(paths::PROFILE_EMAIL, web::get().to(email_page))
+        .route(paths::PROFILE_EMAIL, web::post().to(change_email))
+        .route(paths::PROFILE_EMAIL_RESEND, web::post().to(resend));
 }

@@ -1,7 +1,7 @@
 //! Company settings (name, Require Invitation, email domains) and the ownership transfer.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use crate::authz::Action;
 use crate::db::models::{CompanyDomain, User};
 use crate::domain::{FieldError, Role, UserId};
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::{self, AuditKind, Event};
 use crate::services::team;
 use crate::web::context::Member;
@@ -92,7 +93,6 @@ async fn page(shell: Shell, m: &Member) -> Result<CompanyPage, AppError> {
     })
 }
 
-#[get("/settings/company")]
 async fn show(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     m.require(Action::ViewAdminArea)?;
     render(&page(shell, &m).await?)
@@ -108,7 +108,6 @@ pub struct SettingsForm {
     allowed_domains: String,
 }
 
-#[post("/settings/company")]
 async fn save(
     m: Member,
     shell: Shell,
@@ -128,7 +127,7 @@ async fn save(
     };
     match outcome {
         Ok(()) => Ok(m.redirect_with_flash(
-            "/settings/company",
+            paths::COMPANY,
             FlashKind::Success,
             "Company settings saved.",
         )),
@@ -151,7 +150,6 @@ pub struct TransferForm {
     password: String,
 }
 
-#[post("/settings/company/transfer-ownership")]
 async fn transfer(
     m: Member,
     shell: Shell,
@@ -196,7 +194,7 @@ async fn transfer(
     if let (None, Some(to)) = (problem.clone(), to) {
         let new_owner = team::transfer_ownership(&m.app.db, m.acting(), to).await?;
         return Ok(m.redirect_with_flash(
-            "/settings/company",
+            paths::COMPANY,
             FlashKind::Success,
             &format!("{} now owns the company. You are an admin.", new_owner.name),
         ));
@@ -207,10 +205,10 @@ async fn transfer(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show)
-        .service(save)
-        .service(transfer)
-        .service(verify_domain);
+    cfg.route(paths::COMPANY, web::get().to(show))
+        .route(paths::COMPANY, web::post().to(save))
+        .route(paths::TRANSFER_OWNERSHIP, web::post().to(transfer))
+        .route(paths::DOMAIN_VERIFY, web::post().to(verify_domain));
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,14 +218,13 @@ pub struct VerifyDomainForm {
 }
 
 /// "Verify now" beside a pending domain.
-#[post("/settings/company/domains/verify")]
 async fn verify_domain(
     m: Member,
     form: web::Form<VerifyDomainForm>,
 ) -> Result<HttpResponse, AppError> {
     m.require(Action::ViewAdminArea)?;
     let domain = form.into_inner().domain.trim().to_lowercase();
-    let back = "/settings/company";
+    let back = paths::COMPANY;
     Ok(
         match team::verify_domain(&m.app.db, m.acting(), domain, m.app.dns.clone()).await {
             Ok(d) => m.redirect_with_flash(

@@ -11,7 +11,10 @@ async fn sign_up_then_confirm_then_join_by_domain_in_a_browser() {
     let app = TestApp::spawn().await;
     let domain = random_domain("web");
     let owner = sign_up(&app, "Domain Co", "Olga", &format!("olga@{domain}")).await;
-    assert_eq!(claim(&owner.browser, "Domain Co", &domain).await.status, 303);
+    assert_eq!(
+        claim(&owner.browser, "Domain Co", &domain).await.status,
+        303
+    );
 
     let (_driver, c) = chromium().await;
     let address = format!("jo@{domain}");
@@ -24,7 +27,9 @@ async fn sign_up_then_confirm_then_join_by_domain_in_a_browser() {
         .expect("open the link");
     by_testid(&c, "joined-company").await;
     assert_eq!(count(&c, &testid("verify-email-banner")).await, 0);
-    c.goto(&app.url("/dashboard")).await.expect("open /dashboard");
+    c.goto(&app.url("/dashboard"))
+        .await
+        .expect("open /dashboard");
     assert_eq!(text_of(&c, "dashboard-role").await, "member");
     assert_eq!(text_of(&c, "current-user").await, "Jo · Domain Co");
 

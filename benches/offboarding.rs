@@ -35,6 +35,7 @@ fn account(name: &str, email: &str) -> NewAccount {
         name: Label::parse("name", "name", name, 100).unwrap_or_else(|e| panic!("{e:?}")),
         email: Email::parse("email", email).unwrap_or_else(|e| panic!("{e:?}")),
         password_hash: None,
+        email_verified_at: None,
     }
 }
 

@@ -243,6 +243,7 @@ mod tests {
             updated_at: now(),
             last_sign_in_at: None,
             timezone: "UTC".into(),
+            email_verified_at: None,
         }
     }
 

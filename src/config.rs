@@ -46,6 +46,12 @@ pub struct Settings {
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
     pub invitation_ttl_days: i64,
+    /// How long a link confirming an email address works.
+    pub email_verification_ttl_hours: i64,
+    /// Least time between two verification mails to one person ("resend").
+    pub email_verification_resend_secs: i64,
+    /// `ip:port` of the DNS server that checks domain TXT records; None: the system's.
+    pub dns_resolver: Option<SocketAddr>,
     /// OpenID Connect providers (GOOGLE_*, MICROSOFT_*, OIDC_PROVIDERS + OIDC_<NAME>_*).
     pub oidc_providers: Vec<oidc::ProviderConfig>,
     /// Where the CSS and JS are served from (`STATIC_DIR`).
@@ -123,6 +129,16 @@ impl Settings {
             mail_from: var("MAIL_FROM")
                 .unwrap_or_else(|| "meetergo console <no-reply@localhost>".into()),
             invitation_ttl_days: number("INVITATION_TTL_DAYS", 7)?.clamp(1, 90) as i64,
+            email_verification_ttl_hours: number("EMAIL_VERIFICATION_TTL_HOURS", 24)?
+                .clamp(1, 24 * 14) as i64,
+            email_verification_resend_secs: number("EMAIL_VERIFICATION_RESEND_SECS", 60)?.min(3600)
+                as i64,
+            dns_resolver: var("DNS_RESOLVER")
+                .map(|v| {
+                    v.parse::<SocketAddr>()
+                        .map_err(|e| anyhow::anyhow!("DNS_RESOLVER must be ip:port ({e})"))
+                })
+                .transpose()?,
             oidc_providers: oidc::providers_from_env(),
             static_dir: var("STATIC_DIR").map_or_else(crate_static_dir, PathBuf::from),
             saml_clock_skew_secs: number("SAML_CLOCK_SKEW_SECS", 60)?.min(600) as i64,
@@ -153,6 +169,9 @@ impl Settings {
             smtp_url: None,
             mail_from: "meetergo console <no-reply@localhost>".into(),
             invitation_ttl_days: 7,
+            email_verification_ttl_hours: 24,
+            email_verification_resend_secs: 60,
+            dns_resolver: None,
             oidc_providers: Vec::new(),
             static_dir: crate_static_dir(),
             saml_clock_skew_secs: 60,

@@ -41,6 +41,7 @@ pub fn seed(db: &Db) -> Result<String, AppError> {
                     .map_err(|e| AppError::BadRequest(e.message))?,
                 email: Email::parse("email", email).map_err(|e| AppError::BadRequest(e.message))?,
                 password_hash: Some(hash.clone()),
+                email_verified_at: Some(crate::db::models::now()),
             })
         };
         let company_name = Label::parse("company_name", "company name", "Demo Company", 100)

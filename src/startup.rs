@@ -125,6 +125,7 @@ fn serve(
         mailer: mailer.clone(),
         oidc: oidc.clone(),
         clock,
+        dns: std::sync::Arc::new(crate::services::dns::DnsCheck::new(settings.dns_resolver)),
     });
 
     let server = HttpServer::new(move || {
@@ -196,6 +197,7 @@ fn serve(
             .configure(pages::invitations::routes)
             .configure(pages::password_recovery::routes)
             .configure(pages::sso::public_routes)
+            .configure(pages::account::email::public_routes)
             .service(
                 web::scope("")
                     .wrap(from_fn(session::require_sign_in))
@@ -205,6 +207,7 @@ fn serve(
                     .configure(pages::settings::routes)
                     .configure(pages::sso::signed_in_routes)
                     .configure(pages::account::password::routes)
+                    .configure(pages::account::email::signed_in_routes)
                     .default_service(web::to(|| async {
                         Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                     })),

@@ -25,4 +25,6 @@ pub struct AppState {
     pub mailer: Data<Mailer>,
     pub oidc: Data<Oidc>,
     pub clock: Clock,
+    /// Checks the TXT records that prove a company's domain.
+    pub dns: Arc<crate::services::dns::DnsCheck>,
 }

@@ -181,6 +181,7 @@ fn validate_new_user(body: CreateUserBody) -> Result<NewPlatformUser, ApiError> 
                 name,
                 email,
                 password_hash: None,
+                email_verified_at: None,
             },
             role,
             timezone,

@@ -25,6 +25,29 @@ diesel::table! {
         updated_at -> Timestamp,
         last_sign_in_at -> Nullable<Timestamp>,
         timezone -> Text,
+        email_verified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    email_verifications (id) {
+        id -> Text,
+        user_id -> Text,
+        email -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    company_domains (company_id, domain) {
+        company_id -> Text,
+        domain -> Text,
+        dns_token -> Text,
+        created_at -> Timestamp,
+        verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -194,6 +217,8 @@ diesel::joinable!(appointments -> meeting_types (meeting_type_id));
 diesel::joinable!(personal_access_tokens -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(platform_api_keys -> companies (company_id));
+diesel::joinable!(company_domains -> companies (company_id));
+diesel::joinable!(email_verifications -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     companies,
@@ -210,4 +235,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     saml_configs,
     sso_requests,
     saml_seen_assertions,
+    email_verifications,
+    company_domains,
 );

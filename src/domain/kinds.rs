@@ -35,6 +35,9 @@ text_enum! {
         PasswordResetRequested => "password.reset_requested",
         PasswordReset => "password.reset",
         PasswordChanged => "password.changed",
+        EmailVerified => "email.verified",
+        EmailChanged => "email.changed",
+        DomainVerified => "domain.verified",
     }
 }
 

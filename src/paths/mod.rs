@@ -28,6 +28,9 @@ pub const DASHBOARD: &str = "/dashboard";
 pub const PROFILE: &str = "/profile";
 pub const IDENTITY_UNLINK: &str = "/profile/identities/{id}/unlink";
 pub const PROFILE_PASSWORD: &str = "/profile/password";
+pub const PROFILE_EMAIL: &str = "/profile/email";
+pub const PROFILE_EMAIL_RESEND: &str = "/profile/email/resend";
+pub const VERIFY_EMAIL: &str = "/verify-email/{token}";
 
 pub const INTEGRATIONS: &str = "/integrations";
 pub const API_TOKENS: &str = "/integrations/api";
@@ -49,6 +52,7 @@ pub const INVITATION_RESEND: &str = "/settings/invitations/{id}/resend";
 pub const INVITATION_REVOKE: &str = "/settings/invitations/{id}/revoke";
 pub const COMPANY: &str = "/settings/company";
 pub const TRANSFER_OWNERSHIP: &str = "/settings/company/transfer-ownership";
+pub const DOMAIN_VERIFY: &str = "/settings/company/domains/verify";
 pub const SSO_SETTINGS: &str = "/settings/sso";
 pub const SSO_SETTINGS_REMOVE: &str = "/settings/sso/remove";
 pub const AUDIT_LOG: &str = "/settings/audit";
@@ -87,6 +91,10 @@ pub fn saml_metadata(slug: impl Display) -> String {
 
 pub fn saml_acs(slug: impl Display) -> String {
     fill(SAML_ACS, slug)
+}
+
+pub fn verify_email(token: impl Display) -> String {
+    fill(VERIFY_EMAIL, token)
 }
 
 pub fn identity_unlink(id: impl Display) -> String {
@@ -161,6 +169,8 @@ mod tests {
                 .configure(crate::web::admin_api_keys::routes)
                 .configure(crate::web::settings::routes)
                 .configure(crate::web::sso::signed_in_routes)
+                .configure(crate::web::account::email::public_routes)
+                .configure(crate::web::account::email::signed_in_routes)
                 .default_service(web::to(|| async { HttpResponse::build(UNROUTED).finish() })),
         )
         .await;
@@ -181,6 +191,9 @@ mod tests {
             DASHBOARD,
             PROFILE,
             IDENTITY_UNLINK,
+            PROFILE_EMAIL,
+            PROFILE_EMAIL_RESEND,
+            VERIFY_EMAIL,
             INTEGRATIONS,
             API_TOKENS,
             API_TOKEN_CREATE,
@@ -199,6 +212,7 @@ mod tests {
             INVITATION_REVOKE,
             COMPANY,
             TRANSFER_OWNERSHIP,
+            DOMAIN_VERIFY,
             SSO_SETTINGS,
             SSO_SETTINGS_REMOVE,
             AUDIT_LOG,

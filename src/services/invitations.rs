@@ -245,6 +245,8 @@ pub async fn accept(
             name: acceptance.name,
             email,
             password_hash: acceptance.password_hash,
+            // The link was mailed to this very address.
+            email_verified_at: Some(now),
         };
         let Some(user) = join(conn, &invitation, account, now)? else {
             return Err(Refusal::new(RefusalKind::Gone, LINK_USED).into());

@@ -3,8 +3,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::models::{now, Company, User};
-use crate::db::schema::companies;
+use crate::db::models::{now, Company, CompanyDomain, User};
 use crate::db::DbConnection;
 use crate::domain::{CompanyId, Email, Label, Role, UserId, UserStatus};
 use crate::error::{AppError, Refusal, RefusalKind};
@@ -81,19 +80,13 @@ pub fn is_public_mail_domain(domain: &str) -> bool {
         || domain.starts_with("outlook.")
 }
 
-/// The joining rule for an email without an invitation.
+/// The joining rule for an email without an invitation: only a domain the company has
+/// proven (verified) counts; a pending claim joins and routes nobody.
 pub fn decide(conn: &mut DbConnection, email: &Email) -> QueryResult<Joining> {
-    let domain = email.domain().to_owned();
-    // A claimed domain passed `valid_domain`: letters, digits, dots and dashes only.
-    if domain.contains(['%', '_', '\\']) {
-        return Ok(Joining::NewCompany);
-    }
-    let candidates: Vec<Company> = companies::table
-        .filter(companies::allowed_domains.like(format!("%{domain}%")))
-        .load(conn)?;
-    let claimed = candidates
-        .into_iter()
-        .find(|c| c.domains().iter().any(|d| *d == domain));
+    let claimed = match CompanyDomain::verified_owner(conn, email.domain())? {
+        Some(id) => Some(Company::find(conn, &id)?),
+        None => None,
+    };
     Ok(match claimed {
         Some(company) if company.require_invitation => Joining::NeedsInvitation(company),
         Some(company) => Joining::JoinCompany(company),
@@ -105,6 +98,8 @@ pub struct NewAccount {
     pub name: Label,
     pub email: Email,
     pub password_hash: Option<String>,
+    /// Set when the address is already proven (provider, the company's IdP, an invitation).
+    pub email_verified_at: Option<chrono::NaiveDateTime>,
 }
 
 fn new_user(company: &CompanyId, account: NewAccount, role: Role) -> User {
@@ -121,13 +116,16 @@ fn new_user(company: &CompanyId, account: NewAccount, role: Role) -> User {
         updated_at: at,
         last_sign_in_at: None,
         timezone: "UTC".into(),
+        email_verified_at: account.email_verified_at,
     }
 }
 
 /// The joining rule, for a newcomer who signs up on their own (by password or a provider,
-/// not through an invitation or their company's IdP): a member of the company that claims
-/// their domain, unless it requires an invitation or joins only through SSO; otherwise the
-/// owner of a new workspace called `workspace`.
+/// not through an invitation or their company's IdP): a member of the company that holds
+/// their domain verified, unless it requires an invitation or joins only through SSO; otherwise
+/// the owner of a new workspace called `workspace`. An address nobody has proven yet never
+/// joins by domain: its owner gets a workspace, and the rule runs again on verification
+/// (`services::email_verification`).
 pub fn join(
     conn: &mut DbConnection,
     account: NewAccount,
@@ -142,8 +140,12 @@ pub fn join(
                 .with_kind(RefusalKind::Forbidden)
                 .into())
         }
-        Joining::JoinCompany(company) => add_member(conn, &company.id, account, Role::Member),
-        Joining::NewCompany => Ok(create_workspace(conn, workspace, account)?.1),
+        Joining::JoinCompany(company) if account.email_verified_at.is_some() => {
+            add_member(conn, &company.id, account, Role::Member)
+        }
+        Joining::JoinCompany(_) | Joining::NewCompany => {
+            Ok(create_workspace(conn, workspace, account)?.1)
+        }
     }
 }
 

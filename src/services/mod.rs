@@ -4,6 +4,8 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod dns;
+pub mod email_verification;
 pub mod invitations;
 pub mod joining;
 pub mod mail;

@@ -4,12 +4,13 @@
 //! before it acts.
 
 use crate::authz::{authorize, Action, Actor};
-use crate::db::models::{Company, User};
+use crate::db::models::{Company, CompanyDomain, User};
 use crate::db::{Db, DbConnection, Tx};
 use crate::domain::{CompanyId, Email, FieldError, Label, Role, UserId};
 use crate::error::{AppError, Refusal, RefusalKind};
 use crate::services::audit::{self, AuditKind, Event};
 use crate::services::Acting;
+use std::sync::Arc;
 
 pub(super) fn denied(e: crate::authz::Denied) -> AppError {
     tracing::info!(reason = e.0, "refused by authorization");
@@ -268,11 +269,19 @@ fn update_settings_in(
         .map(|e| e.domain().to_owned())
         .unwrap_or_default();
     let mut errors = Vec::new();
-    for d in settings
+    let new_claims: Vec<&String> = settings
         .domains
         .iter()
         .filter(|d| !current.contains(&d.as_str()))
-    {
+        .collect();
+    if !new_claims.is_empty() && admin.email_verified_at.is_none() {
+        return Err(Refusal::field(
+            "allowed_domains",
+            "Confirm your email address first (open the link we mailed you): only then can you claim a domain.",
+        )
+        .into());
+    }
+    for d in new_claims {
         if crate::services::joining::is_public_mail_domain(d) {
             errors.push(FieldError::new(
                 "allowed_domains",
@@ -280,19 +289,9 @@ fn update_settings_in(
             ));
             continue;
         }
-        if *d != own_domain {
-            errors.push(FieldError::new(
-                "allowed_domains",
-                format!("You can only add the domain of your own email address ({own_domain}); “{d}” is not it."),
-            ));
-            continue;
-        }
-        let claimed_elsewhere = companies::table
-            .filter(companies::id.ne(&company.id))
-            .filter(companies::allowed_domains.like(format!("%{d}%")))
-            .load::<Company>(&mut **conn)?
-            .iter()
-            .any(|c| c.domains().contains(&d.as_str()));
+        // Pending claims elsewhere do not block: only a proven one does.
+        let claimed_elsewhere =
+            CompanyDomain::verified_owner(conn, d)?.is_some_and(|owner| owner != company.id);
         if claimed_elsewhere {
             errors.push(FieldError::new(
                 "allowed_domains",
@@ -326,6 +325,7 @@ fn update_settings_in(
             companies::allowed_domains.eq(&domains),
         ))
         .execute(&mut **conn)?;
+    sync_domain_claims(conn, &company.id, &settings.domains, admin, &own_domain, by)?;
     if !changes.is_empty() {
         audit::record(
             conn,
@@ -334,4 +334,113 @@ fn update_settings_in(
         )?;
     }
     Ok(Company::find(conn, &company.id)?)
+}
+
+/// The claim rows follow the domain list: new ones start pending with a fresh DNS token, or
+/// verified at once when the acting admin's own proven address is at that domain (proof a).
+fn sync_domain_claims(
+    conn: &mut Tx<'_>,
+    company: &CompanyId,
+    domains: &[String],
+    admin: &User,
+    own_domain: &str,
+    by: &Acting,
+) -> Result<(), AppError> {
+    CompanyDomain::delete_except(conn, company, domains)?;
+    for d in domains {
+        if CompanyDomain::find(conn, company, d)?.is_some() {
+            continue;
+        }
+        let proven_by_email = admin.email_verified_at.is_some() && d == own_domain;
+        CompanyDomain {
+            company_id: company.clone(),
+            domain: d.clone(),
+            dns_token: crate::auth::tokens::random_base62(32),
+            created_at: by.now,
+            verified_at: None,
+        }
+        .insert(conn)?;
+        if proven_by_email {
+            verify_domain_in(
+                conn,
+                company,
+                d,
+                admin,
+                by,
+                "the admin's confirmed email address",
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks a claim verified, unless another company holds the domain verified already.
+fn verify_domain_in(
+    conn: &mut Tx<'_>,
+    company: &CompanyId,
+    domain: &str,
+    admin: &User,
+    by: &Acting,
+    proof: &str,
+) -> Result<(), AppError> {
+    if CompanyDomain::verified_owner(conn, domain)?.is_some_and(|owner| owner != *company) {
+        return Err(Refusal::field(
+            "allowed_domains",
+            format!("“{domain}” belongs to another company."),
+        )
+        .with_kind(RefusalKind::Conflict)
+        .into());
+    }
+    if CompanyDomain::mark_verified(conn, company, domain, by.now)? == 1 {
+        audit::record(
+            conn,
+            &by.origin,
+            event(AuditKind::DomainVerified, admin)
+                .target(domain.to_owned())
+                .detail(format!("proven by {proof}")),
+        )?;
+    }
+    Ok(())
+}
+
+/// "Verify now": proves a pending claim by the acting admin's confirmed address at the domain,
+/// or by the TXT record `meetergo-console-verification=<token>` that `dns` found.
+pub async fn verify_domain(
+    db: &Db,
+    by: Acting,
+    domain: String,
+    dns: Arc<crate::services::dns::DnsCheck>,
+) -> Result<CompanyDomain, AppError> {
+    let company = by.user.company_id.clone();
+    let (lookup_domain, claim_company) = (domain.clone(), company.clone());
+    let claim = db
+        .run(move |conn| CompanyDomain::find(conn, &claim_company, &lookup_domain))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if claim.is_verified() {
+        return Ok(claim);
+    }
+    // The DNS look-up happens outside the transaction: it may take seconds.
+    let found = dns.has_token(&claim.domain, &claim.dns_token).await;
+    db.transaction(move |tx| {
+        let admin = &current_actor(tx, &by.user)?;
+        authorize(Actor::Member(admin), Action::ViewAdminArea).map_err(denied)?;
+        let own = Email::parse("email", &admin.email)
+            .map(|e| e.domain() == domain)
+            .unwrap_or(false);
+        let proof = if own && admin.email_verified_at.is_some() {
+            "the admin's confirmed email address"
+        } else if found {
+            "its DNS TXT record"
+        } else {
+            return Err(Refusal::field(
+                "allowed_domains",
+                format!("No TXT record “meetergo-console-verification={}” was found on {domain} yet. DNS changes can take a while, so try again later.", claim.dns_token),
+            )
+            .into());
+        };
+        verify_domain_in(tx, &company, &domain, admin, &by, proof)?;
+        CompanyDomain::find(tx, &company, &domain)?.ok_or(AppError::NotFound)
+    })
+    .await
 }

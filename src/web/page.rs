@@ -46,6 +46,8 @@ pub struct NavUser {
     pub email: String,
     pub company: String,
     pub is_admin: bool,
+    /// False until the person followed the link mailed to their address: the banner shows.
+    pub email_verified: bool,
 }
 
 /// The parts of `base.html` every page fills.
@@ -68,6 +70,7 @@ impl FromRequest for Shell {
             email: c.user.email.clone(),
             company: c.company.name.clone(),
             is_admin: c.user.role().is_admin(),
+            email_verified: c.user.email_verified_at.is_some(),
         });
         let csrf = req
             .extensions()

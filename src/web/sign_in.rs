@@ -342,10 +342,12 @@ async fn signup(
         name: valid.name,
         email: valid.email,
         password_hash: Some(hash),
+        email_verified_at: None,
     };
     match joining::sign_up(&v.app.db, account, valid.company, v.origin.clone()).await {
         Ok(user) => {
             session::sign_in(&session, &user.id, SignInMethod::Password)?;
+            crate::web::account::email::send_after_sign_up(&v.app, user.clone(), v.now).await;
             Ok(v.redirect_with_flash(
                 paths::DASHBOARD,
                 FlashKind::Success,

@@ -14,6 +14,7 @@ mod bad_input;
 mod browser;
 mod concurrent_writes;
 mod db_outage;
+mod domains;
 mod helpers;
 mod hostile;
 mod paths_and_time;

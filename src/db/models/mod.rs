@@ -2,7 +2,9 @@
 
 mod audit;
 mod company;
+mod company_domain;
 mod credentials;
+mod email_verification;
 mod invitation;
 mod password_reset;
 mod scheduling;
@@ -11,7 +13,9 @@ mod user;
 
 pub use audit::*;
 pub use company::*;
+pub use company_domain::*;
 pub use credentials::*;
+pub use email_verification::*;
 pub use invitation::*;
 pub use password_reset::*;
 pub use scheduling::*;

@@ -22,6 +22,8 @@ pub struct User {
     pub last_sign_in_at: Option<NaiveDateTime>,
     /// IANA time zone name (`Europe/Berlin`); `UTC` unless given when the user was created.
     pub timezone: String,
+    /// When the person followed a link sent to `email` (or an IdP or invitation vouched for it).
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 impl User {
@@ -224,5 +226,65 @@ impl User {
     /// Ends every browser session of this user, on every instance, at once.
     pub fn end_all_sessions(conn: &mut DbConnection, id: &UserId) -> QueryResult<usize> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id.as_str()))).execute(conn)
+    }
+}
+
+/// Email verification: the steps `services::email_verification` is made of.
+impl User {
+    /// Records that the person proved `email` (their current address), at `at`.
+    pub fn mark_email_verified(
+        conn: &mut DbConnection,
+        id: &UserId,
+        email: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id).filter(users::email.eq(email)))
+            .set((
+                users::email_verified_at.eq(Some(at)),
+                users::updated_at.eq(at),
+            ))
+            .execute(conn)
+    }
+
+    /// Moves the account to a new, just proven address.
+    pub fn change_email(
+        conn: &mut DbConnection,
+        id: &UserId,
+        email: &Email,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::email.eq(email.as_str()),
+                users::email_verified_at.eq(Some(at)),
+                users::updated_at.eq(at),
+            ))
+            .execute(conn)
+    }
+
+    /// People of the company who are not removed.
+    pub fn count_live_in_company(conn: &mut DbConnection, company: &CompanyId) -> QueryResult<i64> {
+        users::table
+            .filter(users::company_id.eq(company))
+            .filter(users::status.ne(UserStatus::Removed))
+            .count()
+            .get_result(conn)
+    }
+
+    /// Makes the person a member of another company.
+    pub fn move_to_company(
+        conn: &mut DbConnection,
+        id: &UserId,
+        company: &CompanyId,
+        role: Role,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::company_id.eq(company),
+                users::role.eq(role),
+                users::updated_at.eq(at),
+            ))
+            .execute(conn)
     }
 }

@@ -179,3 +179,16 @@ fn unlink(
     )?;
     Ok(Ok(target))
 }
+
+/// An identity provider that vouches for the account's own address proves it (OIDC
+/// `email_verified`, or the company's own SAML IdP); the joining rule is not run again here.
+fn vouch_for_email(
+    conn: &mut DbConnection,
+    user: &User,
+    email: Option<&str>,
+) -> Result<(), AppError> {
+    if user.email_verified_at.is_none() && email == Some(user.email.as_str()) {
+        User::mark_email_verified(conn, &user.id, &user.email, crate::db::models::now())?;
+    }
+    Ok(())
+}

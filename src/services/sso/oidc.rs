@@ -9,7 +9,8 @@ use crate::services::audit::{self, AuditKind, Event, Origin};
 use crate::services::joining::{self, NewAccount};
 
 use super::{
-    check_sso_enforcement, display_name, link, refusal, signed_in, write_keeping_refusal, Refusal,
+    check_sso_enforcement, display_name, link, refusal, signed_in, vouch_for_email,
+    write_keeping_refusal, Refusal,
 };
 
 /// Sign-in (or first sign-up) with a verified OIDC identity (see `oidc_sign_in`).
@@ -61,6 +62,9 @@ fn oidc_sign_in(
             return Ok(Err(r));
         }
         Identity::touch(conn, &identity.id, now())?;
+        if ext.email_verified {
+            vouch_for_email(conn, &user, ext.email.as_deref())?;
+        }
         signed_in(conn, &user, origin, &method)?;
         return Ok(Ok(user));
     }
@@ -77,6 +81,8 @@ fn oidc_sign_in(
         name: display_name(ext.name.as_deref(), &email)?,
         email: email.clone(),
         password_hash: None,
+        // Only an address the provider marked `email_verified` reaches this point.
+        email_verified_at: Some(now()),
     };
     let invitation = match invitation_hash {
         Some(hash) => match Invitation::find_by_hash(conn, hash)? {

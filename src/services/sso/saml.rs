@@ -8,7 +8,7 @@ use crate::error::{AppError, Refusal};
 use crate::services::audit::{self, AuditKind, Event, Origin};
 use crate::services::joining::{self, Joining, NewAccount};
 
-use super::{display_name, link, refusal, signed_in, write_keeping_refusal};
+use super::{display_name, link, refusal, signed_in, vouch_for_email, write_keeping_refusal};
 
 /// What a checked SAML response may do, once: the request it answers (by this browser) and
 /// the assertion id, remembered against replay.
@@ -80,6 +80,7 @@ fn saml_sign_in(
             return Ok(Err(refusal("This account is not active.")));
         };
         Identity::touch(conn, &identity.id, now())?;
+        vouch_for_email(conn, &user, login.email.as_deref())?;
         signed_in(conn, &user, origin, "saml")?;
         return Ok(Ok(user));
     }
@@ -107,6 +108,7 @@ fn saml_sign_in(
             &login.name_id,
             email.as_str(),
         )?;
+        vouch_for_email(conn, &existing, Some(email.as_str()))?;
         signed_in(conn, &existing, origin, "saml")?;
         return Ok(Ok(existing));
     }
@@ -114,6 +116,8 @@ fn saml_sign_in(
         name: display_name(login.name.as_deref(), &email)?,
         email: email.clone(),
         password_hash: None,
+        // The company's own IdP vouches for its people's addresses.
+        email_verified_at: Some(now()),
     };
     let user = if let Some(invitation) =
         Invitation::pending_for_email(conn, email.as_str(), Some(&company.id), now())?

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::authz::Action;
-use crate::db::models::User;
+use crate::db::models::{CompanyDomain, User};
 use crate::domain::{FieldError, Role, UserId};
 use crate::error::AppError;
 use crate::paths;
@@ -15,6 +15,13 @@ use crate::services::audit::{self, AuditKind, Event};
 use crate::services::team;
 use crate::web::context::Member;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
+
+/// A claimed domain as the page shows it.
+pub struct DomainRow {
+    pub domain: String,
+    pub verified: bool,
+    pub txt: String,
+}
 
 pub struct AdminChoice {
     pub id: String,
@@ -30,6 +37,7 @@ struct CompanyPage {
     require_invitation: bool,
     allowed_domains: String,
     own_domain: String,
+    domains: Vec<DomainRow>,
     is_owner: bool,
     admins: Vec<AdminChoice>,
     errors: FormErrors,
@@ -52,7 +60,21 @@ async fn page(shell: Shell, m: &Member) -> Result<CompanyPage, AppError> {
             label: format!("{} ({})", u.name, u.email),
         })
         .collect();
+    let company = me.company.id.clone();
+    let domains = m
+        .app
+        .db
+        .run(move |conn| CompanyDomain::of_company(conn, &company))
+        .await?
+        .into_iter()
+        .map(|d| DomainRow {
+            verified: d.is_verified(),
+            txt: format!("{}{}", crate::services::dns::TXT_PREFIX, d.dns_token),
+            domain: d.domain,
+        })
+        .collect();
     Ok(CompanyPage {
+        domains,
         shell,
         section: "company",
         name: me.company.name.clone(),
@@ -185,5 +207,33 @@ async fn transfer(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::COMPANY, web::get().to(show))
         .route(paths::COMPANY, web::post().to(save))
-        .route(paths::TRANSFER_OWNERSHIP, web::post().to(transfer));
+        .route(paths::TRANSFER_OWNERSHIP, web::post().to(transfer))
+        .route(paths::DOMAIN_VERIFY, web::post().to(verify_domain));
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct VerifyDomainForm {
+    #[serde(default)]
+    domain: String,
+}
+
+/// "Verify now" beside a pending domain.
+async fn verify_domain(
+    m: Member,
+    form: web::Form<VerifyDomainForm>,
+) -> Result<HttpResponse, AppError> {
+    m.require(Action::ViewAdminArea)?;
+    let domain = form.into_inner().domain.trim().to_lowercase();
+    let back = paths::COMPANY;
+    Ok(
+        match team::verify_domain(&m.app.db, m.acting(), domain, m.app.dns.clone()).await {
+            Ok(d) => m.redirect_with_flash(
+                back,
+                FlashKind::Success,
+                &format!("{} is verified.", d.domain),
+            ),
+            Err(AppError::Refused(r)) => m.redirect_with_flash(back, FlashKind::Error, &r.message),
+            Err(e) => return Err(e),
+        },
+    )
 }

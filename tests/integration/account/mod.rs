@@ -1,5 +1,8 @@
-//! The account's own controls: forgetting and changing a password.
+//! The account's own controls: confirming and changing one's email address, forgetting and
+//! changing a password.
 
 mod change_password;
+mod email_change;
+mod email_verification;
 mod forgot_password;
 mod in_a_browser;

@@ -166,16 +166,49 @@ pub fn set_status(app: &TestApp, id: &str, status: UserStatus) {
     assert_eq!(n, 1);
 }
 
-/// Claims `domains` for the company and sets Require Invitation.
+/// Claims `domains` (one per line) for the company, already verified, and sets Require
+/// Invitation.
 pub fn set_joining(app: &TestApp, company_id: &str, domains: &str, require_invitation: bool) {
+    use meetergo_console::db::schema::company_domains;
+    let mut conn = conn(app);
     let n = diesel::update(companies::table.filter(companies::id.eq(company_id)))
         .set((
             companies::allowed_domains.eq(domains),
             companies::require_invitation.eq(require_invitation),
         ))
-        .execute(&mut *conn(app))
+        .execute(&mut *conn)
         .expect("update company");
     assert_eq!(n, 1);
+    diesel::delete(company_domains::table.filter(company_domains::company_id.eq(company_id)))
+        .execute(&mut *conn)
+        .expect("forget claims");
+    let at = meetergo_console::db::models::now();
+    for d in domains.lines().map(str::trim).filter(|d| !d.is_empty()) {
+        diesel::insert_into(company_domains::table)
+            .values((
+                company_domains::company_id.eq(company_id),
+                company_domains::domain.eq(d),
+                company_domains::dns_token.eq("fixture"),
+                company_domains::created_at.eq(at),
+                company_domains::verified_at.eq(Some(at)),
+            ))
+            .execute(&mut *conn)
+            .expect("claim a verified domain");
+    }
+}
+
+/// The company's claims as (domain, verified).
+pub fn domain_claims(app: &TestApp, company_id: &str) -> Vec<(String, bool)> {
+    use meetergo_console::db::schema::company_domains;
+    company_domains::table
+        .filter(company_domains::company_id.eq(company_id))
+        .order(company_domains::domain.asc())
+        .select((
+            company_domains::domain,
+            company_domains::verified_at.is_not_null(),
+        ))
+        .load(&mut *conn(app))
+        .expect("claims")
 }
 
 pub fn set_sso_enforced(app: &TestApp, company_id: &str, enforced: bool) {
@@ -204,6 +237,8 @@ pub fn add_user(app: &TestApp, company_id: &str, name: &str, address: &str, role
         name: Label::parse("name", "name", name, 100).expect("name"),
         email: Email::parse("email", address).expect("email"),
         password_hash: Some(hash_now(PASSWORD).expect("hash")),
+        // Like a person who joined by invitation: the address is proven.
+        email_verified_at: Some(meetergo_console::db::models::now()),
     };
     add_member(&mut conn(app), &company.id, account, role).expect("add member")
 }

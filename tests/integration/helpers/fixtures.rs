@@ -53,8 +53,26 @@ pub struct Person {
     pub browser: Browser,
 }
 
-/// Signs a new company up through the page; its owner stays signed in in the new browser.
+/// Signs a new company up through the page and follows the confirmation link mailed to the
+/// address (the joining rule runs then); the person stays signed in in the new browser.
 pub async fn sign_up(app: &TestApp, company: &str, name: &str, address: &str) -> Person {
+    let person = sign_up_unconfirmed(app, company, name, address).await;
+    let r = person.browser.get(&verification_path(app, address)).await;
+    assert_eq!(r.status, 200, "{address} confirms: {}", r.body);
+    let user = user_by_email(app, address).expect("the owner is stored");
+    Person {
+        company_id: user.company_id.to_string(),
+        ..person
+    }
+}
+
+/// Signs a new company up through the page without following the confirmation link.
+pub async fn sign_up_unconfirmed(
+    app: &TestApp,
+    company: &str,
+    name: &str,
+    address: &str,
+) -> Person {
     let browser = app.browser();
     let r = browser.signup(company, name, address).await;
     assert_eq!(r.status, 303, "{company} signs up: {}", r.body);
@@ -133,11 +151,19 @@ pub fn mails_to(app: &TestApp, address: &str) -> Vec<String> {
         .collect()
 }
 
-/// The mails to `address` once there are at least `n` (mail sent in the background), oldest
-/// first; fails after a few seconds.
+/// The mails to `address` other than address confirmations (every sign-up sends one).
+pub fn mails_to_besides_confirmation(app: &TestApp, address: &str) -> Vec<String> {
+    mails_to(app, address)
+        .into_iter()
+        .filter(|m| !m.contains("/verify-email/"))
+        .collect()
+}
+
+/// The mails to `address` besides address confirmations once there are at least `n` (mail
+/// sent in the background), oldest first; fails after a few seconds.
 pub async fn wait_for_mails(app: &TestApp, address: &str, n: usize) -> Vec<String> {
     for _ in 0..100 {
-        let mails = mails_to(app, address);
+        let mails = mails_to_besides_confirmation(app, address);
         if mails.len() >= n {
             return mails;
         }
@@ -154,6 +180,21 @@ pub fn reset_path_in(mail: &str) -> String {
     let rest = mail.get(at..).expect("link");
     rest.chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// `/verify-email/<token>` from the newest confirmation mail sent to `address`.
+pub fn verification_path(app: &TestApp, address: &str) -> String {
+    let mails = mails_to(app, address);
+    let mail = mails
+        .iter()
+        .rev()
+        .find(|m| m.contains("/verify-email/"))
+        .unwrap_or_else(|| panic!("a confirmation mail to {address}"));
+    let at = mail.find("/verify-email/").expect("a link");
+    mail[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '-')
         .collect()
 }
 

@@ -7,6 +7,7 @@ pub mod app;
 pub mod chrome;
 pub mod client;
 pub mod db;
+pub mod dns;
 pub mod fixtures;
 pub mod html;
 pub mod oidc;

@@ -160,6 +160,10 @@ pub const ROUTES: &[Route] = &[
         ],
         ..page("POST", "/settings/company/transfer-ownership")
     },
+    Route {
+        fields: &[("domain", "hostile.example.com")],
+        ..page("POST", "/settings/company/domains/verify")
+    },
     page("GET", "/settings/sso"),
     Route {
         fields: &[
@@ -176,6 +180,13 @@ pub const ROUTES: &[Route] = &[
     },
     page("GET", "/profile"),
     page("POST", "/profile/identities/{id}/unlink"),
+    page("GET", "/verify-email/{token}"),
+    page("GET", "/profile/email"),
+    Route {
+        fields: &[("email", "new@hostile.example.com")],
+        ..page("POST", "/profile/email")
+    },
+    page("POST", "/profile/email/resend"),
     page("GET", "/static/{file}"),
     // The JSON API: fields hold raw JSON.
     page("GET", "/v4/user/me"),

@@ -3,7 +3,7 @@
 //! workspace first. Inviting is rate-limited per company.
 
 use crate::helpers::db::{count_users, invitation};
-use crate::helpers::fixtures::{mails_to, mails_to_besides_confirmation, sign_up};
+use crate::helpers::fixtures::{mails_to_besides_confirmation, sign_up};
 use crate::helpers::html::link_path;
 use crate::helpers::{email, RequestHelper, TestApp, PASSWORD};
 

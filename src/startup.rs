@@ -195,6 +195,7 @@ fn serve(
             .configure(api::routes)
             .service(actix_files::Files::new("/static", static_dir.clone()).prefer_utf8(true))
             .configure(pages::sign_in::routes)
+            .configure(pages::two_factor_sign_in::routes)
             .configure(pages::invitations::routes)
             .configure(pages::sso::public_routes)
             .service(
@@ -205,6 +206,7 @@ fn serve(
                     .configure(pages::admin_api_keys::routes)
                     .configure(pages::settings::routes)
                     .configure(pages::sso::signed_in_routes)
+                    .configure(pages::account::two_factor::routes)
                     .default_service(web::to(|| async {
                         Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                     })),

@@ -11,6 +11,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 pub struct RateLimits {
     login: Arc<DefaultKeyedRateLimiter<String>>,
     api: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Second-step codes, apart from passwords: a million codes must not be tried at login speed.
+    two_factor: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -25,7 +27,10 @@ impl RateLimits {
     pub fn new(login_per_minute: u32, api_per_minute: u32, api_burst: u32) -> Self {
         let login = Quota::per_minute(nz(login_per_minute)).allow_burst(nz(login_per_minute));
         let api = Quota::per_minute(nz(api_per_minute)).allow_burst(nz(api_burst));
+        // Five codes a minute per person and per IP: enough for typos, far too few to guess.
+        let two_factor = Quota::per_minute(nz(5)).allow_burst(nz(5));
         Self {
+            two_factor: Arc::new(RateLimiter::keyed(two_factor)),
             login: Arc::new(RateLimiter::keyed(login)),
             api: Arc::new(RateLimiter::keyed(api)),
         }
@@ -50,6 +55,12 @@ impl RateLimits {
         Ok(())
     }
 
+    /// One two-factor code (sign-in second step, enrolment, disabling): per IP and per person.
+    pub fn two_factor_attempt(&self, ip: &str, user: &str) -> Result<(), RetryAfter> {
+        Self::check(&self.two_factor, format!("ip:{ip}"))?;
+        Self::check(&self.two_factor, format!("user:{user}"))
+    }
+
     pub fn api_request(&self, credential_id: &str) -> Result<(), RetryAfter> {
         Self::check(&self.api, credential_id.to_owned())
     }
@@ -58,5 +69,6 @@ impl RateLimits {
     pub fn shrink(&self) {
         self.login.retain_recent();
         self.api.retain_recent();
+        self.two_factor.retain_recent();
     }
 }

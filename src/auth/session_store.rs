@@ -16,6 +16,7 @@ use crate::db::schema::sessions;
 use crate::db::Db;
 
 pub const USER_ID_KEY: &str = "user_id";
+use super::session::{IP_KEY, USER_AGENT_KEY};
 
 #[derive(Clone)]
 pub struct DbSessionStore {
@@ -52,6 +53,14 @@ fn user_of(state: &HashMap<String, String>) -> Option<String> {
         .and_then(|v| serde_json::from_str::<String>(v).ok())
 }
 
+/// A text value of the state (stored JSON-encoded), for the account page's columns.
+fn text_of(state: &HashMap<String, String>, key: &str) -> Option<String> {
+    state
+        .get(key)
+        .and_then(|v| serde_json::from_str::<String>(v).ok())
+        .map(|s| s.chars().take(256).collect())
+}
+
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let id = row_id(key.as_ref());
@@ -82,6 +91,7 @@ impl SessionStore for DbSessionStore {
         let key = new_key();
         let id = row_id(&key);
         let user_id = user_of(&state);
+        let (agent, ip) = (text_of(&state, USER_AGENT_KEY), text_of(&state, IP_KEY));
         let body = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
         // Creating or extending a session is bookkeeping (`Db::run_bookkeeping`): lost in a
@@ -95,6 +105,9 @@ impl SessionStore for DbSessionStore {
                         sessions::state.eq(body),
                         sessions::created_at.eq(now()),
                         sessions::expires_at.eq(expires_at),
+                        sessions::user_agent.eq(agent),
+                        sessions::ip.eq(ip),
+                        sessions::last_seen_at.eq(now()),
                     ))
                     .execute(conn)
             })
@@ -111,6 +124,7 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         let id = row_id(key.as_ref());
         let user_id = user_of(&state);
+        let (agent, ip) = (text_of(&state, USER_AGENT_KEY), text_of(&state, IP_KEY));
         let body =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
@@ -127,6 +141,9 @@ impl SessionStore for DbSessionStore {
                     sessions::user_id.eq(user_id),
                     sessions::state.eq(body),
                     sessions::expires_at.eq(expires_at),
+                    sessions::user_agent.eq(agent),
+                    sessions::ip.eq(ip),
+                    sessions::last_seen_at.eq(now()),
                 ))
                 .execute(conn)
             })
@@ -146,7 +163,10 @@ impl SessionStore for DbSessionStore {
         self.db
             .run_bookkeeping(move |conn| {
                 diesel::update(sessions::table.filter(sessions::id.eq(id)))
-                    .set(sessions::expires_at.eq(expires_at))
+                    .set((
+                        sessions::expires_at.eq(expires_at),
+                        sessions::last_seen_at.eq(now()),
+                    ))
                     .execute(conn)
             })
             .await

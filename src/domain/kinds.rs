@@ -32,6 +32,14 @@ text_enum! {
         IdentityLinked => "identity.linked",
         IdentityUnlinked => "identity.unlinked",
         SsoConfigChanged => "sso.config_changed",
+        TwoFactorEnrolmentStarted => "two_factor.enrolment_started",
+        TwoFactorEnabled => "two_factor.enabled",
+        TwoFactorDisabled => "two_factor.disabled",
+        TwoFactorSucceeded => "two_factor.succeeded",
+        TwoFactorFailed => "two_factor.failed",
+        TwoFactorRecoveryCodeUsed => "two_factor.recovery_code_used",
+        SessionEnded => "session.ended",
+        ProfileUpdated => "profile.updated",
     }
 }
 

@@ -185,6 +185,7 @@ pub fn create_workspace(
         require_invitation: false,
         allowed_domains: String::new(),
         sso_enforced: false,
+        require_two_factor: false,
         created_at: now(),
     };
     company.insert(conn)?;

@@ -13,6 +13,7 @@ pub mod platform_users;
 pub mod sso;
 pub mod sso_settings;
 pub mod team;
+pub mod two_factor;
 
 use chrono::NaiveDateTime;
 

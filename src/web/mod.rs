@@ -1,5 +1,6 @@
 //! The console's pages, one module per page group.
 
+pub mod account;
 pub mod admin_api_keys;
 pub mod context;
 pub mod dashboard;
@@ -11,6 +12,7 @@ pub mod page;
 pub mod settings;
 pub mod sign_in;
 pub mod sso;
+pub mod two_factor_sign_in;
 pub mod views;
 
 use crate::auth::session::CurrentUser;

@@ -6,6 +6,7 @@ mod credentials;
 mod invitation;
 mod scheduling;
 mod sso;
+mod two_factor;
 mod user;
 
 pub use audit::*;
@@ -14,6 +15,7 @@ pub use credentials::*;
 pub use invitation::*;
 pub use scheduling::*;
 pub use sso::*;
+pub use two_factor::*;
 pub use user::*;
 
 /// The current time in UTC, at microsecond precision (what both backends keep).

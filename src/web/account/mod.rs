@@ -1,0 +1,3 @@
+//! The account pages under /profile, one module per section.
+
+pub mod two_factor;

@@ -13,6 +13,8 @@ pub struct RateLimits {
     api: Arc<DefaultKeyedRateLimiter<String>>,
     /// Second-step codes, apart from passwords: a million codes must not be tried at login speed.
     two_factor: Arc<DefaultKeyedRateLimiter<String>>,
+    /// The same per IP, wider: many people may share one address.
+    two_factor_ip: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -27,9 +29,11 @@ impl RateLimits {
     pub fn new(login_per_minute: u32, api_per_minute: u32, api_burst: u32) -> Self {
         let login = Quota::per_minute(nz(login_per_minute)).allow_burst(nz(login_per_minute));
         let api = Quota::per_minute(nz(api_per_minute)).allow_burst(nz(api_burst));
-        // Five codes a minute per person and per IP: enough for typos, far too few to guess.
+        // Five codes a minute per person (30 per IP): enough for typos, far too few to guess.
         let two_factor = Quota::per_minute(nz(5)).allow_burst(nz(5));
+        let two_factor_ip = Quota::per_minute(nz(30)).allow_burst(nz(30));
         Self {
+            two_factor_ip: Arc::new(RateLimiter::keyed(two_factor_ip)),
             two_factor: Arc::new(RateLimiter::keyed(two_factor)),
             login: Arc::new(RateLimiter::keyed(login)),
             api: Arc::new(RateLimiter::keyed(api)),
@@ -57,7 +61,7 @@ impl RateLimits {
 
     /// One two-factor code (sign-in second step, enrolment, disabling): per IP and per person.
     pub fn two_factor_attempt(&self, ip: &str, user: &str) -> Result<(), RetryAfter> {
-        Self::check(&self.two_factor, format!("ip:{ip}"))?;
+        Self::check(&self.two_factor_ip, ip.to_owned())?;
         Self::check(&self.two_factor, format!("user:{user}"))
     }
 
@@ -70,5 +74,6 @@ impl RateLimits {
         self.login.retain_recent();
         self.api.retain_recent();
         self.two_factor.retain_recent();
+        self.two_factor_ip.retain_recent();
     }
 }

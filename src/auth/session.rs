@@ -44,7 +44,12 @@ pub struct CurrentUser {
 /// Starts a fresh session for `user`: a new session id, so a key planted before login is useless.
 pub fn sign_in(session: &Session, user: &UserId) -> Result<(), AppError> {
     session.renew();
-    for key in [PENDING_USER_KEY, PENDING_AT_KEY, MUST_ENROL_KEY, SESSION_REF_KEY] {
+    for key in [
+        PENDING_USER_KEY,
+        PENDING_AT_KEY,
+        MUST_ENROL_KEY,
+        SESSION_REF_KEY,
+    ] {
         session.remove(key);
     }
     session

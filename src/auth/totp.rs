@@ -178,7 +178,13 @@ mod tests {
     fn accepts_one_step_either_side_only() {
         let secret = new_secret();
         let now = 1_000_000;
-        for (step, ok) in [(now - 2, false), (now - 1, true), (now, true), (now + 1, true), (now + 2, false)] {
+        for (step, ok) in [
+            (now - 2, false),
+            (now - 1, true),
+            (now, true),
+            (now + 1, true),
+            (now + 2, false),
+        ] {
             let found = matching_step(&secret, &code_at(&secret, step), now);
             assert_eq!(found.is_some(), ok, "step offset {}", step - now);
         }
@@ -189,7 +195,10 @@ mod tests {
     fn the_secret_round_trips_only_for_its_user_and_key() {
         let key = [7u8; 32];
         let stored = encrypt_secret(&key, "u1", b"secret").unwrap_or_default();
-        assert_eq!(decrypt_secret(&key, "u1", &stored), Some(b"secret".to_vec()));
+        assert_eq!(
+            decrypt_secret(&key, "u1", &stored),
+            Some(b"secret".to_vec())
+        );
         assert_eq!(decrypt_secret(&key, "u2", &stored), None);
         assert_eq!(decrypt_secret(&[8u8; 32], "u1", &stored), None);
     }

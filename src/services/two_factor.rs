@@ -18,7 +18,8 @@ use crate::services::audit::{self, AuditKind, Event, Origin};
 use crate::services::team::{current_actor, denied, event};
 use crate::services::Acting;
 
-pub const WRONG_CODE: &str = "That code is not valid. Enter the current code from your app, or one of your recovery codes.";
+pub const WRONG_CODE: &str =
+    "That code is not valid. Enter the current code from your app, or one of your recovery codes.";
 const RECOVERY_PURPOSE: &str = "two-factor-recovery";
 
 /// What the enrolment page shows while enrolment pends.
@@ -54,12 +55,9 @@ pub async fn status_or_start(db: &Db, keys: Arc<Keys>, by: Acting) -> Result<Sta
                     recovery_codes_left: left,
                 });
             }
-            let secret = totp::decrypt_secret(
-                keys.two_factor_key(),
-                user.id.as_str(),
-                &a.secret_encrypted,
-            )
-            .ok_or_else(unreadable_secret)?;
+            let secret =
+                totp::decrypt_secret(keys.two_factor_key(), user.id.as_str(), &a.secret_encrypted)
+                    .ok_or_else(unreadable_secret)?;
             return Ok(Status::Pending(enrolment(&secret, &user.email)));
         }
         let secret = totp::new_secret();
@@ -95,7 +93,10 @@ pub async fn confirm(
     by: Acting,
     code: String,
 ) -> Result<Vec<String>, AppError> {
-    let (origin, failed) = (by.origin.clone(), event(AuditKind::TwoFactorFailed, &by.user));
+    let (origin, failed) = (
+        by.origin.clone(),
+        event(AuditKind::TwoFactorFailed, &by.user),
+    );
     let outcome = db
         .transaction(move |tx| {
             let user = &by.user;
@@ -220,7 +221,10 @@ pub async fn verify_sign_in(
 /// Turns two-factor off (the caller has checked the password): needs a valid code, and is
 /// refused while the company requires two-factor.
 pub async fn disable(db: &Db, keys: Arc<Keys>, by: Acting, code: String) -> Result<(), AppError> {
-    let (origin, failed) = (by.origin.clone(), event(AuditKind::TwoFactorFailed, &by.user));
+    let (origin, failed) = (
+        by.origin.clone(),
+        event(AuditKind::TwoFactorFailed, &by.user),
+    );
     let outcome = db
         .transaction(move |tx| {
             let user = current_actor(tx, &by.user)?;
@@ -260,11 +264,7 @@ pub async fn is_enrolled(db: &Db, user: &User) -> Result<bool, AppError> {
 }
 
 /// Owners and admins: "Require two-factor for password sign-in".
-pub async fn set_company_requirement(
-    db: &Db,
-    by: Acting,
-    required: bool,
-) -> Result<(), AppError> {
+pub async fn set_company_requirement(db: &Db, by: Acting, required: bool) -> Result<(), AppError> {
     db.transaction(move |tx| {
         let admin = current_actor(tx, &by.user)?;
         authorize(Actor::Member(&admin), Action::ViewAdminArea).map_err(denied)?;

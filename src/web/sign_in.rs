@@ -179,7 +179,9 @@ async fn login(
                 }
                 Err(e) => return Err(e),
             }
-            if let Some(next) = super::two_factor_sign_in::after_password(&v, &session, &person).await? {
+            if let Some(next) =
+                super::two_factor_sign_in::after_password(&v, &session, &person).await?
+            {
                 return Ok(next);
             }
             // Recording the sign-in is bookkeeping (`Db::run_bookkeeping`): the session that
@@ -199,7 +201,6 @@ async fn login(
                 .await?;
             session::sign_in(&session, &id)?;
             super::two_factor_sign_in::enrolment_if_required(&v, &session, &person).await
-
         }
         other => {
             let event = match &other {

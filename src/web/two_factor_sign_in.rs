@@ -81,8 +81,7 @@ async fn submit(
     session: Session,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(user_id) = session::pending_second_step(&session, v.now.and_utc().timestamp())
-    else {
+    let Some(user_id) = session::pending_second_step(&session, v.now.and_utc().timestamp()) else {
         return Ok(v.redirect_with_flash(
             "/login",
             FlashKind::Error,
@@ -104,8 +103,7 @@ async fn submit(
     };
     let keys = v.app.keys.clone();
     let code = form.into_inner().code;
-    match two_factor::verify_sign_in(&v.app.db, keys, user, code, v.origin.clone(), v.now).await
-    {
+    match two_factor::verify_sign_in(&v.app.db, keys, user, code, v.origin.clone(), v.now).await {
         Ok(()) => {
             session::sign_in(&session, &user_id)?;
             Ok(redirect("/dashboard"))

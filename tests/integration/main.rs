@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod account;
 mod api;
 mod bad_input;
 mod browser;

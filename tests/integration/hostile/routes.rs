@@ -157,6 +157,24 @@ pub const ROUTES: &[Route] = &[
     },
     page("GET", "/profile"),
     page("POST", "/profile/identities/{id}/unlink"),
+    page("GET", "/profile/two-factor"),
+    Route {
+        fields: &[("code", "123456")],
+        ..page("POST", "/profile/two-factor/confirm")
+    },
+    Route {
+        fields: &[("password", "wrong password"), ("code", "123456")],
+        ..page("POST", "/profile/two-factor/disable")
+    },
+    Route {
+        fields: &[("require_two_factor", "on")],
+        ..page("POST", "/settings/company/two-factor")
+    },
+    page("GET", "/login/two-factor"),
+    Route {
+        fields: &[("code", "123456")],
+        ..page("POST", "/login/two-factor")
+    },
     page("GET", "/static/{file}"),
     // The JSON API: fields hold raw JSON.
     page("GET", "/v4/user/me"),

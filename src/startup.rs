@@ -207,6 +207,7 @@ fn serve(
                     .configure(pages::settings::routes)
                     .configure(pages::sso::signed_in_routes)
                     .configure(pages::account::two_factor::routes)
+                    .configure(pages::account::sessions::routes)
                     .default_service(web::to(|| async {
                         Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                     })),

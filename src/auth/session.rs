@@ -44,16 +44,13 @@ pub struct CurrentUser {
 /// Starts a fresh session for `user`: a new session id, so a key planted before login is useless.
 pub fn sign_in(session: &Session, user: &UserId) -> Result<(), AppError> {
     session.renew();
-    for key in [
-        PENDING_USER_KEY,
-        PENDING_AT_KEY,
-        MUST_ENROL_KEY,
-        SESSION_REF_KEY,
-    ] {
+    for key in [PENDING_USER_KEY, PENDING_AT_KEY, MUST_ENROL_KEY] {
         session.remove(key);
     }
+    // A new name for the account page's list: signing in starts a new session there.
     session
         .insert(USER_ID_KEY, user.as_str())
+        .and_then(|()| session.insert(SESSION_REF_KEY, new_session_ref()))
         .and_then(|()| session.insert(SIGNED_IN_AT_KEY, Utc::now().timestamp()))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))
 }
@@ -95,6 +92,10 @@ pub fn enrolment_done(session: &Session) {
     session.remove(MUST_ENROL_KEY);
 }
 
+fn new_session_ref() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 /// This session's name on the account page.
 pub fn session_ref(session: &Session) -> Option<String> {
     session.get::<String>(SESSION_REF_KEY).ok().flatten()
@@ -104,8 +105,15 @@ pub fn session_ref(session: &Session) -> Option<String> {
 /// time, and the address again when it changes.
 fn note_device(session: &Session, req: &ServiceRequest) {
     let origin = crate::services::audit::Origin::of(req.request());
+    let noted = session
+        .get::<String>(USER_AGENT_KEY)
+        .ok()
+        .flatten()
+        .is_some();
     if session_ref(session).is_none() {
-        let _ = session.insert(SESSION_REF_KEY, uuid::Uuid::new_v4().simple().to_string());
+        let _ = session.insert(SESSION_REF_KEY, new_session_ref());
+    }
+    if !noted {
         let _ = session.insert(USER_AGENT_KEY, origin.user_agent.unwrap_or_default());
     }
     let ip = origin.ip.unwrap_or_default();

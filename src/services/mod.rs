@@ -2,6 +2,7 @@
 //! transaction (handlers open none); the steps it is made of take a `Tx`, so they can only run
 //! inside one.
 
+pub mod account;
 pub mod audit;
 pub mod credentials;
 pub mod invitations;

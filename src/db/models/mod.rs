@@ -1,6 +1,7 @@
 //! Rows and the queries on them. Every function takes a connection and returns `QueryResult`.
 
 mod audit;
+mod browser_session;
 mod company;
 mod credentials;
 mod invitation;
@@ -10,6 +11,7 @@ mod two_factor;
 mod user;
 
 pub use audit::*;
+pub use browser_session::*;
 pub use company::*;
 pub use credentials::*;
 pub use invitation::*;

@@ -1,4 +1,5 @@
 //! The account pages under /profile.
 
+mod sessions;
 mod two_factor;
 mod two_factor_required;

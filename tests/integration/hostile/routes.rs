@@ -171,6 +171,16 @@ pub const ROUTES: &[Route] = &[
         ..page("POST", "/settings/company/two-factor")
     },
     page("GET", "/login/two-factor"),
+    page("GET", "/profile/sessions"),
+    Route {
+        fields: &[("session", "0123abcd")],
+        ..page("POST", "/profile/sessions/sign-out")
+    },
+    page("POST", "/profile/sessions/sign-out-others"),
+    Route {
+        fields: &[("name", "Ada")],
+        ..page("POST", "/profile/name")
+    },
     Route {
         fields: &[("code", "123456")],
         ..page("POST", "/login/two-factor")

@@ -48,6 +48,10 @@ fn unreadable_secret() -> AppError {
 pub async fn status_or_start(db: &Db, keys: Arc<Keys>, by: Acting) -> Result<Status, AppError> {
     db.transaction(move |tx| {
         let user = &by.user;
+        // Two first visits at once must not both start one: they take turns on the user's row.
+        if !User::hold_active(tx, &user.id)? {
+            return Err(AppError::LoginRequired);
+        }
         if let Some(a) = Authenticator::of_user(tx, &user.id)? {
             if a.is_confirmed() {
                 let left = RecoveryCodes::unused(tx, &user.id)?;
@@ -118,7 +122,10 @@ pub async fn confirm(
                 )
                 .with_detail("enrolment: wrong code")
             })?;
-            Authenticator::confirm(tx, &user.id, step, by.now)?;
+            if Authenticator::confirm(tx, &user.id, step, by.now)? == 0 {
+                // Confirmed by a request that got there first; its recovery codes stand.
+                return Err(Refusal::conflict("Two-factor sign-in is already on.").into());
+            }
             let codes = totp::new_recovery_codes();
             let hashes: Vec<String> = codes
                 .iter()

@@ -29,6 +29,11 @@ pub struct Settings {
     pub session_idle_timeout: Duration,
     pub session_max_lifetime: Duration,
     pub login_rate_limit_per_minute: u32,
+    /// Failed sign-ins per account per hour, from anywhere, before the account refuses
+    /// password sign-in for the rest of the hour and its owner is mailed.
+    pub login_account_failures_per_hour: u32,
+    /// Invitations a company may send per hour.
+    pub invite_rate_limit_per_hour: u32,
     pub api_rate_limit_per_minute: u32,
     pub api_rate_limit_burst: u32,
     pub db_pool_size: u32,
@@ -105,6 +110,9 @@ impl Settings {
                 12 * 3600,
             )?),
             login_rate_limit_per_minute: number("LOGIN_RATE_LIMIT_PER_MINUTE", 10)?.max(1) as u32,
+            login_account_failures_per_hour: number("LOGIN_ACCOUNT_FAILURES_PER_HOUR", 100)?.max(1)
+                as u32,
+            invite_rate_limit_per_hour: number("INVITE_RATE_LIMIT_PER_HOUR", 100)?.max(1) as u32,
             api_rate_limit_per_minute: number("API_RATE_LIMIT_PER_MINUTE", 100)?.max(1) as u32,
             api_rate_limit_burst: number("API_RATE_LIMIT_BURST", 200)?.max(1) as u32,
             db_pool_size: number("DB_POOL_SIZE", 16)?.max(1) as u32,
@@ -135,6 +143,8 @@ impl Settings {
             session_idle_timeout: Duration::from_secs(1800),
             session_max_lifetime: Duration::from_secs(12 * 3600),
             login_rate_limit_per_minute: 1000,
+            login_account_failures_per_hour: 100,
+            invite_rate_limit_per_hour: 1000,
             api_rate_limit_per_minute: 6000,
             api_rate_limit_burst: 6000,
             db_pool_size: 8,

@@ -193,7 +193,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         if let Self::LoginRequired = self {
             return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
+                .insert_header((header::LOCATION, crate::paths::LOGIN))
                 .finish();
         }
         let (title, message) = match self {

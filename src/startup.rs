@@ -95,11 +95,7 @@ fn serve(
     let keys = web::Data::from(std::sync::Arc::new(Keys::derive(
         settings.secret_key_bytes(),
     )));
-    let limits = web::Data::new(RateLimits::new(
-        settings.login_rate_limit_per_minute,
-        settings.api_rate_limit_per_minute,
-        settings.api_rate_limit_burst,
-    ));
+    let limits = web::Data::new(RateLimits::from_settings(&settings));
     let hasher = web::Data::new(PasswordHasherPool::new(
         settings.max_concurrent_password_hashes,
     )?);
@@ -193,10 +189,13 @@ fn serve(
             .wrap(from_fn(shutdown::close_connections_while_draining))
             .configure(pages::health::routes)
             .configure(api::routes)
-            .service(actix_files::Files::new("/static", static_dir.clone()).prefer_utf8(true))
+            .service(
+                actix_files::Files::new(crate::paths::STATIC, static_dir.clone()).prefer_utf8(true),
+            )
             .configure(pages::sign_in::routes)
             .configure(pages::two_factor_sign_in::routes)
             .configure(pages::invitations::routes)
+            .configure(pages::password_recovery::routes)
             .configure(pages::sso::public_routes)
             .service(
                 web::scope("")
@@ -208,6 +207,7 @@ fn serve(
                     .configure(pages::sso::signed_in_routes)
                     .configure(pages::account::two_factor::routes)
                     .configure(pages::account::sessions::routes)
+                    .configure(pages::account::password::routes)
                     .default_service(web::to(|| async {
                         Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                     })),

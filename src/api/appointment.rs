@@ -1,6 +1,6 @@
 //! `/v4/appointment/paginated`: a user's appointments.
 
-use actix_web::{get, web};
+use actix_web::web;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,6 +11,7 @@ use crate::db::Db;
 use crate::domain::{FieldError, UserId};
 
 use super::error::ApiError;
+use crate::paths::api as paths;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -48,7 +49,7 @@ pub struct AppointmentPage {
 }
 
 /// The acting user's appointments, or (for admins) another company user's.
-#[utoipa::path(get, path = "/v4/appointment/paginated", tag = "appointment", params(PageQuery),
+#[utoipa::path(get, path = paths::APPOINTMENTS_PAGINATED, context_path = paths::SCOPE, tag = "appointment", params(PageQuery),
     responses((status = 200, body = AppointmentPage),
               (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = super::error::ErrorBody),
               (status = 401, description = "No or invalid credential", body = super::error::ErrorBody),
@@ -57,7 +58,6 @@ pub struct AppointmentPage {
               (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = super::error::ErrorBody),
               (status = 503, description = "Database unavailable (`Retry-After`)", body = super::error::ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
-#[get("/appointment/paginated")]
 pub async fn paginated(
     acting: Acting,
     db: web::Data<Db>,

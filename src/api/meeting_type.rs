@@ -1,6 +1,6 @@
 //! `/v4/meeting-type`: the acting user's meeting types.
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,6 +15,7 @@ use crate::services::meeting_types;
 
 use super::error::{ApiError, ErrorBody};
 use super::JsonObject;
+use crate::paths::api as paths;
 
 const NOT_FOUND: &str = "Meeting type not found";
 
@@ -157,10 +158,9 @@ fn slug_conflict() -> ApiError {
 }
 
 /// The acting user's meeting types.
-#[utoipa::path(get, path = "/v4/meeting-type", tag = "meeting-type",
+#[utoipa::path(get, path = paths::MEETING_TYPES, context_path = paths::SCOPE, tag = "meeting-type",
     responses((status = 200, body = [MeetingTypeBody]), (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
-#[get("/meeting-type")]
 pub async fn list(
     acting: Acting,
     db: web::Data<Db>,
@@ -173,10 +173,9 @@ pub async fn list(
 }
 
 /// Creates a meeting type for the acting user. A slug they already use is 409.
-#[utoipa::path(post, path = "/v4/meeting-type", tag = "meeting-type", request_body = MeetingTypeInput,
+#[utoipa::path(post, path = paths::MEETING_TYPES, context_path = paths::SCOPE, tag = "meeting-type", request_body = MeetingTypeInput,
     responses((status = 201, body = MeetingTypeBody), (status = 400, description = "Body or query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 409, description = "The acting user already has (or had: deleted ones keep it) a meeting type with this slug", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
-#[post("/meeting-type")]
 pub async fn create(
     acting: Acting,
     db: web::Data<Db>,
@@ -218,11 +217,10 @@ async fn find(db: &Db, acting: &Acting, id: MeetingTypeId) -> Result<MeetingType
 }
 
 /// One of the acting user's meeting types; anyone else's is 404.
-#[utoipa::path(get, path = "/v4/meeting-type/{id}", tag = "meeting-type",
+#[utoipa::path(get, path = paths::MEETING_TYPE, context_path = paths::SCOPE, tag = "meeting-type",
     params(("id" = String, Path, description = "Meeting type id")),
     responses((status = 200, body = MeetingTypeBody), (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 404, description = "Meeting type not found", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
-#[get("/meeting-type/{id}")]
 pub async fn get_one(
     acting: Acting,
     db: web::Data<Db>,
@@ -233,11 +231,10 @@ pub async fn get_one(
 }
 
 /// Changes title, slug or duration of one of the acting user's meeting types.
-#[utoipa::path(patch, path = "/v4/meeting-type/{id}", tag = "meeting-type", request_body = MeetingTypeChanges,
+#[utoipa::path(patch, path = paths::MEETING_TYPE, context_path = paths::SCOPE, tag = "meeting-type", request_body = MeetingTypeChanges,
     params(("id" = String, Path, description = "Meeting type id")),
     responses((status = 200, body = MeetingTypeBody), (status = 400, description = "Body or query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 404, description = "Meeting type not found", body = ErrorBody), (status = 409, description = "The acting user already has (or had) a meeting type with this slug", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
-#[patch("/meeting-type/{id}")]
 pub async fn update(
     acting: Acting,
     db: web::Data<Db>,
@@ -283,7 +280,7 @@ pub async fn update(
 
 /// Soft-deletes a meeting type: it disappears from lists and look-ups and cannot be booked; the
 /// record stays for history and keeps its slug. Yours, or (admins, API keys) a colleague's.
-#[utoipa::path(delete, path = "/v4/meeting-type/{id}", tag = "meeting-type",
+#[utoipa::path(delete, path = paths::MEETING_TYPE, context_path = paths::SCOPE, tag = "meeting-type",
     params(("id" = String, Path, description = "Meeting type id")),
     responses((status = 200, description = "Deleted; the body is empty"),
               (status = 400, description = "An API key without `x-meetergo-api-user-id`", body = ErrorBody),
@@ -293,7 +290,6 @@ pub async fn update(
               (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody),
               (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
-#[delete("/meeting-type/{id}")]
 pub async fn delete(
     acting: Acting,
     db: web::Data<Db>,

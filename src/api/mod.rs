@@ -12,12 +12,13 @@ use actix_web::dev::ResourceDef;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::paths::api as paths;
 use error::ApiError;
 
 /// Every `/v4` route. The OpenAPI document lists the same handlers.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::scope("/v4")
+        web::scope(paths::SCOPE)
             .app_data(web::JsonConfig::default().error_handler(|e, _| {
                 ApiError::bad_request(format!("Invalid JSON body: {e}")).into()
             }))
@@ -28,53 +29,62 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             // An id that is not one (`/v4/user/abc`) names nothing: 404, as the resource says it.
             .app_data(web::PathConfig::default().error_handler(|_, req| {
-                if req.path().starts_with("/v4/meeting-type/") {
+                let rest = req.path().strip_prefix(paths::SCOPE).unwrap_or_default();
+                if rest
+                    .strip_prefix(paths::MEETING_TYPES)
+                    .is_some_and(|id| id.starts_with('/'))
+                {
                     meeting_type::not_found().into()
                 } else {
                     ApiError::not_found().into()
                 }
             }))
-            .service(user::me)
-            .service(user::list)
-            .service(user_lifecycle::create)
-            .service(user::update)
-            .service(user_lifecycle::delete)
-            .service(meeting_type::list)
-            .service(meeting_type::create)
-            .service(meeting_type::get_one)
-            .service(meeting_type::update)
-            .service(meeting_type::delete)
-            .service(appointment::paginated)
-            .service(openapi::document)
+            .route(paths::USER_ME, web::get().to(user::me))
+            .route(paths::USERS, web::get().to(user::list))
+            .route(paths::USERS, web::post().to(user_lifecycle::create))
+            .route(paths::USER, web::patch().to(user::update))
+            .route(paths::USER, web::delete().to(user_lifecycle::delete))
+            .route(paths::MEETING_TYPES, web::get().to(meeting_type::list))
+            .route(paths::MEETING_TYPES, web::post().to(meeting_type::create))
+            .route(paths::MEETING_TYPE, web::get().to(meeting_type::get_one))
+            .route(paths::MEETING_TYPE, web::patch().to(meeting_type::update))
+            .route(paths::MEETING_TYPE, web::delete().to(meeting_type::delete))
+            .route(
+                paths::APPOINTMENTS_PAGINATED,
+                web::get().to(appointment::paginated),
+            )
+            .route(paths::OPENAPI, web::get().to(openapi::document))
             .default_service(web::to(unrouted)),
     );
 }
 
-/// Every path `/v4` serves and its methods (the OpenAPI document lists the same).
+/// Every path `/v4` serves, relative to the scope, and its methods (the OpenAPI document lists
+/// the same).
 const PATHS: &[(&str, &[&str])] = &[
-    ("/v4/user/me", &["GET"]),
-    ("/v4/user", &["GET", "POST"]),
-    ("/v4/user/{id}", &["PATCH", "DELETE"]),
-    ("/v4/meeting-type", &["GET", "POST"]),
-    ("/v4/meeting-type/{id}", &["GET", "PATCH", "DELETE"]),
-    ("/v4/appointment/paginated", &["GET"]),
-    ("/v4/openapi.json", &["GET"]),
+    (paths::USER_ME, &["GET"]),
+    (paths::USERS, &["GET", "POST"]),
+    (paths::USER, &["PATCH", "DELETE"]),
+    (paths::MEETING_TYPES, &["GET", "POST"]),
+    (paths::MEETING_TYPE, &["GET", "PATCH", "DELETE"]),
+    (paths::APPOINTMENTS_PAGINATED, &["GET"]),
+    (paths::OPENAPI, &["GET"]),
 ];
 
 /// A request no route took: 405 with `Allow` for a known path, else 404.
 async fn unrouted(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut allowed: Vec<&str> = Vec::new();
+    let path = req.path().strip_prefix(paths::SCOPE).unwrap_or_default();
     // A fixed path (`/v4/user/me`) is its own resource, not an `{id}`.
     let fixed = PATHS
         .iter()
-        .filter(|(pattern, _)| !pattern.contains('{') && *pattern == req.path());
+        .filter(|(pattern, _)| !pattern.contains('{') && *pattern == path);
     let candidates: Vec<_> = if fixed.clone().next().is_some() {
         fixed.collect()
     } else {
         PATHS.iter().collect()
     };
     for (pattern, methods) in candidates {
-        if ResourceDef::new(*pattern).is_match(req.path()) {
+        if ResourceDef::new(*pattern).is_match(path) {
             for m in *methods {
                 if !allowed.contains(m) {
                     allowed.push(m);
@@ -115,5 +125,55 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for JsonOb
                 .map(JsonObject)
                 .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")).into())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::{Method, StatusCode};
+    use actix_web::test::{call_service, init_service, TestRequest};
+    use actix_web::App;
+
+    use super::*;
+
+    /// Every path in the 405 table is routed for each of its methods (without app data the
+    /// handler fails in its extractors, but not with the 404/405 of `unrouted`), and every
+    /// path constant is in the table.
+    #[actix_web::test]
+    async fn every_api_path_reaches_a_handler() {
+        let app = init_service(App::new().configure(routes)).await;
+        for (pattern, methods) in PATHS {
+            let path = format!(
+                "{}{}",
+                paths::SCOPE,
+                pattern.replace("{id}", "00000000-0000-4000-8000-000000000000")
+            );
+            for method in *methods {
+                let request = TestRequest::default()
+                    .method(Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET))
+                    .uri(&path)
+                    .to_request();
+                let status = call_service(&app, request).await.status();
+                assert!(
+                    status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} has no route ({status})"
+                );
+            }
+        }
+        let every_path = [
+            paths::USER_ME,
+            paths::USERS,
+            paths::USER,
+            paths::MEETING_TYPES,
+            paths::MEETING_TYPE,
+            paths::APPOINTMENTS_PAGINATED,
+            paths::OPENAPI,
+        ];
+        for path in every_path {
+            assert!(
+                PATHS.iter().any(|(p, _)| *p == path),
+                "{path} is not in PATHS"
+            );
+        }
     }
 }

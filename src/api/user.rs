@@ -1,7 +1,7 @@
 //! `/v4/user`: the acting user, the company's users and their profiles. Creating and removing
 //! users is in `user_lifecycle`.
 
-use actix_web::{get, patch, web, HttpRequest};
+use actix_web::{web, HttpRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,6 +15,7 @@ use crate::services::platform_users;
 
 use super::error::{ApiError, ErrorBody};
 use super::JsonObject;
+use crate::paths::api as paths;
 
 pub(super) const ALREADY_REMOVED: &str = "This user has already been removed.";
 
@@ -88,19 +89,17 @@ pub struct ListQuery {
 }
 
 /// The user this request acts as.
-#[utoipa::path(get, path = "/v4/user/me", tag = "user",
+#[utoipa::path(get, path = paths::USER_ME, context_path = paths::SCOPE, tag = "user",
     responses((status = 200, body = UserBody), (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
-#[get("/user/me")]
 pub async fn me(acting: ActingOrOwner) -> web::Json<UserBody> {
     web::Json(UserBody::from(&acting.0.user))
 }
 
 /// The company's users (admins' PATs and API keys).
-#[utoipa::path(get, path = "/v4/user", tag = "user", params(ListQuery),
+#[utoipa::path(get, path = paths::USERS, context_path = paths::SCOPE, tag = "user", params(ListQuery),
     responses((status = 200, body = UserList), (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "Not allowed to list users", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
-#[get("/user")]
 pub async fn list(
     acting: Acting,
     db: web::Data<Db>,
@@ -202,11 +201,10 @@ pub(super) async fn any_user_in_company(
 }
 
 /// Updates a user's profile: any user of the company with an API key, only oneself with a PAT.
-#[utoipa::path(patch, path = "/v4/user/{id}", tag = "user", request_body = UpdateUserBody,
+#[utoipa::path(patch, path = paths::USER, context_path = paths::SCOPE, tag = "user", request_body = UpdateUserBody,
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, body = UserBody), (status = 400, description = "Body or query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "Not allowed to change this user", body = ErrorBody), (status = 404, description = "No such user in this company", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
-#[patch("/user/{id}")]
 pub async fn update(
     req: HttpRequest,
     acting: Acting,

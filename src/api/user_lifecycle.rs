@@ -1,7 +1,7 @@
 //! `/v4/user` lifecycle (Platform API Key only), as meetergo documents it: creating a user with
 //! their time zone and the default meeting type, and removing one with a chosen receiver.
 
-use actix_web::{delete, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -19,6 +19,7 @@ use crate::services::platform_users::{self, NewPlatformUser, TimeZone};
 use super::error::{ApiError, ErrorBody};
 use super::user::{any_user_in_company, full_name, name_part_lengths, ALREADY_REMOVED};
 use super::JsonObject;
+use crate::paths::api as paths;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -98,7 +99,7 @@ pub struct CreatedUser {
 
 /// Creates a user in the key's company (Platform API Key only), with the default 30-minute
 /// meeting type.
-#[utoipa::path(post, path = "/v4/user", tag = "user", request_body = CreateUserBody,
+#[utoipa::path(post, path = paths::USERS, context_path = paths::SCOPE, tag = "user", request_body = CreateUserBody,
     responses((status = 201, body = CreatedUser),
               (status = 400, description = "Body not JSON, or validation failed (`errors[]` names the fields)", body = ErrorBody),
               (status = 401, description = "No or invalid credential", body = ErrorBody),
@@ -107,7 +108,6 @@ pub struct CreatedUser {
               (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody),
               (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("platform_api_key" = [])))]
-#[post("/user")]
 pub async fn create(
     req: HttpRequest,
     acting: ActingOrOwner,
@@ -228,7 +228,7 @@ fn delete_body(raw: &[u8]) -> Result<DeleteUserBody, ApiError> {
 /// offboarding as the dashboard, in one transaction. Their meeting types and future
 /// appointments go to `targetUserId` (default: the company owner); with `meetingTypes: false`
 /// the meeting types are soft-deleted instead. Cannot be undone.
-#[utoipa::path(delete, path = "/v4/user/{id}", tag = "user", request_body(content = Option<DeleteUserBody>, description = "Optional"),
+#[utoipa::path(delete, path = paths::USER, context_path = paths::SCOPE, tag = "user", request_body(content = Option<DeleteUserBody>, description = "Optional"),
     params(("id" = String, Path, description = "User id")),
     responses((status = 204, description = "Removed"),
               (status = 400, description = "Body not JSON, `targetUserId` not an active colleague, or no `x-meetergo-api-user-id`", body = ErrorBody),
@@ -239,7 +239,6 @@ fn delete_body(raw: &[u8]) -> Result<DeleteUserBody, ApiError> {
               (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody),
               (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("platform_api_key" = [])))]
-#[delete("/user/{id}")]
 pub async fn delete(
     req: HttpRequest,
     acting: Acting,

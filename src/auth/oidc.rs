@@ -18,6 +18,8 @@ use openidconnect::{
 };
 use secrecy::ExposeSecret;
 
+use crate::paths;
+
 pub use crate::config::oidc::ProviderConfig;
 
 /// Why a sign-in through a provider was refused (for the audit log and the message).
@@ -123,7 +125,7 @@ impl Oidc {
     }
 
     pub fn redirect_uri(&self, key: &str) -> String {
-        format!("{}/auth/oidc/{key}/callback", self.public_url)
+        format!("{}{}", self.public_url, paths::oidc_callback(key))
     }
 
     async fn metadata(&self, p: &ProviderConfig) -> Result<CoreProviderMetadata, OidcError> {

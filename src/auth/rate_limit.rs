@@ -1,20 +1,29 @@
-//! In-process rate limits (GCRA, via `governor`): login and signup attempts per IP and per
-//! account, API requests per credential. Each instance counts for itself.
+//! In-process rate limits (GCRA, via `governor`): sign-in and sign-up attempts per IP and per
+//! (account, IP), password recovery per IP and per account, invitations per company, API
+//! requests per credential; and a ceiling on failed sign-ins per account. Each instance counts
+//! for itself.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::config::Settings;
+
 #[derive(Clone)]
 pub struct RateLimits {
     login: Arc<DefaultKeyedRateLimiter<String>>,
+    recovery: Arc<DefaultKeyedRateLimiter<String>>,
+    invite: Arc<DefaultKeyedRateLimiter<String>>,
     api: Arc<DefaultKeyedRateLimiter<String>>,
     /// Second-step codes, apart from passwords: a million codes must not be tried at login speed.
     two_factor: Arc<DefaultKeyedRateLimiter<String>>,
     /// The same per IP, wider: many people may share one address.
     two_factor_ip: Arc<DefaultKeyedRateLimiter<String>>,
+    failures: Arc<AccountFailures>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -25,10 +34,57 @@ fn nz(n: u32) -> NonZeroU32 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
 
+const FAILURE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Failed sign-ins per account in fixed one-hour windows. Far above what a person mistypes, so
+/// strangers guessing from many addresses cannot lock the real person out cheaply; the
+/// per-(account, IP) limit is what slows a guesser down.
+struct AccountFailures {
+    ceiling: u32,
+    counts: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl AccountFailures {
+    fn current(&self, account: &str) -> u32 {
+        let Ok(counts) = self.counts.lock() else {
+            return 0;
+        };
+        match counts.get(account) {
+            Some((since, n)) if since.elapsed() < FAILURE_WINDOW => *n,
+            _ => 0,
+        }
+    }
+
+    /// Counts one failure; true for the one that reaches the ceiling.
+    fn add(&self, account: &str) -> bool {
+        let Ok(mut counts) = self.counts.lock() else {
+            return false;
+        };
+        let entry = counts
+            .entry(account.to_owned())
+            .or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= FAILURE_WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        entry.1 == self.ceiling
+    }
+
+    fn shrink(&self) {
+        if let Ok(mut counts) = self.counts.lock() {
+            counts.retain(|_, (since, _)| since.elapsed() < FAILURE_WINDOW);
+        }
+    }
+}
+
 impl RateLimits {
-    pub fn new(login_per_minute: u32, api_per_minute: u32, api_burst: u32) -> Self {
-        let login = Quota::per_minute(nz(login_per_minute)).allow_burst(nz(login_per_minute));
-        let api = Quota::per_minute(nz(api_per_minute)).allow_burst(nz(api_burst));
+    pub fn from_settings(settings: &Settings) -> Self {
+        let per_minute = nz(settings.login_rate_limit_per_minute);
+        let login = Quota::per_minute(per_minute).allow_burst(per_minute);
+        let invite_per_hour = nz(settings.invite_rate_limit_per_hour);
+        let invite = Quota::per_hour(invite_per_hour).allow_burst(invite_per_hour);
+        let api = Quota::per_minute(nz(settings.api_rate_limit_per_minute))
+            .allow_burst(nz(settings.api_rate_limit_burst));
         // Five codes a minute per person (30 per IP): enough for typos, far too few to guess.
         let two_factor = Quota::per_minute(nz(5)).allow_burst(nz(5));
         let two_factor_ip = Quota::per_minute(nz(30)).allow_burst(nz(30));
@@ -36,7 +92,13 @@ impl RateLimits {
             two_factor_ip: Arc::new(RateLimiter::keyed(two_factor_ip)),
             two_factor: Arc::new(RateLimiter::keyed(two_factor)),
             login: Arc::new(RateLimiter::keyed(login)),
+            recovery: Arc::new(RateLimiter::keyed(login)),
+            invite: Arc::new(RateLimiter::keyed(invite)),
             api: Arc::new(RateLimiter::keyed(api)),
+            failures: Arc::new(AccountFailures {
+                ceiling: settings.login_account_failures_per_hour.max(1),
+                counts: Mutex::new(HashMap::new()),
+            }),
         }
     }
 
@@ -50,11 +112,12 @@ impl RateLimits {
         })
     }
 
-    /// One attempt to sign in or sign up: counted against the IP and, when known, the account.
+    /// One attempt to sign in or sign up: counted against the IP and, when known, against
+    /// the account from this IP. Attempts from elsewhere never use up the real person's.
     pub fn login_attempt(&self, ip: &str, account: Option<&str>) -> Result<(), RetryAfter> {
         Self::check(&self.login, format!("ip:{ip}"))?;
         if let Some(account) = account {
-            Self::check(&self.login, format!("account:{account}"))?;
+            Self::check(&self.login, format!("account:{account}|ip:{ip}"))?;
         }
         Ok(())
     }
@@ -65,6 +128,27 @@ impl RateLimits {
         Self::check(&self.two_factor, format!("user:{user}"))
     }
 
+    /// Refuses password sign-in to an account that failed too often this hour, from anywhere.
+    pub fn account_failures_exceeded(&self, account: &str) -> bool {
+        self.failures.current(account) >= self.failures.ceiling
+    }
+
+    /// Counts a failed sign-in of `account`; true when it reaches the ceiling (mail the person).
+    pub fn sign_in_failed(&self, account: &str) -> bool {
+        self.failures.add(account)
+    }
+
+    /// A "forgot password" request, a reset or a password change: per IP and per account.
+    pub fn recovery_attempt(&self, ip: &str, account: &str) -> Result<(), RetryAfter> {
+        Self::check(&self.recovery, format!("ip:{ip}"))?;
+        Self::check(&self.recovery, format!("account:{account}"))
+    }
+
+    /// One invitation sent (or sent again) by `company`.
+    pub fn invitation(&self, company: &str) -> Result<(), RetryAfter> {
+        Self::check(&self.invite, company.to_owned())
+    }
+
     pub fn api_request(&self, credential_id: &str) -> Result<(), RetryAfter> {
         Self::check(&self.api, credential_id.to_owned())
     }
@@ -72,8 +156,11 @@ impl RateLimits {
     /// Forgets idle keys so the maps stay small.
     pub fn shrink(&self) {
         self.login.retain_recent();
+        self.recovery.retain_recent();
+        self.invite.retain_recent();
         self.api.retain_recent();
         self.two_factor.retain_recent();
         self.two_factor_ip.retain_recent();
+        self.failures.shrink();
     }
 }

@@ -10,6 +10,7 @@ use samael::service_provider::{ServiceProvider, ServiceProviderBuilder};
 use samael::traits::ToXml;
 
 use crate::db::models::SamlConfig;
+use crate::paths;
 
 const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 
@@ -22,10 +23,10 @@ pub struct SpUrls {
 }
 
 pub fn sp_urls(public_url: &str, company_slug: &str) -> SpUrls {
-    let metadata_url = format!("{public_url}/sso/saml/{company_slug}/metadata");
+    let metadata_url = format!("{public_url}{}", paths::saml_metadata(company_slug));
     SpUrls {
         entity_id: metadata_url.clone(),
-        acs_url: format!("{public_url}/sso/saml/{company_slug}/acs"),
+        acs_url: format!("{public_url}{}", paths::saml_acs(company_slug)),
         metadata_url,
     }
 }

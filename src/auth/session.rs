@@ -16,8 +16,9 @@ use crate::db::schema::{companies, users};
 use crate::db::Db;
 use crate::domain::UserId;
 use crate::error::AppError;
+use crate::paths;
 
-use super::session_store::USER_ID_KEY;
+use super::session_store::{METHOD_KEY, USER_ID_KEY};
 
 const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 /// Half signed in: the password was right, the two-factor code is still due (and when).
@@ -34,6 +35,28 @@ pub const ENROLMENT_PATH: &str = "/profile/two-factor";
 /// How long the second step of a sign-in stays open.
 const PENDING_SECS: i64 = 300;
 
+/// A random secret of this session that its CSRF tokens are bound to (see `csrf`).
+pub(crate) const CSRF_SECRET_KEY: &str = "csrf_secret";
+
+/// How a session was started: Enforce SSO ends the password and OIDC ones, not SAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    /// A password: the sign-in form, sign-up, an invitation accepted with a password.
+    Password,
+    Oidc,
+    Saml,
+}
+
+impl SignInMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Oidc => "oidc",
+            Self::Saml => "saml",
+        }
+    }
+}
+
 /// The signed-in user of a page request, with their company.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
@@ -41,8 +64,9 @@ pub struct CurrentUser {
     pub company: Company,
 }
 
-/// Starts a fresh session for `user`: a new session id, so a key planted before login is useless.
-pub fn sign_in(session: &Session, user: &UserId) -> Result<(), AppError> {
+/// Starts a fresh session for `user`: a new session id and a new CSRF secret, so a key or a
+/// form token planted before sign-in is useless.
+pub fn sign_in(session: &Session, user: &UserId, method: SignInMethod) -> Result<(), AppError> {
     session.renew();
     for key in [PENDING_USER_KEY, PENDING_AT_KEY, MUST_ENROL_KEY] {
         session.remove(key);
@@ -52,6 +76,8 @@ pub fn sign_in(session: &Session, user: &UserId) -> Result<(), AppError> {
         .insert(USER_ID_KEY, user.as_str())
         .and_then(|()| session.insert(SESSION_REF_KEY, new_session_ref()))
         .and_then(|()| session.insert(SIGNED_IN_AT_KEY, Utc::now().timestamp()))
+        .and_then(|()| session.insert(METHOD_KEY, method.as_str()))
+        .and_then(|()| session.insert(CSRF_SECRET_KEY, super::tokens::random_base62(32)))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))
 }
 
@@ -122,6 +148,17 @@ fn note_device(session: &Session, req: &ServiceRequest) {
     }
 }
 
+/// Keeps this browser signed in under a new session id after every other session of its user
+/// was ended (a password change): the old row is gone, the state is saved under a new key.
+pub fn keep_after_others_ended(session: &Session) {
+    session.renew();
+}
+
+/// The secret this session's CSRF tokens are bound to; none before sign-in.
+pub fn csrf_secret(session: &Session) -> Option<String> {
+    session.get::<String>(CSRF_SECRET_KEY).ok().flatten()
+}
+
 pub fn sign_out(session: &Session) {
     session.purge();
 }
@@ -143,7 +180,7 @@ pub async fn require_sign_in(
     let session = req.get_session();
     let to_login = |req: ServiceRequest| {
         let response = HttpResponse::SeeOther()
-            .insert_header((actix_web::http::header::LOCATION, "/login"))
+            .insert_header((actix_web::http::header::LOCATION, paths::LOGIN))
             .finish();
         Ok(req.into_response(response).map_into_right_body())
     };

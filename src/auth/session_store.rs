@@ -17,6 +17,8 @@ use crate::db::Db;
 
 pub const USER_ID_KEY: &str = "user_id";
 use super::session::{IP_KEY, USER_AGENT_KEY};
+/// How the session was started (`session::SignInMethod`), kept in its own column too.
+pub const METHOD_KEY: &str = "method";
 
 #[derive(Clone)]
 pub struct DbSessionStore {
@@ -48,9 +50,7 @@ fn expiry(ttl: &Duration) -> NaiveDateTime {
 
 /// The signed-in user's id, kept in its own column so all of a user's sessions can be ended.
 fn user_of(state: &HashMap<String, String>) -> Option<String> {
-    state
-        .get(USER_ID_KEY)
-        .and_then(|v| serde_json::from_str::<String>(v).ok())
+    text_of(state, USER_ID_KEY)
 }
 
 /// A text value of the state (stored JSON-encoded), for the account page's columns.
@@ -92,6 +92,7 @@ impl SessionStore for DbSessionStore {
         let id = row_id(&key);
         let user_id = user_of(&state);
         let (agent, ip) = (text_of(&state, USER_AGENT_KEY), text_of(&state, IP_KEY));
+        let method = text_of(&state, METHOD_KEY);
         let body = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
         // Creating or extending a session is bookkeeping (`Db::run_bookkeeping`): lost in a
@@ -102,6 +103,7 @@ impl SessionStore for DbSessionStore {
                     .values((
                         sessions::id.eq(id),
                         sessions::user_id.eq(user_id),
+                        sessions::method.eq(method),
                         sessions::state.eq(body),
                         sessions::created_at.eq(now()),
                         sessions::expires_at.eq(expires_at),
@@ -125,6 +127,7 @@ impl SessionStore for DbSessionStore {
         let id = row_id(key.as_ref());
         let user_id = user_of(&state);
         let (agent, ip) = (text_of(&state, USER_AGENT_KEY), text_of(&state, IP_KEY));
+        let method = text_of(&state, METHOD_KEY);
         let body =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
@@ -139,6 +142,7 @@ impl SessionStore for DbSessionStore {
                 )
                 .set((
                     sessions::user_id.eq(user_id),
+                    sessions::method.eq(method),
                     sessions::state.eq(body),
                     sessions::expires_at.eq(expires_at),
                     sessions::user_agent.eq(agent),

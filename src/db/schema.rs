@@ -76,6 +76,7 @@ diesel::table! {
         state -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        method -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
         last_seen_at -> Nullable<Timestamp>,
@@ -97,6 +98,17 @@ diesel::table! {
         id -> Text,
         user_id -> Text,
         code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    password_resets (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
     }
 }
@@ -203,6 +215,7 @@ diesel::joinable!(invitations -> companies (company_id));
 diesel::joinable!(meeting_types -> users (owner_id));
 diesel::joinable!(appointments -> meeting_types (meeting_type_id));
 diesel::joinable!(personal_access_tokens -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(platform_api_keys -> companies (company_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -212,6 +225,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     meeting_types,
     appointments,
     sessions,
+    password_resets,
     personal_access_tokens,
     platform_api_keys,
     audit_events,

@@ -40,6 +40,9 @@ text_enum! {
         TwoFactorRecoveryCodeUsed => "two_factor.recovery_code_used",
         SessionEnded => "session.ended",
         ProfileUpdated => "profile.updated",
+        PasswordResetRequested => "password.reset_requested",
+        PasswordReset => "password.reset",
+        PasswordChanged => "password.changed",
     }
 }
 

@@ -45,10 +45,15 @@ pub async fn invite(
     db.transaction(move |conn| {
         let admin = &current_actor(conn, &by.user)?;
         authorize(Actor::Member(admin), Action::Invite { role }).map_err(denied)?;
-        if User::find_by_email(conn, &email)?.is_some() {
-            return Err(
-                Refusal::field("email", "Someone with this email already has an account.").into(),
-            );
+        // Only a member of this company is refused: an account elsewhere gets the same answer
+        // as an unknown address (no oracle); its owner learns on acceptance what to do.
+        let existing = User::find_by_email(conn, &email)?;
+        if existing.is_some_and(|u| u.company_id == admin.company_id) {
+            return Err(Refusal::field(
+                "email",
+                "This person is already a member of your company.",
+            )
+            .into());
         }
         let at = by.now;
         let already = Invitation::pending_in_company(conn, &admin.company_id, at)?
@@ -163,7 +168,7 @@ const LINK_REVOKED: &str =
     "This invitation was withdrawn. Ask an admin of the company for a new one.";
 const LINK_EXPIRED: &str =
     "This invitation has expired. Ask an admin of the company to send it again.";
-const LINK_EMAIL_TAKEN: &str = "An account with this email already exists. Sign in instead.";
+const LINK_EMAIL_TAKEN: &str = "An account with this email already exists, and an address can belong to one workspace only. Sign in and leave your other workspace first (or ask its admin to remove you), then open this link again.";
 
 /// The pending invitation behind a link, with its company; a link that cannot be used is
 /// refused with the reason.
@@ -173,8 +178,16 @@ pub async fn open(
     token: String,
     now: NaiveDateTime,
 ) -> Result<(Invitation, Company), AppError> {
-    db.run(move |conn| open_link(conn, &keys, &token, now))
-        .await
+    db.run(move |conn| {
+        let (invitation, company) = open_link(conn, &keys, &token, now)?;
+        // Said before the form is filled in: this address must leave its workspace first.
+        let email = Email::parse("email", &invitation.email)?;
+        if User::find_by_email(conn, &email)?.is_some() {
+            return Err(AppError::from(Refusal::conflict(LINK_EMAIL_TAKEN)));
+        }
+        Ok((invitation, company))
+    })
+    .await
 }
 
 fn open_link(

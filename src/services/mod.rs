@@ -10,6 +10,7 @@ pub mod joining;
 pub mod mail;
 pub mod meeting_types;
 pub mod offboarding;
+pub mod passwords;
 pub mod platform_users;
 pub mod sso;
 pub mod sso_settings;

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use crate::authz::{authorize, Action, Actor};
-use crate::db::models::SamlConfig;
+use crate::db::models::{Company, SamlConfig, User};
 use crate::db::schema::companies;
 use crate::db::{Db, Tx};
 use crate::error::{AppError, Refusal};
@@ -41,12 +41,20 @@ pub async fn save(
         if !config.save_over(conn, seen)? {
             return Err(Refusal::conflict(CHANGED_MEANWHILE).into());
         }
+        let was_enforced = Company::find(conn, &owner.company_id)?.sso_enforced;
         set_enforced(conn, &by, enforce)?;
+        // Turning enforcement on ends what it forbids from now on: everyone but the owner
+        // signed in by password or OIDC signs in again through the IdP. Tokens keep working.
+        let ended = if enforce && !was_enforced {
+            User::end_non_saml_sessions_in_company(conn, &owner.company_id, &owner.id)?
+        } else {
+            0
+        };
         audit::record(
             conn,
             &by.origin,
             event(AuditKind::SsoConfigChanged, &owner).detail(format!(
-                "idp {}; sha1 {}; idp-initiated {}; enforce {}",
+                "idp {}; sha1 {}; idp-initiated {}; enforce {}; {ended} password or OIDC sessions ended",
                 config.idp_entity_id, config.allow_sha1, config.allow_idp_initiated, enforce
             )),
         )?;

@@ -1,7 +1,7 @@
 //! Settings → API: the company's Platform API Keys (owners and admins).
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -10,6 +10,7 @@ use crate::authz::Action;
 use crate::db::models::PlatformApiKey;
 use crate::domain::ApiKeyId;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::credentials::{self, KeyChange};
 
 use super::context::Member;
@@ -94,14 +95,12 @@ fn page(shell: Shell, keys: Vec<CredentialRow>, now: chrono::NaiveDateTime) -> A
     }
 }
 
-#[get("/admin/api-keys")]
 async fn list(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     m.require(Action::ManageApiKeys)?;
     let keys = load_rows(&m).await?;
     render(&page(shell, keys, m.now))
 }
 
-#[post("/admin/api-keys")]
 async fn create(
     m: Member,
     shell: Shell,
@@ -158,31 +157,28 @@ async fn change(m: Member, id: ApiKeyId, change: KeyChange) -> Result<HttpRespon
         KeyChange::Revoke => "revoked. It can never be used again",
     };
     Ok(m.redirect_with_flash(
-        "/admin/api-keys",
+        paths::ADMIN_API_KEYS,
         FlashKind::Success,
         &format!("API key \u{201c}{}\u{201d} {what}.", key.name),
     ))
 }
 
-#[post("/admin/api-keys/{id}/deactivate")]
 async fn deactivate(m: Member, id: web::Path<ApiKeyId>) -> Result<HttpResponse, AppError> {
     change(m, id.into_inner(), KeyChange::Deactivate).await
 }
 
-#[post("/admin/api-keys/{id}/activate")]
 async fn activate(m: Member, id: web::Path<ApiKeyId>) -> Result<HttpResponse, AppError> {
     change(m, id.into_inner(), KeyChange::Activate).await
 }
 
-#[post("/admin/api-keys/{id}/revoke")]
 async fn revoke(m: Member, id: web::Path<ApiKeyId>) -> Result<HttpResponse, AppError> {
     change(m, id.into_inner(), KeyChange::Revoke).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list)
-        .service(create)
-        .service(deactivate)
-        .service(activate)
-        .service(revoke);
+    cfg.route(paths::ADMIN_API_KEYS, web::get().to(list))
+        .route(paths::ADMIN_API_KEYS, web::post().to(create))
+        .route(paths::ADMIN_API_KEY_DEACTIVATE, web::post().to(deactivate))
+        .route(paths::ADMIN_API_KEY_ACTIVATE, web::post().to(activate))
+        .route(paths::ADMIN_API_KEY_REVOKE, web::post().to(revoke));
 }

@@ -1,10 +1,11 @@
 //! The signed-in landing page.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::db::models::{MeetingType, PersonalAccessToken};
 use crate::error::AppError;
+use crate::paths;
 
 use super::context::Member;
 use super::page::{render, Shell};
@@ -20,7 +21,6 @@ struct DashboardPage {
     active_tokens: i64,
 }
 
-#[get("/dashboard")]
 async fn dashboard(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     let me = &m.me;
     let (id, at) = (me.user.id.clone(), m.now);
@@ -45,5 +45,5 @@ async fn dashboard(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(dashboard);
+    cfg.route(paths::DASHBOARD, web::get().to(dashboard));
 }

@@ -1,18 +1,17 @@
 //! Liveness and readiness for orchestrators.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 
 use crate::db::Db;
+use crate::paths;
 use crate::shutdown::Draining;
 
-#[get("/healthz")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
 /// Ready while the database answers and the instance is not shutting down.
-#[get("/readyz")]
 async fn readyz(db: web::Data<Db>, draining: web::Data<Draining>) -> HttpResponse {
     if draining.is_draining() {
         return HttpResponse::ServiceUnavailable()
@@ -28,5 +27,6 @@ async fn readyz(db: web::Data<Db>, draining: web::Data<Draining>) -> HttpRespons
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(healthz).service(readyz);
+    cfg.route(paths::HEALTHZ, web::get().to(healthz))
+        .route(paths::READYZ, web::get().to(readyz));
 }

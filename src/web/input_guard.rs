@@ -98,7 +98,7 @@ fn body_kind(req: &ServiceRequest) -> BodyKind {
 }
 
 fn is_api(path: &str) -> bool {
-    path == "/v4" || path.starts_with("/v4/")
+    crate::paths::api::is_api(path)
 }
 
 fn not_found(api: bool) -> HttpResponse {

@@ -1,7 +1,7 @@
 //! Integrations → API: each user's own Personal Access Tokens.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use crate::auth::tokens;
 use crate::db::models::PersonalAccessToken;
 use crate::domain::TokenId;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::credentials;
 
 use super::context::Member;
@@ -89,7 +90,6 @@ async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
     Ok(rows(tokens, m.now))
 }
 
-#[get("/integrations")]
 async fn integrations(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     let rows = load_rows(&m).await?;
     let active_tokens = rows.iter().filter(|r| r.status == "active").count();
@@ -99,7 +99,6 @@ async fn integrations(m: Member, shell: Shell) -> Result<HttpResponse, AppError>
     })
 }
 
-#[get("/integrations/api")]
 async fn tokens_page(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     let tokens = load_rows(&m).await?;
     render(&page(shell, tokens, m.now))
@@ -134,7 +133,6 @@ pub fn expiry_from_preset(preset: &str, custom: &str, now: NaiveDateTime) -> Str
     }
 }
 
-#[post("/integrations/api/tokens")]
 async fn create_token(
     m: Member,
     shell: Shell,
@@ -178,11 +176,10 @@ async fn create_token(
     }
 }
 
-#[post("/integrations/api/tokens/{id}/revoke")]
 async fn revoke_token(m: Member, id: web::Path<TokenId>) -> Result<HttpResponse, AppError> {
     let token = credentials::revoke_pat(&m.app.db, m.acting(), id.into_inner()).await?;
     Ok(m.redirect_with_flash(
-        "/integrations/api",
+        paths::API_TOKENS,
         FlashKind::Success,
         &format!(
             "Token \u{201c}{}\u{201d} revoked. It no longer works.",
@@ -192,8 +189,8 @@ async fn revoke_token(m: Member, id: web::Path<TokenId>) -> Result<HttpResponse,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(integrations)
-        .service(tokens_page)
-        .service(create_token)
-        .service(revoke_token);
+    cfg.route(paths::INTEGRATIONS, web::get().to(integrations))
+        .route(paths::API_TOKENS, web::get().to(tokens_page))
+        .route(paths::API_TOKEN_CREATE, web::post().to(create_token))
+        .route(paths::API_TOKEN_REVOKE, web::post().to(revoke_token));
 }

@@ -2,14 +2,15 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::session;
+use crate::auth::session::{self, SignInMethod};
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::Label;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::invitations;
 
 use super::context::Visitor;
@@ -50,7 +51,6 @@ fn problem(shell: Shell, e: AppError) -> Result<HttpResponse, AppError> {
     }
 }
 
-#[get("/invite/{token}")]
 async fn open(v: Visitor, shell: Shell, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     match invitations::open(&v.app.db, v.app.keys.clone(), token.clone(), v.now).await {
@@ -83,7 +83,6 @@ pub struct AcceptForm {
     password: String,
 }
 
-#[post("/invite/{token}")]
 async fn accept(
     v: Visitor,
     shell: Shell,
@@ -136,9 +135,9 @@ async fn accept(
     match invitations::accept(&v.app.db, keys, acceptance, v.origin.clone(), v.now).await {
         Err(e) => problem(shell, e),
         Ok(user) => {
-            session::sign_in(&session, &user.id)?;
+            session::sign_in(&session, &user.id, SignInMethod::Password)?;
             Ok(v.redirect_with_flash(
-                "/dashboard",
+                paths::DASHBOARD,
                 FlashKind::Success,
                 &format!("Welcome to {}!", company.name),
             ))
@@ -147,5 +146,6 @@ async fn accept(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(open).service(accept);
+    cfg.route(paths::INVITATION, web::get().to(open))
+        .route(paths::INVITATION, web::post().to(accept));
 }

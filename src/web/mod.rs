@@ -9,6 +9,7 @@ pub mod input_guard;
 pub mod integrations;
 pub mod invitations;
 pub mod page;
+pub mod password_recovery;
 pub mod settings;
 pub mod sign_in;
 pub mod sso;

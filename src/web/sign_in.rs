@@ -2,20 +2,22 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::auth::session::{self, signed_in_user_id};
+use crate::auth::session::{self, signed_in_user_id, SignInMethod};
 use crate::config::Settings;
 use crate::db::models::User;
 use crate::db::Db;
 use crate::domain::password::{NewPassword, RECOMMENDED_LENGTH};
 use crate::domain::{Email, FieldError, Label};
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::{self, AuditKind, Event};
 use crate::services::joining::{self, NewAccount};
+use crate::services::mail::Mail;
 use crate::services::sso;
 use crate::web::context::Visitor;
 
@@ -98,22 +100,20 @@ pub struct SignupForm {
     password: String,
 }
 
-#[get("/")]
 async fn home(session: Session) -> HttpResponse {
     match signed_in_user_id(&session) {
-        Some(_) => redirect("/dashboard"),
-        None => redirect("/login"),
+        Some(_) => redirect(paths::DASHBOARD),
+        None => redirect(paths::LOGIN),
     }
 }
 
-#[get("/login")]
 async fn login_form(
     shell: Shell,
     session: Session,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, AppError> {
     if signed_in_user_id(&session).is_some() {
-        return Ok(redirect("/dashboard"));
+        return Ok(redirect(paths::DASHBOARD));
     }
     render(&login_page(shell, &settings, String::new(), None))
 }
@@ -138,7 +138,6 @@ async fn limit_attempt(v: &Visitor, account: &str, what: &str) -> Result<(), App
     Ok(())
 }
 
-#[post("/login")]
 async fn login(
     v: Visitor,
     shell: Shell,
@@ -149,6 +148,14 @@ async fn login(
     let form = form.into_inner();
     let email_key = form.email.trim().to_lowercase();
     limit_attempt(&v, &email_key, "sign-in").await?;
+    if v.app.limits.account_failures_exceeded(&email_key) {
+        let event = Event::new(AuditKind::RateLimited)
+            .detail("sign-in refused: too many failures for this account this hour");
+        audit::record_now(&v.app.db, v.origin.clone(), event).await?;
+        return Err(AppError::RateLimited {
+            retry_after_secs: 3600,
+        });
+    }
 
     let email = Email::parse("email", &form.email).ok();
     let user = match email {
@@ -199,7 +206,7 @@ async fn login(
                     Ok::<_, AppError>(id)
                 })
                 .await?;
-            session::sign_in(&session, &id)?;
+            session::sign_in(&session, &id, SignInMethod::Password)?;
             super::two_factor_sign_in::enrolment_if_required(&v, &session, &person).await
         }
         other => {
@@ -211,6 +218,11 @@ async fn login(
             }
             .detail("password sign-in refused");
             audit::record_now(db, origin, event).await?;
+            if v.app.limits.sign_in_failed(&email_key) {
+                if let Some(u) = &other {
+                    warn_of_failures(&v, u);
+                }
+            }
             render_with_status(
                 StatusCode::UNAUTHORIZED,
                 &login_page(shell, settings, form.email, Some(BAD_CREDENTIALS.into())),
@@ -219,7 +231,31 @@ async fn login(
     }
 }
 
-#[post("/logout")]
+/// Tells the person that their account refuses password sign-in for an hour, in the
+/// background so the answer takes as long as any other failure.
+fn warn_of_failures(v: &Visitor, user: &User) {
+    let mailer = v.app.mailer.clone();
+    let mail = Mail {
+        to: user.email.clone(),
+        subject: "Many failed sign-ins to your meetergo console account".into(),
+        body: format!(
+            "Someone failed to sign in to your meetergo console account\n\
+             ({}) with a wrong password many times in the last hour,\n\
+             so password sign-in to it is paused for up to an hour.\n\n\
+             If this was not you, nobody got in. Once the pause ends you\n\
+             can reset your password at {}{}\n",
+            user.email,
+            v.app.settings.public_url,
+            paths::PASSWORD_FORGOT
+        ),
+    };
+    actix_web::rt::spawn(async move {
+        if let Err(e) = mailer.send(mail).await {
+            tracing::warn!(error = %e, "the failed sign-ins notice could not be sent");
+        }
+    });
+}
+
 async fn logout(v: Visitor, session: Session) -> Result<HttpResponse, AppError> {
     if let Some(user_id) = signed_in_user_id(&session) {
         let origin = v.origin.clone();
@@ -234,10 +270,13 @@ async fn logout(v: Visitor, session: Session) -> Result<HttpResponse, AppError> 
             .await?;
     }
     session::sign_out(&session);
-    Ok(v.redirect_with_flash("/login", FlashKind::Success, "You have been signed out."))
+    Ok(v.redirect_with_flash(
+        paths::LOGIN,
+        FlashKind::Success,
+        "You have been signed out.",
+    ))
 }
 
-#[get("/signup")]
 async fn signup_form(
     shell: Shell,
     settings: web::Data<Settings>,
@@ -277,7 +316,6 @@ fn parse_signup(form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
     }
 }
 
-#[post("/signup")]
 async fn signup(
     v: Visitor,
     shell: Shell,
@@ -313,9 +351,9 @@ async fn signup(
     };
     match joining::sign_up(&v.app.db, account, valid.company, v.origin.clone()).await {
         Ok(user) => {
-            session::sign_in(&session, &user.id)?;
+            session::sign_in(&session, &user.id, SignInMethod::Password)?;
             Ok(v.redirect_with_flash(
-                "/dashboard",
+                paths::DASHBOARD,
                 FlashKind::Success,
                 "Welcome! Your account is ready.",
             ))
@@ -326,10 +364,10 @@ async fn signup(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(home)
-        .service(login_form)
-        .service(login)
-        .service(logout)
-        .service(signup_form)
-        .service(signup);
+    cfg.route(paths::HOME, web::get().to(home))
+        .route(paths::LOGIN, web::get().to(login_form))
+        .route(paths::LOGIN, web::post().to(login))
+        .route(paths::LOGOUT, web::post().to(logout))
+        .route(paths::SIGNUP, web::get().to(signup_form))
+        .route(paths::SIGNUP, web::post().to(signup));
 }

@@ -105,7 +105,7 @@ async fn submit(
     let code = form.into_inner().code;
     match two_factor::verify_sign_in(&v.app.db, keys, user, code, v.origin.clone(), v.now).await {
         Ok(()) => {
-            session::sign_in(&session, &user_id)?;
+            session::sign_in(&session, &user_id, session::SignInMethod::Password)?;
             Ok(redirect("/dashboard"))
         }
         Err(AppError::Refused(r)) => render_with_status(

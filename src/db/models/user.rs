@@ -189,6 +189,38 @@ impl User {
         Ok(n == 1)
     }
 
+    pub fn set_password_hash(
+        conn: &mut DbConnection,
+        id: &UserId,
+        hash: &str,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(Some(hash)),
+                users::updated_at.eq(super::now()),
+            ))
+            .execute(conn)
+    }
+
+    /// Ends the sessions that were not started through the company's own IdP (password, OIDC,
+    /// or from before sessions recorded how) of every member but `keep`: Enforce SSO turned on.
+    pub fn end_non_saml_sessions_in_company(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        keep: &UserId,
+    ) -> QueryResult<usize> {
+        let members = users::table
+            .filter(users::company_id.eq(company))
+            .filter(users::id.ne(keep))
+            .select(users::id);
+        diesel::delete(
+            sessions::table
+                .filter(sessions::user_id.eq_any(members.nullable()))
+                .filter(sessions::method.is_null().or(sessions::method.ne("saml"))),
+        )
+        .execute(conn)
+    }
+
     /// Ends every browser session of this user, on every instance, at once.
     pub fn end_all_sessions(conn: &mut DbConnection, id: &UserId) -> QueryResult<usize> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id.as_str()))).execute(conn)

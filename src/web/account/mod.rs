@@ -1,4 +1,5 @@
-//! The account pages under /profile, one module per section.
+//! The account's own pages under /profile, one module per section.
 
+pub mod password;
 pub mod sessions;
 pub mod two_factor;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use crate::authz::Action;
 use crate::db::models::{AuditEvent, AuditFilter, User};
 use crate::domain::SearchText;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::AuditKind;
 use crate::web::context::Member;
 use crate::web::page::{render, Shell};
@@ -143,7 +144,6 @@ async fn load(
     Ok((rows, total, people))
 }
 
-#[get("/settings/audit")]
 async fn list(
     m: Member,
     shell: Shell,
@@ -185,7 +185,6 @@ async fn list(
     })
 }
 
-#[get("/settings/audit.csv")]
 async fn export(m: Member, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
     m.require(Action::ViewAdminArea)?;
     let query = query.into_inner().capped();
@@ -239,5 +238,6 @@ async fn export(m: Member, query: web::Query<AuditQuery>) -> Result<HttpResponse
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // The CSV route first: "/settings/audit" must not swallow it.
-    cfg.service(export).service(list);
+    cfg.route(paths::AUDIT_LOG_CSV, web::get().to(export))
+        .route(paths::AUDIT_LOG, web::get().to(list));
 }

@@ -1,7 +1,7 @@
 //! Company settings (name, Require Invitation, email domains) and the ownership transfer.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use crate::authz::Action;
 use crate::db::models::User;
 use crate::domain::{FieldError, Role, UserId};
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::{self, AuditKind, Event};
 use crate::services::team;
 use crate::web::context::Member;
@@ -72,7 +73,6 @@ async fn page(shell: Shell, m: &Member) -> Result<CompanyPage, AppError> {
     })
 }
 
-#[get("/settings/company")]
 async fn show(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     m.require(Action::ViewAdminArea)?;
     render(&page(shell, &m).await?)
@@ -88,7 +88,6 @@ pub struct SettingsForm {
     allowed_domains: String,
 }
 
-#[post("/settings/company")]
 async fn save(
     m: Member,
     shell: Shell,
@@ -108,7 +107,7 @@ async fn save(
     };
     match outcome {
         Ok(()) => Ok(m.redirect_with_flash(
-            "/settings/company",
+            paths::COMPANY,
             FlashKind::Success,
             "Company settings saved.",
         )),
@@ -131,7 +130,6 @@ pub struct TransferForm {
     password: String,
 }
 
-#[post("/settings/company/transfer-ownership")]
 async fn transfer(
     m: Member,
     shell: Shell,
@@ -176,7 +174,7 @@ async fn transfer(
     if let (None, Some(to)) = (problem.clone(), to) {
         let new_owner = team::transfer_ownership(&m.app.db, m.acting(), to).await?;
         return Ok(m.redirect_with_flash(
-            "/settings/company",
+            paths::COMPANY,
             FlashKind::Success,
             &format!("{} now owns the company. You are an admin.", new_owner.name),
         ));
@@ -187,5 +185,7 @@ async fn transfer(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(save).service(transfer);
+    cfg.route(paths::COMPANY, web::get().to(show))
+        .route(paths::COMPANY, web::post().to(save))
+        .route(paths::TRANSFER_OWNERSHIP, web::post().to(transfer));
 }

@@ -1,20 +1,19 @@
-//! Members: the list, roles, "sign out everywhere", and invitations.
+//! Members: the list, roles and "sign out everywhere" (invitations: `invitations`).
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::authz::{authorize, Action, Actor};
 use crate::db::models::{Invitation, PersonalAccessToken, User};
-use crate::domain::{Email, FieldError, InvitationId, Role, SearchText, UserId};
-use crate::error::{AppError, Refusal};
-use crate::services::mail::Mail;
-use crate::services::{invitations, team};
+use crate::domain::{FieldError, Role, SearchText, UserId};
+use crate::error::AppError;
+use crate::paths;
+use crate::services::team;
 use crate::web::context::Member;
-use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
+use crate::web::page::{render, FlashKind, FormErrors, Shell};
 use crate::web::views::{fmt_date, fmt_time, Version};
 
 pub const PAGE_SIZE: i64 = 25;
@@ -49,8 +48,8 @@ pub struct InvitationRow {
 
 #[derive(Template)]
 #[template(path = "settings/members.html")]
-struct MembersPage {
-    shell: Shell,
+pub(super) struct MembersPage {
+    pub(super) shell: Shell,
     section: &'static str,
     rows: Vec<MemberRow>,
     invitations: Vec<InvitationRow>,
@@ -73,16 +72,20 @@ pub struct ListQuery {
 }
 
 #[derive(Default)]
-struct PageInput {
-    query: String,
-    page: i64,
-    invite_email: String,
-    invite_role: String,
-    invite_link: Option<String>,
-    errors: Vec<FieldError>,
+pub(super) struct PageInput {
+    pub(super) query: String,
+    pub(super) page: i64,
+    pub(super) invite_email: String,
+    pub(super) invite_role: String,
+    pub(super) invite_link: Option<String>,
+    pub(super) errors: Vec<FieldError>,
 }
 
-async fn members_page(shell: Shell, m: &Member, input: PageInput) -> Result<MembersPage, AppError> {
+pub(super) async fn members_page(
+    shell: Shell,
+    m: &Member,
+    input: PageInput,
+) -> Result<MembersPage, AppError> {
     let me = &m.me;
     let company = me.company.id.clone();
     let at = m.now;
@@ -168,7 +171,6 @@ fn member_row(viewer: &User, u: &User, counts: &HashMap<UserId, i64>) -> MemberR
     }
 }
 
-#[get("/settings/members")]
 async fn list(
     m: Member,
     shell: Shell,
@@ -191,7 +193,6 @@ pub struct RoleForm {
     from: Option<String>,
 }
 
-#[post("/settings/members/{id}/role")]
 async fn change_role(
     m: Member,
     target: web::Path<UserId>,
@@ -208,13 +209,12 @@ async fn change_role(
     };
     let user = team::change_role(&m.app.db, m.acting(), target.into_inner(), from, role).await?;
     Ok(m.redirect_with_flash(
-        "/settings/members",
+        paths::MEMBERS,
         FlashKind::Success,
         &format!("{} is now {}.", user.name, role),
     ))
 }
 
-#[post("/settings/members/{id}/sign-out")]
 async fn sign_out_everywhere(
     m: Member,
     target: web::Path<UserId>,
@@ -223,7 +223,7 @@ async fn sign_out_everywhere(
     let (user, ended) =
         team::sign_out_everywhere(&m.app.db, m.acting(), target.into_inner()).await?;
     Ok(m.redirect_with_flash(
-        "/settings/members",
+        paths::MEMBERS,
         FlashKind::Success,
         &format!(
             "{} was signed out everywhere ({ended} session{}).",
@@ -233,185 +233,9 @@ async fn sign_out_everywhere(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct InviteForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    role: String,
-}
-
-/// Mails the invitation link and returns it, to be shown once to the admin as well.
-async fn send_invitation(
-    m: &Member,
-    issued: &invitations::IssuedInvitation,
-) -> Result<String, AppError> {
-    let link = format!("{}/invite/{}", m.app.settings.public_url, issued.token);
-    let (company, inviter) = (&m.me.company.name, &m.me.user.name);
-    let expires = fmt_date(Some(issued.invitation.expires_at));
-    m.app
-        .mailer
-        .send(Mail {
-            to: issued.invitation.email.clone(),
-            subject: format!("{inviter} invited you to {company} on meetergo"),
-            body: format!(
-                "Hello,\n\n{inviter} invited you to join {company} on the meetergo console.\n\n\
-                 Accept the invitation here (valid until {expires}, usable once):\n{link}\n\n\
-                 If you did not expect this, ignore this email.\n"
-            ),
-        })
-        .await?;
-    Ok(link)
-}
-
-/// The members page with the fresh invitation link and a confirmation.
-async fn show_sent(
-    shell: Shell,
-    m: &Member,
-    link: String,
-    confirmation: String,
-) -> Result<HttpResponse, AppError> {
-    let input = PageInput {
-        invite_link: Some(link),
-        ..PageInput::default()
-    };
-    let mut page = members_page(shell, m, input).await?;
-    page.shell.flashes.push(crate::web::page::Flash {
-        kind: FlashKind::Success,
-        text: confirmation,
-    });
-    render(&page)
-}
-
-/// Checks the invitation form: both values, or the message beside each wrong one.
-fn parse_invite(form: &InviteForm) -> Result<(Email, Role), Vec<FieldError>> {
-    let email = Email::parse("email", &form.email);
-    let role = match Role::parse(&form.role) {
-        Some(r @ (Role::Admin | Role::Member)) => Ok(r),
-        _ => Err(FieldError::new("role", "Choose member or admin.")),
-    };
-    match (email, role) {
-        (Ok(email), Ok(role)) => Ok((email, role)),
-        (email, role) => Err([email.err(), role.err()].into_iter().flatten().collect()),
-    }
-}
-
-/// Invites and mails the link. A mail that cannot be sent takes the invitation back, so
-/// nothing half-done stays, and is refused beside the email field.
-async fn invite_and_send(
-    m: &Member,
-    email: Email,
-    role: Role,
-) -> Result<(invitations::IssuedInvitation, String), AppError> {
-    let (keys, ttl) = (m.app.keys.clone(), m.app.settings.invitation_ttl_days);
-    let issued = invitations::invite(&m.app.db, keys, m.acting(), email, role, ttl).await?;
-    match send_invitation(m, &issued).await {
-        Ok(link) => Ok((issued, link)),
-        Err(e) => {
-            tracing::warn!(error = %e, "invitation mail not sent; invitation withdrawn");
-            invitations::withdraw_unsent(&m.app.db, m.acting(), issued.invitation).await?;
-            Err(Refusal::field(
-                "email",
-                "The invitation could not be mailed to this address, so it was not sent. \
-                 Check the address, or try again in a few minutes.",
-            )
-            .into())
-        }
-    }
-}
-
-#[post("/settings/members/invite")]
-async fn invite(
-    m: Member,
-    shell: Shell,
-    form: web::Form<InviteForm>,
-) -> Result<HttpResponse, AppError> {
-    m.require(Action::ViewAdminArea)?;
-    let form = form.into_inner();
-    let errors = match parse_invite(&form) {
-        Ok((email, role)) => match invite_and_send(&m, email, role).await {
-            Ok((issued, link)) => {
-                let confirmation = format!("Invitation sent to {}.", issued.invitation.email);
-                return show_sent(shell, &m, link, confirmation).await;
-            }
-            Err(AppError::Refused(r)) => vec![r.as_field_error("email")],
-            Err(e) => return Err(e),
-        },
-        Err(errors) => errors,
-    };
-    // What was typed stays in the form, with the message beside the field.
-    let input = PageInput {
-        invite_email: form.email,
-        invite_role: form.role,
-        errors,
-        ..PageInput::default()
-    };
-    render_with_status(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &members_page(shell, &m, input).await?,
-    )
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ResendForm {
-    /// The page's `link_version`: a resend over a link that changed meanwhile (another
-    /// resend, from this or another tab) is a conflict. Without it, the link read now.
-    replaces: Option<String>,
-}
-
-#[post("/settings/invitations/{id}/resend")]
-async fn resend(
-    m: Member,
-    shell: Shell,
-    id: web::Path<InvitationId>,
-    form: web::Form<ResendForm>,
-) -> Result<HttpResponse, AppError> {
-    m.require(Action::ViewAdminArea)?;
-    let replaces = match form.replaces.as_deref() {
-        Some(raw) => Version::parse(raw)?.0,
-        None => None,
-    };
-    let (keys, ttl) = (m.app.keys.clone(), m.app.settings.invitation_ttl_days);
-    let issued =
-        invitations::resend(&m.app.db, keys, m.acting(), id.into_inner(), replaces, ttl).await?;
-    let link = match send_invitation(&m, &issued).await {
-        Ok(link) => link,
-        Err(e) => {
-            tracing::warn!(error = %e, "invitation mail not sent again");
-            return Ok(m.redirect_with_flash(
-                "/settings/members",
-                FlashKind::Error,
-                &format!(
-                    "The invitation could not be mailed to {}. Check the address, or try again \
-                     in a few minutes.",
-                    issued.invitation.email
-                ),
-            ));
-        }
-    };
-    let confirmation = format!(
-        "Invitation sent again to {}. The previous link no longer works.",
-        issued.invitation.email
-    );
-    show_sent(shell, &m, link, confirmation).await
-}
-
-#[post("/settings/invitations/{id}/revoke")]
-async fn revoke(m: Member, id: web::Path<InvitationId>) -> Result<HttpResponse, AppError> {
-    m.require(Action::ViewAdminArea)?;
-    let invitation = invitations::revoke_invitation(&m.app.db, m.acting(), id.into_inner()).await?;
-    Ok(m.redirect_with_flash(
-        "/settings/members",
-        FlashKind::Success,
-        &format!("Invitation for {} revoked.", invitation.email),
-    ))
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list)
-        .service(change_role)
-        .service(sign_out_everywhere)
-        .service(invite)
-        .service(resend)
-        .service(revoke);
+    cfg.route(paths::MEMBERS, web::get().to(list))
+        .route(paths::MEMBER_ROLE, web::post().to(change_role))
+        .route(paths::MEMBER_SIGN_OUT, web::post().to(sign_out_everywhere));
+    super::invitations::routes(cfg);
 }

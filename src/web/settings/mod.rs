@@ -2,21 +2,22 @@
 
 pub mod audit_log;
 pub mod company;
+pub mod invitations;
 pub mod members;
 pub mod offboarding;
 pub mod sso;
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 
 use super::page::redirect;
+use crate::paths;
 
-#[get("/settings")]
 async fn index() -> HttpResponse {
-    redirect("/settings/members")
+    redirect(paths::MEMBERS)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(index);
+    cfg.route(paths::SETTINGS, web::get().to(index));
     members::routes(cfg);
     company::routes(cfg);
     offboarding::routes(cfg);

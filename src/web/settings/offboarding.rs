@@ -1,6 +1,6 @@
 //! Offboarding a member: a preview of everything that will happen, then one transaction.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -8,6 +8,7 @@ use crate::authz::Action;
 use crate::db::models::User;
 use crate::domain::{UserId, UserStatus};
 use crate::error::{AppError, Refusal};
+use crate::paths;
 use crate::services::offboarding;
 use crate::web::context::Member;
 use crate::web::page::{render, FlashKind, Shell};
@@ -63,7 +64,6 @@ async fn leaver(m: &Member, id: UserId) -> Result<User, AppError> {
     Ok(user)
 }
 
-#[get("/settings/members/{id}/offboard")]
 async fn preview(
     m: Member,
     shell: Shell,
@@ -134,7 +134,6 @@ pub struct ConfirmForm {
     transfer_to: String,
 }
 
-#[post("/settings/members/{id}/offboard")]
 async fn confirm(
     m: Member,
     id: web::Path<UserId>,
@@ -157,7 +156,7 @@ async fn confirm(
     };
     let report = offboarding::offboard(&m.app.db, job).await?;
     Ok(m.redirect_with_flash(
-        "/settings/members",
+        paths::MEMBERS,
         FlashKind::Success,
         &format!(
             "{name} was offboarded: {} meeting types and {} upcoming appointments moved, {} tokens revoked, {} sessions ended.",
@@ -167,5 +166,6 @@ async fn confirm(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(preview).service(confirm);
+    cfg.route(paths::MEMBER_OFFBOARD, web::get().to(preview))
+        .route(paths::MEMBER_OFFBOARD, web::post().to(confirm));
 }

@@ -1,7 +1,7 @@
 //! Settings → SSO: this company's SAML identity provider and "Enforce SSO".
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -10,6 +10,7 @@ use crate::authz::Action;
 use crate::db::models::SamlConfig;
 use crate::domain::FieldError;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::sso_settings;
 use crate::web::context::Member;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
@@ -64,7 +65,6 @@ async fn page(shell: Shell, m: &Member) -> Result<SsoPage, AppError> {
     })
 }
 
-#[get("/settings/sso")]
 async fn show(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     m.require(Action::ViewAdminArea)?;
     render(&page(shell, &m).await?)
@@ -81,7 +81,6 @@ pub struct SsoForm {
     version: Option<String>,
 }
 
-#[post("/settings/sso")]
 async fn save(m: Member, shell: Shell, form: web::Form<SsoForm>) -> Result<HttpResponse, AppError> {
     m.require(Action::ManageSso)?;
     let me = &m.me;
@@ -151,23 +150,24 @@ async fn save(m: Member, shell: Shell, form: web::Form<SsoForm>) -> Result<HttpR
     };
     sso_settings::save(&m.app.db, m.acting(), config, version.0, enforce).await?;
     Ok(m.redirect_with_flash(
-        "/settings/sso",
+        paths::SSO_SETTINGS,
         FlashKind::Success,
         "Single sign-on settings saved.",
     ))
 }
 
-#[post("/settings/sso/remove")]
 async fn remove(m: Member) -> Result<HttpResponse, AppError> {
     m.require(Action::ManageSso)?;
     sso_settings::remove(&m.app.db, m.acting()).await?;
     Ok(m.redirect_with_flash(
-        "/settings/sso",
+        paths::SSO_SETTINGS,
         FlashKind::Success,
         "SAML single sign-on removed.",
     ))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(save).service(remove);
+    cfg.route(paths::SSO_SETTINGS, web::get().to(show))
+        .route(paths::SSO_SETTINGS, web::post().to(save))
+        .route(paths::SSO_SETTINGS_REMOVE, web::post().to(remove));
 }

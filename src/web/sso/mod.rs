@@ -13,6 +13,7 @@ use askama::Template;
 use crate::auth::sso_binding;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::audit::{self, AuditKind, Event, Origin};
 
 use super::page::{render_with_status, Shell};
@@ -73,13 +74,14 @@ pub(super) async fn audit_refusal(
 }
 
 pub fn public_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(oidc::oidc_start)
-        .service(oidc::oidc_callback)
-        .service(saml::saml_start)
-        .service(saml::saml_metadata)
-        .service(saml::saml_acs);
+    cfg.route(paths::OIDC_START, web::get().to(oidc::oidc_start))
+        .route(paths::OIDC_CALLBACK, web::get().to(oidc::oidc_callback))
+        .route(paths::SSO_START, web::post().to(saml::saml_start))
+        .route(paths::SAML_METADATA, web::get().to(saml::saml_metadata))
+        .route(paths::SAML_ACS, web::post().to(saml::saml_acs));
 }
 
 pub fn signed_in_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(profile::profile).service(profile::unlink);
+    cfg.route(paths::PROFILE, web::get().to(profile::profile))
+        .route(paths::IDENTITY_UNLINK, web::post().to(profile::unlink));
 }

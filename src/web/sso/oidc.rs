@@ -2,10 +2,10 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::session::{self, signed_in_user_id};
+use crate::auth::session::{self, signed_in_user_id, SignInMethod};
 use crate::auth::sso_binding;
 use crate::db::models::SsoRequest;
 use crate::domain::{SsoKind, SsoPurpose};
@@ -14,6 +14,7 @@ use crate::services::invitations;
 use crate::services::sso as sso_service;
 
 use super::{audit_refusal, binding, refused, with_binding, ProblemPage, REQUEST_TTL_MINUTES};
+use crate::paths;
 use crate::web::context::Visitor;
 use crate::web::page::{redirect, render_with_status, FlashKind, Shell};
 
@@ -24,7 +25,6 @@ pub struct StartQuery {
     invitation: Option<String>,
 }
 
-#[get("/auth/oidc/{provider}/start")]
 pub(super) async fn oidc_start(
     v: Visitor,
     shell: Shell,
@@ -105,7 +105,6 @@ pub struct CallbackQuery {
     error_description: Option<String>,
 }
 
-#[get("/auth/oidc/{provider}/callback")]
 pub(super) async fn oidc_callback(
     v: Visitor,
     shell: Shell,
@@ -185,12 +184,12 @@ pub(super) async fn oidc_callback(
         return Ok(
             match sso_service::link_oidc(db, user_id, external, origin).await {
                 Ok(()) => v.redirect_with_flash(
-                    "/profile",
+                    paths::PROFILE,
                     FlashKind::Success,
                     &format!("{provider} is linked. You can sign in with it now."),
                 ),
                 Err(AppError::Refused(r)) => {
-                    v.redirect_with_flash("/profile", FlashKind::Error, &r.message)
+                    v.redirect_with_flash(paths::PROFILE, FlashKind::Error, &r.message)
                 }
                 Err(e) => return Err(e),
             },
@@ -199,8 +198,8 @@ pub(super) async fn oidc_callback(
     let invitation = pending.invitation_hash.clone();
     match sso_service::sign_in_with_oidc(db, external, invitation, origin.clone()).await {
         Ok(user) => {
-            session::sign_in(&session, &user.id)?;
-            Ok(redirect("/dashboard"))
+            session::sign_in(&session, &user.id, SignInMethod::Oidc)?;
+            Ok(redirect(paths::DASHBOARD))
         }
         Err(AppError::Refused(r)) => {
             let detail = format!(

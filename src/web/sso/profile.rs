@@ -1,11 +1,12 @@
 //! The profile: linked sign-in identities, link and unlink.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::db::models::Identity;
 use crate::domain::IdentityId;
 use crate::error::AppError;
+use crate::paths;
 use crate::services::sso as sso_service;
 use crate::web::context::Member;
 use crate::web::page::{render, FlashKind, Shell};
@@ -35,7 +36,6 @@ struct ProfilePage {
     providers: Vec<ProviderLink>,
 }
 
-#[get("/profile")]
 pub(super) async fn profile(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     let me = &m.me;
     let id = me.user.id.clone();
@@ -75,17 +75,16 @@ pub(super) async fn profile(m: Member, shell: Shell) -> Result<HttpResponse, App
     })
 }
 
-#[post("/profile/identities/{id}/unlink")]
 pub(super) async fn unlink(m: Member, id: web::Path<IdentityId>) -> Result<HttpResponse, AppError> {
     Ok(
         match sso_service::unlink_identity(&m.app.db, m.acting(), id.into_inner()).await {
             Ok(identity) => m.redirect_with_flash(
-                "/profile",
+                paths::PROFILE,
                 FlashKind::Success,
                 &format!("{} is unlinked.", identity.provider),
             ),
             Err(AppError::Refused(r)) => {
-                m.redirect_with_flash("/profile", FlashKind::Error, &r.message)
+                m.redirect_with_flash(paths::PROFILE, FlashKind::Error, &r.message)
             }
             Err(e) => return Err(e),
         },

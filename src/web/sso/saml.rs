@@ -1,12 +1,12 @@
 //! Per-company SAML: SSO start by email or company, SP metadata, the assertion consumer.
 
 use actix_session::Session;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::saml::{self, SpUrls, Tolerances};
-use crate::auth::session::{self};
+use crate::auth::session::{self, SignInMethod};
 use crate::auth::sso_binding;
 use crate::config::Settings;
 use crate::db::models::{Company, SamlConfig, SsoRequest, User};
@@ -16,6 +16,7 @@ use crate::services::sso as sso_service;
 use crate::web::context::Visitor;
 
 use super::{audit_refusal, binding, refused, with_binding, REQUEST_TTL_MINUTES};
+use crate::paths;
 use crate::web::page::{redirect, render, Shell};
 
 fn tolerances(settings: &Settings) -> Tolerances {
@@ -51,7 +52,6 @@ fn company_for(
     Ok(Company::find_by_slug(conn, &identifier)?)
 }
 
-#[post("/sso/start")]
 pub(super) async fn saml_start(
     v: Visitor,
     shell: Shell,
@@ -115,7 +115,6 @@ struct ContinuePage {
     url: String,
 }
 
-#[get("/sso/saml/{slug}/metadata")]
 pub(super) async fn saml_metadata(
     v: Visitor,
     path: web::Path<String>,
@@ -140,7 +139,6 @@ pub struct AcsForm {
     saml_response: String,
 }
 
-#[post("/sso/saml/{slug}/acs")]
 pub(super) async fn saml_acs(
     v: Visitor,
     shell: Shell,
@@ -193,8 +191,8 @@ pub(super) async fn saml_acs(
     };
     match outcome {
         Ok(user) => {
-            session::sign_in(&session, &user.id)?;
-            Ok(redirect("/dashboard"))
+            session::sign_in(&session, &user.id, SignInMethod::Saml)?;
+            Ok(redirect(paths::DASHBOARD))
         }
         Err(AppError::Refused(r)) => {
             let detail = match &r.detail {

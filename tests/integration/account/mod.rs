@@ -1,6 +1,10 @@
-//! The account pages under /profile.
+//! The account's own controls: forgetting and changing a password, two-factor sign-in,
+//! sessions and name.
 
+mod change_password;
+mod forgot_password;
 mod in_a_browser;
 mod sessions;
 mod two_factor;
+mod two_factor_in_a_browser;
 mod two_factor_required;

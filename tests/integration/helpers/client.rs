@@ -206,14 +206,24 @@ impl RequestHelper for Anonymous {
 pub struct Browser {
     base: String,
     http: Client,
-    /// The CSRF cookie never changes for a jar, so neither does its token.
+    /// The token of this jar's forms, until the session changes (tokens are bound to it).
     csrf: Arc<Mutex<Option<String>>>,
 }
 
 impl Browser {
     /// A fresh cookie jar on the app at `base` (the test app, or a console binary).
     pub fn new(base: &str) -> Self {
-        let http = Client::builder()
+        Self::with_client(base, Client::builder())
+    }
+
+    /// A browser on another machine: its connections come from `ip` (any 127.x.y.z reaches the
+    /// app on loopback), so the app sees another client address.
+    pub fn from_address(base: &str, ip: std::net::IpAddr) -> Self {
+        Self::with_client(base, Client::builder().local_address(ip))
+    }
+
+    fn with_client(base: &str, builder: reqwest::ClientBuilder) -> Self {
+        let http = builder
             .cookie_store(true)
             .redirect(Policy::none())
             .build()
@@ -234,12 +244,54 @@ impl Browser {
     }
 }
 
+/// What the console says when a form's CSRF token no longer fits the session.
+const STALE_FORM: &str = "This form has expired";
+
+impl Browser {
+    fn forget_csrf(&self) {
+        *self.csrf.lock().expect("csrf cache") = None;
+    }
+}
+
 impl RequestHelper for Browser {
     fn base(&self) -> &str {
         &self.base
     }
     fn http(&self) -> &Client {
         &self.http
+    }
+
+    /// A new or ended session (sign-in, sign-out) brings new form tokens.
+    async fn send(&self, request: RequestBuilder) -> Reply {
+        let reply = Reply::read(request.send().await.expect("the app answers")).await;
+        let session_changed = reply
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("session=") || c.starts_with("__Host-session="));
+        if session_changed {
+            self.forget_csrf();
+        }
+        reply
+    }
+
+    /// As a person would: a form that went stale because the session ended elsewhere is
+    /// loaded again and sent once more.
+    async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let cached = self.csrf.lock().expect("csrf cache").is_some();
+        let send = |token: String| {
+            let mut all: Vec<(String, String)> = fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            all.push(("csrf_token".to_owned(), token));
+            self.send(self.request(Method::POST, path).form(&all))
+        };
+        let reply = send(self.csrf_token().await).await;
+        if cached && reply.status == 403 && reply.body.contains(STALE_FORM) {
+            self.forget_csrf();
+            return send(self.csrf_token().await).await;
+        }
+        reply
     }
 
     async fn csrf_token(&self) -> String {

@@ -133,6 +133,30 @@ pub fn mails_to(app: &TestApp, address: &str) -> Vec<String> {
         .collect()
 }
 
+/// The mails to `address` once there are at least `n` (mail sent in the background), oldest
+/// first; fails after a few seconds.
+pub async fn wait_for_mails(app: &TestApp, address: &str, n: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let mails = mails_to(app, address);
+        if mails.len() >= n {
+            return mails;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    panic!("no {n} mails to {address}: {:?}", mails_to(app, address))
+}
+
+/// The `/password/reset/<token>` path in a mail.
+pub fn reset_path_in(mail: &str) -> String {
+    let at = mail
+        .find("/password/reset/")
+        .expect("a reset link in the mail");
+    let rest = mail.get(at..).expect("link");
+    rest.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '-' || *c == '_')
+        .collect()
+}
+
 /// What a person does in their browser, through the pages' forms.
 impl Browser {
     pub async fn signup(&self, company: &str, name: &str, address: &str) -> Reply {

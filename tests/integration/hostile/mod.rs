@@ -11,7 +11,7 @@ mod probes;
 mod routes;
 mod values;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -153,30 +153,53 @@ async fn no_route_answers_5xx_to_hostile_input() {
     );
 }
 
-/// The route attributes in the source (`#[get("/x")]`), with `/v4` for the API's scope.
+/// The routes registered in the source (`.route(paths::X, web::get()...)`), with each constant
+/// read from its `paths.rs` and `/v4` for the API's scope.
 fn routes_in_source() -> BTreeSet<(String, String)> {
-    fn walk(dir: &Path, prefix: &str, found: &mut BTreeSet<(String, String)>) {
+    fn constants(file: &Path) -> BTreeMap<String, String> {
+        let text = std::fs::read_to_string(file).unwrap();
+        text.lines()
+            .filter_map(|line| line.strip_prefix("pub const "))
+            .filter_map(|rest| {
+                let (name, value) = rest.split_once(": &str = \"")?;
+                Some((name.to_owned(), value.split('"').next()?.to_owned()))
+            })
+            .collect()
+    }
+    fn walk(
+        dir: &Path,
+        prefix: &str,
+        paths: &BTreeMap<String, String>,
+        found: &mut BTreeSet<(String, String)>,
+    ) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                walk(&path, prefix, found);
+                walk(&path, prefix, paths, found);
                 continue;
             }
-            let text = std::fs::read_to_string(&path).unwrap();
-            for line in text.lines().map(str::trim) {
-                for method in ["get", "post", "put", "patch", "delete"] {
-                    if let Some(rest) = line.strip_prefix(&format!("#[{method}(\"")) {
-                        let route = rest.split('"').next().unwrap();
-                        found.insert((method.to_uppercase(), format!("{prefix}{route}")));
-                    }
-                }
+            // Without whitespace, so a registration rustfmt split over lines reads the same.
+            let text: String = std::fs::read_to_string(&path)
+                .unwrap()
+                .split_whitespace()
+                .collect();
+            for registration in text.split(".route(paths::").skip(1) {
+                let (name, rest) = registration.split_once(",web::").unwrap();
+                let method = rest.split("()").next().unwrap();
+                let route = paths
+                    .get(name)
+                    .unwrap_or_else(|| panic!("no paths::{name}"));
+                found.insert((method.to_uppercase(), format!("{prefix}{route}")));
             }
         }
     }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut found = BTreeSet::new();
-    walk(&src.join("web"), "", &mut found);
-    walk(&src.join("api"), "/v4", &mut found);
+    let web_paths = constants(&src.join("paths/mod.rs"));
+    walk(&src.join("web"), "", &web_paths, &mut found);
+    let api_paths = constants(&src.join("paths/api.rs"));
+    let scope = api_paths.get("SCOPE").unwrap().clone();
+    walk(&src.join("api"), &scope, &api_paths, &mut found);
     found
 }
 
@@ -189,7 +212,7 @@ fn every_route_of_the_app_is_swept() {
     let in_source = routes_in_source();
     assert!(
         in_source.len() > 40,
-        "route attributes not found: {in_source:?}"
+        "route registrations not found: {in_source:?}"
     );
     let missing: Vec<_> = in_source.difference(&swept).collect();
     assert!(

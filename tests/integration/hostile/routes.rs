@@ -52,6 +52,25 @@ pub const ROUTES: &[Route] = &[
         ],
         ..page("POST", "/signup")
     },
+    page("GET", "/password/forgot"),
+    Route {
+        fields: &[("email", "nobody@example.com")],
+        ..page("POST", "/password/forgot")
+    },
+    page("GET", "/password/reset/{token}"),
+    Route {
+        fields: &[("password", PASSWORD)],
+        ..page("POST", "/password/reset/{token}")
+    },
+    page("GET", "/profile/password"),
+    Route {
+        // A wrong current password: no sweep request changes the admin's password.
+        fields: &[
+            ("current_password", "wrong password"),
+            ("new_password", PASSWORD),
+        ],
+        ..page("POST", "/profile/password")
+    },
     page("GET", "/invite/{token}"),
     Route {
         fields: &[("name", "Invitee"), ("password", PASSWORD)],

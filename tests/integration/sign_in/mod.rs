@@ -3,6 +3,8 @@
 
 mod company_rules;
 mod csrf;
+mod csrf_binding;
+mod lockout;
 mod robustness;
 mod sessions;
 mod sign_up;

@@ -4,6 +4,7 @@
 //! if any is missing these tests fail, they never skip.
 
 mod binding;
+mod enforce_ends_sessions;
 mod enforce_sso;
 mod forged;
 mod idp;

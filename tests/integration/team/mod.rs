@@ -4,6 +4,7 @@
 
 mod audit_log;
 mod in_a_browser;
+mod invitation_oracle;
 mod invitations;
 mod members_list;
 mod offboarding;

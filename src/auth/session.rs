@@ -31,7 +31,7 @@ pub const SESSION_REF_KEY: &str = "session_ref";
 pub const USER_AGENT_KEY: &str = "user_agent";
 pub const IP_KEY: &str = "ip";
 /// Where a member who must enrol is sent, and the only pages they may see until done.
-pub const ENROLMENT_PATH: &str = "/profile/two-factor";
+pub const ENROLMENT_PATH: &str = crate::paths::PROFILE_TWO_FACTOR;
 /// How long the second step of a sign-in stays open.
 const PENDING_SECS: i64 = 300;
 

@@ -3,7 +3,9 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
+
+use crate::paths;
 use askama::Template;
 use serde::Deserialize;
 
@@ -14,7 +16,7 @@ use crate::services::two_factor;
 use crate::web::context::Visitor;
 use crate::web::page::{redirect, render, render_with_status, FlashKind, Shell};
 
-pub const SECOND_STEP_PATH: &str = "/login/two-factor";
+pub const SECOND_STEP_PATH: &str = paths::LOGIN_TWO_FACTOR;
 
 #[derive(Template)]
 #[template(path = "auth/two_factor.html")]
@@ -66,7 +68,6 @@ pub async fn enrolment_if_required(
     Ok(redirect("/dashboard"))
 }
 
-#[get("/login/two-factor")]
 async fn show(v: Visitor, shell: Shell, session: Session) -> Result<HttpResponse, AppError> {
     if session::pending_second_step(&session, v.now.and_utc().timestamp()).is_none() {
         return Ok(redirect("/login"));
@@ -74,7 +75,6 @@ async fn show(v: Visitor, shell: Shell, session: Session) -> Result<HttpResponse
     render(&SecondStepPage { shell, error: None })
 }
 
-#[post("/login/two-factor")]
 async fn submit(
     v: Visitor,
     shell: Shell,
@@ -120,5 +120,6 @@ async fn submit(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(submit);
+    cfg.route(paths::LOGIN_TWO_FACTOR, web::get().to(show))
+        .route(paths::LOGIN_TWO_FACTOR, web::post().to(submit));
 }

@@ -2,7 +2,9 @@
 //! the others; and the name form of the profile page.
 
 use actix_session::Session;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
+
+use crate::paths;
 use askama::Template;
 use serde::Deserialize;
 
@@ -96,7 +98,6 @@ fn row(s: BrowserSession, mine: Option<&str>) -> SessionRow {
     }
 }
 
-#[get("/profile/sessions")]
 async fn show(m: Member, shell: Shell, session: Session) -> Result<HttpResponse, AppError> {
     let mine = session::session_ref(&session);
     let sessions = account::sessions(&m.app.db, &m.me.user)
@@ -123,7 +124,6 @@ pub struct SessionForm {
     session: String,
 }
 
-#[post("/profile/sessions/sign-out")]
 async fn sign_out_one(
     m: Member,
     session: Session,
@@ -148,7 +148,6 @@ async fn sign_out_one(
     }
 }
 
-#[post("/profile/sessions/sign-out-others")]
 async fn sign_out_others(m: Member, session: Session) -> Result<HttpResponse, AppError> {
     // Signing in names the session, so its row is known; were it not, "" keeps no row.
     let keep = current_row(&m, &session).await?.unwrap_or_default();
@@ -166,7 +165,6 @@ pub struct NameForm {
     name: String,
 }
 
-#[post("/profile/name")]
 async fn rename(m: Member, form: web::Form<NameForm>) -> Result<HttpResponse, AppError> {
     match Label::parse("name", "name", &form.name, 100) {
         Ok(name) => {
@@ -178,10 +176,16 @@ async fn rename(m: Member, form: web::Form<NameForm>) -> Result<HttpResponse, Ap
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show)
-        .service(sign_out_one)
-        .service(sign_out_others)
-        .service(rename);
+    cfg.route(paths::PROFILE_SESSIONS, web::get().to(show))
+        .route(
+            paths::PROFILE_SESSION_SIGN_OUT,
+            web::post().to(sign_out_one),
+        )
+        .route(
+            paths::PROFILE_SESSIONS_SIGN_OUT_OTHERS,
+            web::post().to(sign_out_others),
+        )
+        .route(paths::PROFILE_NAME, web::post().to(rename));
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
+
+use crate::paths;
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -47,7 +49,6 @@ async fn status(m: &Member) -> Result<Status, AppError> {
     two_factor::status_or_start(&m.app.db, m.app.keys.clone(), m.acting()).await
 }
 
-#[get("/profile/two-factor")]
 async fn show(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     render(&TwoFactorPage::of(shell, status(&m).await?))
 }
@@ -68,7 +69,6 @@ fn limit(m: &Member) -> Result<(), AppError> {
         })
 }
 
-#[post("/profile/two-factor/confirm")]
 async fn confirm(
     m: Member,
     shell: Shell,
@@ -106,7 +106,6 @@ pub struct DisableForm {
     code: String,
 }
 
-#[post("/profile/two-factor/disable")]
 async fn disable(
     m: Member,
     shell: Shell,
@@ -149,10 +148,13 @@ async fn disable(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show)
-        .service(confirm)
-        .service(disable)
-        .service(require_for_company);
+    cfg.route(paths::PROFILE_TWO_FACTOR, web::get().to(show))
+        .route(paths::PROFILE_TWO_FACTOR_CONFIRM, web::post().to(confirm))
+        .route(paths::PROFILE_TWO_FACTOR_DISABLE, web::post().to(disable))
+        .route(
+            paths::COMPANY_TWO_FACTOR,
+            web::post().to(require_for_company),
+        );
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,7 +164,6 @@ pub struct RequirementForm {
 }
 
 /// Settings → Company: "Require two-factor for password sign-in" (owners and admins).
-#[post("/settings/company/two-factor")]
 async fn require_for_company(
     m: Member,
     form: web::Form<RequirementForm>,

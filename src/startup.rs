@@ -194,6 +194,7 @@ fn serve(
                 actix_files::Files::new(crate::paths::STATIC, static_dir.clone()).prefer_utf8(true),
             )
             .configure(pages::sign_in::routes)
+            .configure(pages::two_factor_sign_in::routes)
             .configure(pages::invitations::routes)
             .configure(pages::password_recovery::routes)
             .configure(pages::sso::public_routes)
@@ -206,6 +207,8 @@ fn serve(
                     .configure(pages::admin_api_keys::routes)
                     .configure(pages::settings::routes)
                     .configure(pages::sso::signed_in_routes)
+                    .configure(pages::account::two_factor::routes)
+                    .configure(pages::account::sessions::routes)
                     .configure(pages::account::password::routes)
                     .configure(pages::account::email::signed_in_routes)
                     .default_service(web::to(|| async {

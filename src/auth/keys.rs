@@ -11,6 +11,7 @@ pub struct Keys {
     credentials: [u8; 32],
     csrf: [u8; 32],
     signing: [u8; 32],
+    two_factor: [u8; 32],
 }
 
 fn derive(secret: &[u8], purpose: &str) -> [u8; 32] {
@@ -55,6 +56,7 @@ impl Keys {
             credentials: derive(secret, "credentials"),
             csrf: derive(secret, "csrf"),
             signing: derive(secret, "signing"),
+            two_factor: derive(secret, "two-factor-secret"),
         }
     }
 
@@ -89,6 +91,11 @@ impl Keys {
         let (value, signature) = signed.rsplit_once('.')?;
         let expected = hex(&mac(&self.signing, &[value.as_bytes()]));
         bool::from(expected.as_bytes().ct_eq(signature.as_bytes())).then_some(value)
+    }
+
+    /// The AES-256-GCM key two-factor secrets are stored under (see `auth::totp`).
+    pub fn two_factor_key(&self) -> &[u8; 32] {
+        &self.two_factor
     }
 
     /// A one-way hash for single-use secrets such as invitation links.

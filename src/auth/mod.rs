@@ -10,3 +10,4 @@ pub mod session;
 pub mod session_store;
 pub mod sso_binding;
 pub mod tokens;
+pub mod totp;

@@ -19,6 +19,10 @@ pub struct RateLimits {
     recovery: Arc<DefaultKeyedRateLimiter<String>>,
     invite: Arc<DefaultKeyedRateLimiter<String>>,
     api: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Second-step codes, apart from passwords: a million codes must not be tried at login speed.
+    two_factor: Arc<DefaultKeyedRateLimiter<String>>,
+    /// The same per IP, wider: many people may share one address.
+    two_factor_ip: Arc<DefaultKeyedRateLimiter<String>>,
     failures: Arc<AccountFailures>,
 }
 
@@ -81,7 +85,12 @@ impl RateLimits {
         let invite = Quota::per_hour(invite_per_hour).allow_burst(invite_per_hour);
         let api = Quota::per_minute(nz(settings.api_rate_limit_per_minute))
             .allow_burst(nz(settings.api_rate_limit_burst));
+        // Five codes a minute per person (30 per IP): enough for typos, far too few to guess.
+        let two_factor = Quota::per_minute(nz(5)).allow_burst(nz(5));
+        let two_factor_ip = Quota::per_minute(nz(30)).allow_burst(nz(30));
         Self {
+            two_factor_ip: Arc::new(RateLimiter::keyed(two_factor_ip)),
+            two_factor: Arc::new(RateLimiter::keyed(two_factor)),
             login: Arc::new(RateLimiter::keyed(login)),
             recovery: Arc::new(RateLimiter::keyed(login)),
             invite: Arc::new(RateLimiter::keyed(invite)),
@@ -111,6 +120,12 @@ impl RateLimits {
             Self::check(&self.login, format!("account:{account}|ip:{ip}"))?;
         }
         Ok(())
+    }
+
+    /// One two-factor code (sign-in second step, enrolment, disabling): per IP and per person.
+    pub fn two_factor_attempt(&self, ip: &str, user: &str) -> Result<(), RetryAfter> {
+        Self::check(&self.two_factor_ip, ip.to_owned())?;
+        Self::check(&self.two_factor, format!("user:{user}"))
     }
 
     /// Refuses password sign-in to an account that failed too often this hour, from anywhere.
@@ -144,6 +159,8 @@ impl RateLimits {
         self.recovery.retain_recent();
         self.invite.retain_recent();
         self.api.retain_recent();
+        self.two_factor.retain_recent();
+        self.two_factor_ip.retain_recent();
         self.failures.shrink();
     }
 }

@@ -16,6 +16,7 @@ use crate::db::schema::sessions;
 use crate::db::Db;
 
 pub const USER_ID_KEY: &str = "user_id";
+use super::session::{IP_KEY, USER_AGENT_KEY};
 /// How the session was started (`session::SignInMethod`), kept in its own column too.
 pub const METHOD_KEY: &str = "method";
 
@@ -52,10 +53,12 @@ fn user_of(state: &HashMap<String, String>) -> Option<String> {
     text_of(state, USER_ID_KEY)
 }
 
+/// A text value of the state (stored JSON-encoded), for the account page's columns.
 fn text_of(state: &HashMap<String, String>, key: &str) -> Option<String> {
     state
         .get(key)
         .and_then(|v| serde_json::from_str::<String>(v).ok())
+        .map(|s| s.chars().take(256).collect())
 }
 
 impl SessionStore for DbSessionStore {
@@ -88,6 +91,7 @@ impl SessionStore for DbSessionStore {
         let key = new_key();
         let id = row_id(&key);
         let user_id = user_of(&state);
+        let (agent, ip) = (text_of(&state, USER_AGENT_KEY), text_of(&state, IP_KEY));
         let method = text_of(&state, METHOD_KEY);
         let body = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let expires_at = expiry(ttl);
@@ -103,6 +107,9 @@ impl SessionStore for DbSessionStore {
                         sessions::state.eq(body),
                         sessions::created_at.eq(now()),
                         sessions::expires_at.eq(expires_at),
+                        sessions::user_agent.eq(agent),
+                        sessions::ip.eq(ip),
+                        sessions::last_seen_at.eq(now()),
                     ))
                     .execute(conn)
             })
@@ -119,6 +126,7 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         let id = row_id(key.as_ref());
         let user_id = user_of(&state);
+        let (agent, ip) = (text_of(&state, USER_AGENT_KEY), text_of(&state, IP_KEY));
         let method = text_of(&state, METHOD_KEY);
         let body =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
@@ -137,6 +145,9 @@ impl SessionStore for DbSessionStore {
                     sessions::method.eq(method),
                     sessions::state.eq(body),
                     sessions::expires_at.eq(expires_at),
+                    sessions::user_agent.eq(agent),
+                    sessions::ip.eq(ip),
+                    sessions::last_seen_at.eq(now()),
                 ))
                 .execute(conn)
             })
@@ -156,7 +167,10 @@ impl SessionStore for DbSessionStore {
         self.db
             .run_bookkeeping(move |conn| {
                 diesel::update(sessions::table.filter(sessions::id.eq(id)))
-                    .set(sessions::expires_at.eq(expires_at))
+                    .set((
+                        sessions::expires_at.eq(expires_at),
+                        sessions::last_seen_at.eq(now()),
+                    ))
                     .execute(conn)
             })
             .await

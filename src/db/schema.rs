@@ -9,6 +9,7 @@ diesel::table! {
         allowed_domains -> Text,
         created_at -> Timestamp,
         sso_enforced -> Bool,
+        require_two_factor -> Bool,
     }
 }
 
@@ -99,6 +100,28 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         method -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        last_seen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    two_factor_authenticators (user_id) {
+        user_id -> Text,
+        secret_encrypted -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_used_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    two_factor_recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -237,4 +260,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     saml_seen_assertions,
     email_verifications,
     company_domains,
+    two_factor_authenticators,
+    two_factor_recovery_codes,
 );

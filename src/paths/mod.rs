@@ -31,6 +31,15 @@ pub const PROFILE_PASSWORD: &str = "/profile/password";
 pub const PROFILE_EMAIL: &str = "/profile/email";
 pub const PROFILE_EMAIL_RESEND: &str = "/profile/email/resend";
 pub const VERIFY_EMAIL: &str = "/verify-email/{token}";
+pub const PROFILE_NAME: &str = "/profile/name";
+pub const PROFILE_TWO_FACTOR: &str = "/profile/two-factor";
+pub const PROFILE_TWO_FACTOR_CONFIRM: &str = "/profile/two-factor/confirm";
+pub const PROFILE_TWO_FACTOR_DISABLE: &str = "/profile/two-factor/disable";
+pub const PROFILE_SESSIONS: &str = "/profile/sessions";
+pub const PROFILE_SESSION_SIGN_OUT: &str = "/profile/sessions/sign-out";
+pub const PROFILE_SESSIONS_SIGN_OUT_OTHERS: &str = "/profile/sessions/sign-out-others";
+/// The second step of a password sign-in with two-factor on.
+pub const LOGIN_TWO_FACTOR: &str = "/login/two-factor";
 
 pub const INTEGRATIONS: &str = "/integrations";
 pub const API_TOKENS: &str = "/integrations/api";
@@ -53,6 +62,7 @@ pub const INVITATION_REVOKE: &str = "/settings/invitations/{id}/revoke";
 pub const COMPANY: &str = "/settings/company";
 pub const TRANSFER_OWNERSHIP: &str = "/settings/company/transfer-ownership";
 pub const DOMAIN_VERIFY: &str = "/settings/company/domains/verify";
+pub const COMPANY_TWO_FACTOR: &str = "/settings/company/two-factor";
 pub const SSO_SETTINGS: &str = "/settings/sso";
 pub const SSO_SETTINGS_REMOVE: &str = "/settings/sso/remove";
 pub const AUDIT_LOG: &str = "/settings/audit";
@@ -171,6 +181,9 @@ mod tests {
                 .configure(crate::web::sso::signed_in_routes)
                 .configure(crate::web::account::email::public_routes)
                 .configure(crate::web::account::email::signed_in_routes)
+                .configure(crate::web::two_factor_sign_in::routes)
+                .configure(crate::web::account::two_factor::routes)
+                .configure(crate::web::account::sessions::routes)
                 .default_service(web::to(|| async { HttpResponse::build(UNROUTED).finish() })),
         )
         .await;
@@ -194,6 +207,15 @@ mod tests {
             PROFILE_EMAIL,
             PROFILE_EMAIL_RESEND,
             VERIFY_EMAIL,
+            PROFILE_NAME,
+            PROFILE_TWO_FACTOR,
+            PROFILE_TWO_FACTOR_CONFIRM,
+            PROFILE_TWO_FACTOR_DISABLE,
+            PROFILE_SESSIONS,
+            PROFILE_SESSION_SIGN_OUT,
+            PROFILE_SESSIONS_SIGN_OUT_OTHERS,
+            LOGIN_TWO_FACTOR,
+            COMPANY_TWO_FACTOR,
             INTEGRATIONS,
             API_TOKENS,
             API_TOKEN_CREATE,

@@ -187,6 +187,7 @@ pub fn create_workspace(
         require_invitation: false,
         allowed_domains: String::new(),
         sso_enforced: false,
+        require_two_factor: false,
         created_at: now(),
     };
     company.insert(conn)?;

@@ -2,6 +2,7 @@
 //! transaction (handlers open none); the steps it is made of take a `Tx`, so they can only run
 //! inside one.
 
+pub mod account;
 pub mod audit;
 pub mod credentials;
 pub mod dns;
@@ -16,6 +17,7 @@ pub mod platform_users;
 pub mod sso;
 pub mod sso_settings;
 pub mod team;
+pub mod two_factor;
 
 use chrono::NaiveDateTime;
 

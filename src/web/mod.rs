@@ -13,6 +13,7 @@ pub mod password_recovery;
 pub mod settings;
 pub mod sign_in;
 pub mod sso;
+pub mod two_factor_sign_in;
 pub mod views;
 
 use crate::auth::session::CurrentUser;

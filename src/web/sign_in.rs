@@ -175,6 +175,7 @@ async fn login(
     match user {
         Some(user) if password_ok && user.is_active() => {
             let (id, company) = (user.id.clone(), user.company_id.clone());
+            let person = user.clone();
             match sso::enforcement(db, user, origin.clone(), "password").await {
                 Ok(_) => {}
                 Err(AppError::Refused(refusal)) => {
@@ -184,6 +185,11 @@ async fn login(
                     )
                 }
                 Err(e) => return Err(e),
+            }
+            if let Some(next) =
+                super::two_factor_sign_in::after_password(&v, &session, &person).await?
+            {
+                return Ok(next);
             }
             // Recording the sign-in is bookkeeping (`Db::run_bookkeeping`): the session that
             // follows cannot outlive it.
@@ -201,7 +207,7 @@ async fn login(
                 })
                 .await?;
             session::sign_in(&session, &id, SignInMethod::Password)?;
-            Ok(redirect(paths::DASHBOARD))
+            super::two_factor_sign_in::enrolment_if_required(&v, &session, &person).await
         }
         other => {
             let event = match &other {

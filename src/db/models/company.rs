@@ -15,6 +15,8 @@ pub struct Company {
     pub allowed_domains: String,
     pub created_at: NaiveDateTime,
     pub sso_enforced: bool,
+    /// Password sign-ins must pass two-factor; members without it enrol first.
+    pub require_two_factor: bool,
 }
 
 impl Company {

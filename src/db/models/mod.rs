@@ -1,6 +1,7 @@
 //! Rows and the queries on them. Every function takes a connection and returns `QueryResult`.
 
 mod audit;
+mod browser_session;
 mod company;
 mod company_domain;
 mod credentials;
@@ -9,9 +10,11 @@ mod invitation;
 mod password_reset;
 mod scheduling;
 mod sso;
+mod two_factor;
 mod user;
 
 pub use audit::*;
+pub use browser_session::*;
 pub use company::*;
 pub use company_domain::*;
 pub use credentials::*;
@@ -20,6 +23,7 @@ pub use invitation::*;
 pub use password_reset::*;
 pub use scheduling::*;
 pub use sso::*;
+pub use two_factor::*;
 pub use user::*;
 
 /// The current time in UTC, at microsecond precision (what both backends keep).

@@ -2,3 +2,5 @@
 
 pub mod email;
 pub mod password;
+pub mod sessions;
+pub mod two_factor;

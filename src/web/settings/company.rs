@@ -35,6 +35,7 @@ struct CompanyPage {
     section: &'static str,
     name: String,
     require_invitation: bool,
+    require_two_factor: bool,
     allowed_domains: String,
     own_domain: String,
     domains: Vec<DomainRow>,
@@ -79,6 +80,7 @@ async fn page(shell: Shell, m: &Member) -> Result<CompanyPage, AppError> {
         section: "company",
         name: me.company.name.clone(),
         require_invitation: me.company.require_invitation,
+        require_two_factor: me.company.require_two_factor,
         allowed_domains: me.company.allowed_domains.clone(),
         own_domain: me
             .user

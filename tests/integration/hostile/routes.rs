@@ -187,6 +187,34 @@ pub const ROUTES: &[Route] = &[
         ..page("POST", "/profile/email")
     },
     page("POST", "/profile/email/resend"),
+    page("GET", "/profile/two-factor"),
+    Route {
+        fields: &[("code", "123456")],
+        ..page("POST", "/profile/two-factor/confirm")
+    },
+    Route {
+        fields: &[("password", "wrong password"), ("code", "123456")],
+        ..page("POST", "/profile/two-factor/disable")
+    },
+    Route {
+        fields: &[("require_two_factor", "on")],
+        ..page("POST", "/settings/company/two-factor")
+    },
+    page("GET", "/login/two-factor"),
+    page("GET", "/profile/sessions"),
+    Route {
+        fields: &[("session", "0123abcd")],
+        ..page("POST", "/profile/sessions/sign-out")
+    },
+    page("POST", "/profile/sessions/sign-out-others"),
+    Route {
+        fields: &[("name", "Ada")],
+        ..page("POST", "/profile/name")
+    },
+    Route {
+        fields: &[("code", "123456")],
+        ..page("POST", "/login/two-factor")
+    },
     page("GET", "/static/{file}"),
     // The JSON API: fields hold raw JSON.
     page("GET", "/v4/user/me"),

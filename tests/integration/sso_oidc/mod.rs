@@ -16,6 +16,7 @@ mod joining;
 mod linking;
 mod round_trip;
 mod state_and_replay;
+mod two_factor_exempt;
 mod userinfo;
 
 use diesel::prelude::*;

@@ -1,0 +1,204 @@
+//! Profile → Sessions: every browser signed in as me, with "Sign out" for each and for all
+//! the others; and the name form of the profile page.
+
+use actix_session::Session;
+use actix_web::{web, HttpResponse};
+
+use crate::paths;
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::session::{self, SESSION_REF_KEY};
+use crate::db::models::BrowserSession;
+use crate::domain::Label;
+use crate::error::AppError;
+use crate::services::account;
+use crate::web::context::Member;
+use crate::web::page::{render, FlashKind, Shell};
+use crate::web::views::fmt_time;
+
+pub struct SessionRow {
+    pub id: String,
+    pub device: String,
+    pub ip: String,
+    pub signed_in: String,
+    pub last_active: String,
+    pub is_current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account/sessions.html")]
+struct SessionsPage {
+    shell: Shell,
+    sessions: Vec<SessionRow>,
+}
+
+/// "Firefox on Linux" from a User-Agent header: enough to recognise one's own devices.
+pub fn device_of(user_agent: &str) -> String {
+    let has = |s: &str| user_agent.contains(s);
+    let browser = if has("Edg/") {
+        "Edge"
+    } else if has("OPR/") {
+        "Opera"
+    } else if has("Firefox/") {
+        "Firefox"
+    } else if has("Chrome/") || has("Chromium/") {
+        "Chrome"
+    } else if has("Safari/") {
+        "Safari"
+    } else {
+        ""
+    };
+    let os = if has("Windows") {
+        "Windows"
+    } else if has("iPhone") || has("iPad") {
+        "iOS"
+    } else if has("Mac OS X") {
+        "macOS"
+    } else if has("Android") {
+        "Android"
+    } else if has("CrOS") {
+        "ChromeOS"
+    } else if has("Linux") {
+        "Linux"
+    } else {
+        ""
+    };
+    match (browser, os) {
+        ("", "") => {
+            // A tool, not a browser: its first word ("curl/8.5.0" → "curl/8.5.0"), kept short.
+            let first: String = user_agent
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(40)
+                .collect();
+            if first.is_empty() {
+                "Unknown device".into()
+            } else {
+                first
+            }
+        }
+        (b, "") => b.into(),
+        ("", o) => format!("Browser on {o}"),
+        (b, o) => format!("{b} on {o}"),
+    }
+}
+
+fn row(s: BrowserSession, mine: Option<&str>) -> SessionRow {
+    let is_current = mine.is_some() && s.state_text(SESSION_REF_KEY).as_deref() == mine;
+    SessionRow {
+        device: device_of(s.user_agent.as_deref().unwrap_or("")),
+        ip: s.ip.clone().unwrap_or_default(),
+        signed_in: fmt_time(Some(s.created_at)),
+        last_active: fmt_time(s.last_seen_at.or(Some(s.created_at))),
+        is_current,
+        id: s.id,
+    }
+}
+
+async fn show(m: Member, shell: Shell, session: Session) -> Result<HttpResponse, AppError> {
+    let mine = session::session_ref(&session);
+    let sessions = account::sessions(&m.app.db, &m.me.user)
+        .await?
+        .into_iter()
+        .map(|s| row(s, mine.as_deref()))
+        .collect();
+    render(&SessionsPage { shell, sessions })
+}
+
+/// The row id of the session making this request.
+async fn current_row(m: &Member, session: &Session) -> Result<Option<String>, AppError> {
+    let mine = session::session_ref(session);
+    Ok(account::sessions(&m.app.db, &m.me.user)
+        .await?
+        .into_iter()
+        .find(|s| mine.is_some() && s.state_text(SESSION_REF_KEY) == mine)
+        .map(|s| s.id))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionForm {
+    #[serde(default)]
+    session: String,
+}
+
+async fn sign_out_one(
+    m: Member,
+    session: Session,
+    form: web::Form<SessionForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = form.into_inner().session;
+    let current = current_row(&m, &session).await?;
+    match account::end_session(&m.app.db, m.acting(), id.clone()).await {
+        Ok(()) if current.as_deref() == Some(id.as_str()) => {
+            session::sign_out(&session);
+            Ok(m.redirect_with_flash("/login", FlashKind::Success, "You have been signed out."))
+        }
+        Ok(()) => Ok(m.redirect_with_flash(
+            "/profile/sessions",
+            FlashKind::Success,
+            "That session is signed out.",
+        )),
+        Err(AppError::Refused(r)) => {
+            Ok(m.redirect_with_flash("/profile/sessions", FlashKind::Error, &r.message))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn sign_out_others(m: Member, session: Session) -> Result<HttpResponse, AppError> {
+    // Signing in names the session, so its row is known; were it not, "" keeps no row.
+    let keep = current_row(&m, &session).await?.unwrap_or_default();
+    let ended = account::end_other_sessions(&m.app.db, m.acting(), keep).await?;
+    Ok(m.redirect_with_flash(
+        "/profile/sessions",
+        FlashKind::Success,
+        &format!("Signed out {ended} other sessions."),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NameForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn rename(m: Member, form: web::Form<NameForm>) -> Result<HttpResponse, AppError> {
+    match Label::parse("name", "name", &form.name, 100) {
+        Ok(name) => {
+            account::rename(&m.app.db, m.acting(), name).await?;
+            Ok(m.redirect_with_flash("/profile", FlashKind::Success, "Your name is saved."))
+        }
+        Err(e) => Ok(m.redirect_with_flash("/profile", FlashKind::Error, &e.message)),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(paths::PROFILE_SESSIONS, web::get().to(show))
+        .route(
+            paths::PROFILE_SESSION_SIGN_OUT,
+            web::post().to(sign_out_one),
+        )
+        .route(
+            paths::PROFILE_SESSIONS_SIGN_OUT_OTHERS,
+            web::post().to(sign_out_others),
+        )
+        .route(paths::PROFILE_NAME, web::post().to(rename));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_of;
+
+    #[test]
+    fn devices_are_named_briefly() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(device_of(firefox), "Firefox on Linux");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_of(safari), "Safari on iOS");
+        assert_eq!(device_of("curl/8.5.0"), "curl/8.5.0");
+        assert_eq!(device_of(""), "Unknown device");
+    }
+}

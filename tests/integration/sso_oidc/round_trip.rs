@@ -95,6 +95,8 @@ async fn a_newcomer_signs_up_through_the_provider_and_signs_in_again_as_the_same
         Some("Welcome, alice")
     );
     assert_eq!(pending_oidc_requests(&app), 0, "the state is used up");
+    // The provider's `email_verified` confirms the address: no banner asking for it.
+    assert!(!dashboard.contains("verify-email-banner"), "{dashboard}");
 
     // A new workspace (nobody claims example.com), with alice as its owner, no password, and
     // the identity (issuer, subject) linked.
@@ -102,6 +104,10 @@ async fn a_newcomer_signs_up_through_the_provider_and_signs_in_again_as_the_same
     assert_eq!(alice.role.as_str(), "owner");
     assert_eq!(alice.name, "alice");
     assert!(alice.password_hash.is_none());
+    assert!(
+        alice.email_verified_at.is_some(),
+        "email_verified counts as confirmed"
+    );
     assert_eq!(footprint(&app).users, before.users + 1);
     assert_eq!(footprint(&app).companies, before.companies + 1);
     assert_eq!(

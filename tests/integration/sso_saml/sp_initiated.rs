@@ -151,8 +151,17 @@ async fn a_newcomer_at_the_company_domain_joins_as_a_member() {
         user.password_hash.is_none(),
         "no password for an SSO account"
     );
+    // The company's own IdP vouches for the address: confirmed, no banner.
+    assert!(
+        user.email_verified_at.is_some(),
+        "the IdP's address counts as confirmed"
+    );
     let html = c.get("/dashboard").await.body;
     assert!(html.contains("data-testid=\"dashboard-role\">member<"));
+    assert!(
+        !html.contains("verify-email-banner"),
+        "no confirmation banner"
+    );
     assert!(company_event_details(&app, &s.company_id, "sign_up")
         .iter()
         .any(|d| d.contains("saml")));

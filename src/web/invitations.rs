@@ -136,6 +136,17 @@ async fn accept(
         Err(e) => problem(shell, e),
         Ok(user) => {
             session::sign_in(&session, &user.id, SignInMethod::Password)?;
+            // A company that requires two-factor gets it from newcomers too, before anything else.
+            let next =
+                super::two_factor_sign_in::enrolment_if_required(&v, &session, &user).await?;
+            if next
+                .headers()
+                .get(actix_web::http::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                != Some(paths::DASHBOARD)
+            {
+                return Ok(next);
+            }
             Ok(v.redirect_with_flash(
                 paths::DASHBOARD,
                 FlashKind::Success,

@@ -88,7 +88,7 @@ async fn forgot(
     let ip = v.origin.ip.clone().unwrap_or_default();
     v.app
         .limits
-        .recovery_attempt(&ip, &typed.trim().to_lowercase())
+        .recovery_attempt(&ip, &super::sign_in::account_key(&typed))
         .map_err(rate_limited)?;
     let email = match Email::parse("email", &typed) {
         Ok(email) => email,

@@ -124,6 +124,15 @@ fn client_ip(req: &HttpRequest) -> String {
         .unwrap_or_default()
 }
 
+/// The account an attempt counts against: the address as stored, so spellings that reach the
+/// same account (`%65xample.com`, full-width letters) share one budget.
+pub fn account_key(typed: &str) -> String {
+    match Email::parse("email", typed) {
+        Ok(email) => email.as_str().to_owned(),
+        Err(_) => typed.trim().to_lowercase(),
+    }
+}
+
 /// Counts an attempt against the IP and the account; over the limit, audits and refuses.
 async fn limit_attempt(v: &Visitor, account: &str, what: &str) -> Result<(), AppError> {
     let ip = client_ip(&v.req);
@@ -146,7 +155,7 @@ async fn login(
 ) -> Result<HttpResponse, AppError> {
     let (db, settings) = (&v.app.db, &v.app.settings);
     let form = form.into_inner();
-    let email_key = form.email.trim().to_lowercase();
+    let email_key = account_key(&form.email);
     limit_attempt(&v, &email_key, "sign-in").await?;
     if v.app.limits.account_failures_exceeded(&email_key) {
         let event = Event::new(AuditKind::RateLimited)
@@ -324,7 +333,7 @@ async fn signup(
 ) -> Result<HttpResponse, AppError> {
     let providers = providers(&v.app.settings);
     let mut form = form.into_inner();
-    limit_attempt(&v, &form.email.trim().to_lowercase(), "sign-up").await?;
+    limit_attempt(&v, &account_key(&form.email), "sign-up").await?;
     let rerender = |shell, mut form: SignupForm, errors| {
         form.password.clear();
         render_with_status(
@@ -372,4 +381,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::LOGOUT, web::post().to(logout))
         .route(paths::SIGNUP, web::get().to(signup_form))
         .route(paths::SIGNUP, web::post().to(signup));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_key;
+
+    #[test]
+    fn spellings_of_one_address_share_one_attempt_budget() {
+        let key = account_key("alice@example.com");
+        for spelling in [
+            " Alice@Example.COM ",
+            "alice@ｅxample.com",
+            "alice@%65xample.com",
+        ] {
+            assert_eq!(account_key(spelling), key, "{spelling}");
+        }
+        assert_eq!(account_key("not an address"), "not an address");
+    }
 }

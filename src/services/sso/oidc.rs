@@ -153,6 +153,15 @@ fn oidc_link(
     ext: &ExternalIdentity,
     origin: &Origin,
 ) -> Result<Result<(), Refusal>, AppError> {
+    // Someone who registered an address they do not own must not keep a way in after its real
+    // owner recovers it: until the address is confirmed, only a provider that vouches for that
+    // very address may be linked.
+    let vouches_for_it = ext.email_verified && ext.email.as_deref() == Some(user.email.as_str());
+    if user.email_verified_at.is_none() && !vouches_for_it {
+        return Ok(Err(refusal(
+            "Confirm your email address before you link a sign-in provider.",
+        )));
+    }
     if let Some(existing) = Identity::find(conn, &ext.issuer, &ext.subject)? {
         return Ok(if existing.user_id == user.id {
             Ok(())

@@ -80,7 +80,9 @@ fn saml_sign_in(
             return Ok(Err(refusal("This account is not active.")));
         };
         Identity::touch(conn, &identity.id, now())?;
-        vouch_for_email(conn, &user, login.email.as_deref())?;
+        if vouches_for(conn, company, &user.email)? {
+            vouch_for_email(conn, &user, login.email.as_deref())?;
+        }
         signed_in(conn, &user, origin, "saml")?;
         return Ok(Ok(user));
     }
@@ -108,16 +110,18 @@ fn saml_sign_in(
             &login.name_id,
             email.as_str(),
         )?;
-        vouch_for_email(conn, &existing, Some(email.as_str()))?;
+        if vouches_for(conn, company, email.as_str())? {
+            vouch_for_email(conn, &existing, Some(email.as_str()))?;
+        }
         signed_in(conn, &existing, origin, "saml")?;
         return Ok(Ok(existing));
     }
+    let vouched = vouches_for(conn, company, email.as_str())?;
     let account = NewAccount {
         name: display_name(login.name.as_deref(), &email)?,
         email: email.clone(),
         password_hash: None,
-        // The company's own IdP vouches for its people's addresses.
-        email_verified_at: Some(now()),
+        email_verified_at: vouched.then(now),
     };
     let user = if let Some(invitation) =
         Invitation::pending_for_email(conn, email.as_str(), Some(&company.id), now())?
@@ -156,4 +160,16 @@ fn saml_sign_in(
     )?;
     signed_in(conn, &user, origin, "saml")?;
     Ok(Ok(user))
+}
+
+/// A company's own IdP proves only addresses at a domain the company has proven: anyone can
+/// set up an IdP that asserts any address, so outside its domains its word is no proof.
+fn vouches_for(conn: &mut DbConnection, company: &Company, email: &str) -> Result<bool, AppError> {
+    let Some((_, domain)) = email.rsplit_once('@') else {
+        return Ok(false);
+    };
+    Ok(
+        crate::db::models::CompanyDomain::verified_owner(conn, domain)?.as_ref()
+            == Some(&company.id),
+    )
 }

@@ -60,7 +60,6 @@ pub(super) struct MembersPage {
     invite_email: String,
     invite_role: String,
     invite_roles: Vec<&'static str>,
-    invite_link: Option<String>,
     errors: FormErrors,
 }
 
@@ -77,7 +76,6 @@ pub(super) struct PageInput {
     pub(super) page: i64,
     pub(super) invite_email: String,
     pub(super) invite_role: String,
-    pub(super) invite_link: Option<String>,
     pub(super) errors: Vec<FieldError>,
 }
 
@@ -138,7 +136,6 @@ pub(super) async fn members_page(
             input.invite_role
         },
         invite_roles,
-        invite_link: input.invite_link,
         errors: FormErrors(input.errors),
     })
 }

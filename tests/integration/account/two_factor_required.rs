@@ -88,3 +88,29 @@ async fn members_without_two_factor_enrol_first_when_the_company_requires_it() {
     let _ = third;
     other.sign_in(&owner.email).await;
 }
+
+#[actix_web::test]
+async fn a_newcomer_joining_by_invitation_enrols_first_when_the_company_requires_it() {
+    let app = TestApp::spawn().await;
+    let owner = sign_up(&app, "Strict Invites Co", "Olga", &email("olga")).await;
+    owner
+        .browser
+        .post_form(
+            "/settings/company/two-factor",
+            &[("require_two_factor", "on")],
+        )
+        .await
+        .assert_redirect("/settings/company");
+    let invitee = email("newcomer");
+    let link = owner.browser.invite(&invitee, "member").await;
+    let path = crate::helpers::html::link_path(&link);
+
+    let b = app.browser();
+    b.get(&path).await.assert_status(200);
+    b.post_form(&path, &[("name", "Nico New"), ("password", PASSWORD)])
+        .await
+        .assert_redirect("/profile/two-factor");
+    b.get("/dashboard")
+        .await
+        .assert_redirect("/profile/two-factor");
+}

@@ -110,6 +110,10 @@ impl TestApp {
             .await
             .expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        mail_dirs()
+            .lock()
+            .expect("mail dirs")
+            .insert(address.clone(), dir.0.join("mail"));
         let db = app.db().clone();
         actix_web::rt::spawn(app.run_until_stopped());
         Self {
@@ -141,4 +145,21 @@ impl TestApp {
     pub fn token(&self, secret: &str) -> TokenUser {
         TokenUser::new(&self.address, self.http.clone(), secret)
     }
+}
+
+/// Where the app at each address drops its mail (`.eml` files): a browser that only knows the
+/// address reads the links mailed to the people it acts for.
+fn mail_dirs() -> &'static std::sync::Mutex<std::collections::HashMap<String, PathBuf>> {
+    static DIRS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, PathBuf>>> =
+        std::sync::OnceLock::new();
+    DIRS.get_or_init(Default::default)
+}
+
+pub fn mail_dir_of(base: &str) -> PathBuf {
+    mail_dirs()
+        .lock()
+        .expect("mail dirs")
+        .get(base)
+        .cloned()
+        .unwrap_or_else(|| panic!("no test app at {base}"))
 }

@@ -266,7 +266,8 @@ impl Browser {
         new_secret_in(&r.body).expect("new key shown")
     }
 
-    /// Invites `address` through the members page; returns the link shown on the page.
+    /// Invites `address` through the members page; returns the link mailed to it (the page
+    /// never shows it).
     pub async fn invite(&self, address: &str, role: &str) -> String {
         let r = self
             .post_form(
@@ -275,6 +276,36 @@ impl Browser {
             )
             .await;
         assert_eq!(r.status, 200, "inviting {address}: {}", r.body);
-        invite_link_in(&r.body).expect("invitation link shown")
+        assert!(invite_link_in(&r.body).is_none(), "the link is only mailed");
+        newest_invite_link(&super::app::mail_dir_of(self.base()), address)
+            .expect("invitation link mailed")
     }
+}
+
+/// The newest invitation link (`http://…/invite/<token>`) mailed to `address`.
+pub fn mailed_invite_link(app: &TestApp, address: &str) -> String {
+    newest_invite_link(&app.data_dir.join("mail"), address).expect("invitation link mailed")
+}
+
+fn newest_invite_link(dir: &std::path::Path, address: &str) -> Option<String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter(|m| m.contains(address))
+        .filter_map(|m| {
+            let at = m.find("/invite/")?;
+            let start = m.get(..at)?.rfind("http")?;
+            Some(
+                m.get(start..)?
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .collect::<String>(),
+            )
+        })
+        .next_back()
 }

@@ -7,8 +7,9 @@ use meetergo_console::db::schema::invitations;
 use meetergo_console::domain::Role;
 
 use crate::helpers::db::{add_user, company, conn, count_users, set_joining, set_sso_enforced};
+use crate::helpers::fixtures::mailed_invite_link;
 use crate::helpers::fixtures::sign_up;
-use crate::helpers::html::{invite_link_in, link_path};
+use crate::helpers::html::link_path;
 use crate::helpers::{email, random_domain, RequestHelper, TestApp, PASSWORD};
 
 #[actix_web::test]
@@ -27,7 +28,7 @@ async fn a_company_that_enforces_sso_is_joined_only_through_its_identity_provide
         )
         .await;
     assert_eq!(r.status, 200);
-    let path = link_path(&invite_link_in(&r.body).unwrap());
+    let path = link_path(&mailed_invite_link(&app, &format!("invitee@{domain}")));
 
     let newcomer = app.browser();
     let r = newcomer

@@ -188,3 +188,23 @@ async fn the_only_way_to_sign_in_cannot_be_unlinked() {
         "the refused unlink is not recorded"
     );
 }
+
+#[actix_web::test]
+async fn an_unconfirmed_account_links_no_provider_for_another_address() {
+    let (app, provider) = TestApp::spawn_with_oidc(&[]).await;
+    // Paula signed up with a password and never confirmed her address: someone may have
+    // registered it who does not own it, and must not keep a way in once its owner recovers it.
+    let (who, paula) = paula(&app).await;
+    assert!(paula.email_verified_at.is_none());
+    let browser = app.browser();
+    browser.login(&who, PASSWORD).await.assert_status(303);
+    let r = round_trip(&app, &provider, &browser, "?purpose=link", "mallory").await;
+    assert_eq!((r.status, r.location()), (303, "/profile"), "{}", r.body);
+    let profile = browser.get("/profile").await.body;
+    assert_eq!(
+        testid_text(&profile, "flash").as_deref(),
+        Some("Confirm your email address before you link a sign-in provider.")
+    );
+    assert!(identities_of(&app, paula.id.as_str()).is_empty());
+    assert!(events_of_kind(&app, "identity.linked").is_empty());
+}

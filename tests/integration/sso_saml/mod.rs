@@ -12,4 +12,5 @@ mod in_a_browser;
 mod settings;
 mod sp;
 mod sp_initiated;
+mod vouching;
 mod wrapping;

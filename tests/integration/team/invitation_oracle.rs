@@ -37,7 +37,7 @@ async fn an_address_with_an_account_elsewhere_is_invited_like_an_unknown_one() {
     assert_eq!(mails_to_besides_confirmation(&app, &elsewhere).len(), 1);
 
     // The invitee is told, on the link, to leave their other workspace first.
-    let link = crate::helpers::html::invite_link_in(&taken.body).expect("link");
+    let link = crate::helpers::fixtures::mailed_invite_link(&app, &elsewhere);
     let users = count_users(&app);
     let visitor = app.browser();
     let r = visitor.get(&link_path(&link)).await;

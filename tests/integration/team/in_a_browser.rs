@@ -71,8 +71,10 @@ async fn team_flow_in_a_browser() {
         .await
         .expect("choose member");
     click(&owner, "invite-submit").await;
+    let sent = text_of(&owner, "flash").await;
+    assert!(sent.contains("Invitation sent to"), "{sent}");
 
-    // The link is read from the mail, and opened in another browser.
+    // The link is read from the mail (the page never shows it), and opened in another browser.
     let mail = mails_to(&app, &invitee).pop().expect("invitation mail");
     let start = mail.find("http://").expect("link in mail");
     let link: String = mail

@@ -275,7 +275,10 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), AppError> {
     };
     match conn {
         DbConnection::Sqlite(c) => {
-            c.run_pending_migrations(SQLITE_MIGRATIONS)
+            // Two instances starting together must not both migrate: the second waits for the
+            // write lock (each migration's own transaction becomes a savepoint inside this one),
+            // then finds nothing pending.
+            c.exclusive_transaction(|c| c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()))
                 .map_err(failed)?;
         }
         DbConnection::Postgres(c) => {

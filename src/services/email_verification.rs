@@ -152,6 +152,27 @@ pub enum JoinOutcome {
 
 /// Follows a link: proves the address, changes it if the link was for a new one, and runs the
 /// joining rule. Single use, even under a race.
+/// The address a live link would confirm, without using it up: the page a link opens asks
+/// for a click first, so a mail scanner that fetches links cannot spend it.
+pub async fn open(
+    db: &Db,
+    keys: Arc<Keys>,
+    token: String,
+    now: NaiveDateTime,
+) -> Result<String, AppError> {
+    let hash = link_hash(&keys, &token);
+    db.run(move |conn| {
+        let link = EmailVerification::find_by_hash(conn, &hash)?
+            .filter(|l| l.used_at.is_none() && l.expires_at > now)
+            .ok_or_else(|| Refusal::new(RefusalKind::Gone, LINK_DEAD))?;
+        User::find(conn, &link.user_id)?
+            .filter(User::is_active)
+            .ok_or_else(|| Refusal::new(RefusalKind::Gone, LINK_DEAD))?;
+        Ok::<_, AppError>(link.email)
+    })
+    .await
+}
+
 pub async fn verify(
     db: &Db,
     keys: Arc<Keys>,

@@ -1,6 +1,8 @@
 //! What every page shares: the navigation's user, the CSRF token for its forms, and flash
 //! messages carried over a redirect in a short-lived signed cookie.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use std::future::{ready, Ready};
 
 use actix_web::body::MessageBody;
@@ -92,18 +94,15 @@ impl FromRequest for Shell {
 fn read_flash(req: &HttpRequest) -> Option<Flash> {
     let keys = req.app_data::<web::Data<Keys>>()?;
     let cookie = req.cookie(FLASH_COOKIE)?;
-    // The cookie layer percent-encodes on the way out and decodes on the way in.
     let raw = keys.verify_signed(cookie.value())?;
-    let (kind, text) = raw.split_once(':')?;
+    let (kind, encoded) = raw.split_once(':')?;
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()?;
     let kind = match kind {
         "success" => FlashKind::Success,
         "error" => FlashKind::Error,
         _ => return None,
     };
-    Some(Flash {
-        kind,
-        text: text.to_owned(),
-    })
+    Some(Flash { kind, text })
 }
 
 /// Once a page has shown the flash, the cookie goes.
@@ -142,7 +141,10 @@ pub fn redirect_with_flash(
             FlashKind::Success => "success",
             FlashKind::Error => "error",
         };
-        let cookie = Cookie::build(FLASH_COOKIE, keys.sign(&format!("{kind}:{text}")))
+        // The text travels base64url-encoded: a `;`, `"` or `,` in it (a token's name, say)
+        // would otherwise end or garble the cookie's value.
+        let value = format!("{kind}:{}", URL_SAFE_NO_PAD.encode(text));
+        let cookie = Cookie::build(FLASH_COOKIE, keys.sign(&value))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)

@@ -46,7 +46,31 @@ struct VerifiedPage {
     outcome: JoinOutcome,
 }
 
-/// Following the mailed link proves the address (it works whether or not one is signed in).
+#[derive(Template)]
+#[template(path = "account/confirm_email.html")]
+struct ConfirmPage {
+    shell: Shell,
+    email: String,
+    token: String,
+}
+
+/// The mailed link opens a page with one button: a GET never uses the link up, so a mail
+/// scanner that prefetches links leaves it working for the person.
+async fn confirm_page(
+    v: Visitor,
+    shell: Shell,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = token.into_inner();
+    let email = verification::open(&v.app.db, v.app.keys.clone(), token.clone(), v.now).await?;
+    render(&ConfirmPage {
+        shell,
+        email,
+        token,
+    })
+}
+
+/// Pressing the button proves the address (it works whether or not one is signed in).
 async fn verify_email(
     v: Visitor,
     shell: Shell,
@@ -203,7 +227,8 @@ async fn change_email(
 }
 
 pub fn public_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(paths::VERIFY_EMAIL, web::get().to(verify_email));
+    cfg.route(paths::VERIFY_EMAIL, web::get().to(confirm_page))
+        .route(paths::VERIFY_EMAIL, web::post().to(verify_email));
 }
 
 pub fn signed_in_routes(cfg: &mut web::ServiceConfig) {

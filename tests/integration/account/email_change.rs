@@ -2,7 +2,7 @@
 //! it is followed, and a notice to the old address.
 
 use crate::helpers::db::user_by_email;
-use crate::helpers::fixtures::{mails_to, sign_up, verification_path};
+use crate::helpers::fixtures::{confirm_email, mails_to, sign_up, verification_path};
 use crate::helpers::{email, RequestHelper, TestApp};
 
 #[actix_web::test]
@@ -26,7 +26,7 @@ async fn the_new_address_counts_only_once_its_link_is_followed() {
     );
     assert!(user_by_email(&app, &new).is_none());
 
-    let r = olivia.browser.get(&verification_path(&app, &new)).await;
+    let r = confirm_email(&olivia.browser, &verification_path(&app, &new)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let moved = user_by_email(&app, &new).expect("the account has the new address");
     assert_eq!(moved.id.as_str(), olivia.id);

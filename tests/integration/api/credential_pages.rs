@@ -100,3 +100,22 @@ async fn assert_still_working(app: &TestApp, w: &World) {
     let key_id = key_id_of(&w.key);
     assert!(keys_page.contains(&format!("data-key-id=\"{key_id}\" data-status=\"active\"")));
 }
+
+#[actix_web::test]
+async fn a_flash_message_keeps_every_character_of_a_name() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let name = "CRM; sync, \"prod\" = ok";
+    w.owner_browser.create_pat(name, "30").await;
+    let id = pat_id(&app, &w.owner, name);
+    w.owner_browser
+        .post_form(&format!("/integrations/api/tokens/{id}/revoke"), &[])
+        .await
+        .assert_redirect("/integrations/api");
+    let page = w.owner_browser.get("/integrations/api").await.body;
+    assert!(
+        page.contains("CRM; sync, &quot;prod&quot; = ok\u{201d} revoked")
+            || page.contains("CRM; sync, &#34;prod&#34; = ok\u{201d} revoked"),
+        "the flash names the token whole: {page}"
+    );
+}

@@ -3,7 +3,7 @@
 
 use super::claim;
 use crate::helpers::db::{domain_claims, user_by_email};
-use crate::helpers::fixtures::{api_user, sign_up, verification_path};
+use crate::helpers::fixtures::{api_user, confirm_email, sign_up, verification_path};
 use crate::helpers::{random_domain, RequestHelper, TestApp};
 
 #[actix_web::test]
@@ -31,7 +31,7 @@ async fn the_own_domain_counts_at_once_and_any_other_stays_pending() {
         .signup("Nina Co", "Nina", &address)
         .await
         .assert_redirect("/dashboard");
-    let r = newcomer.get(&verification_path(&app, &address)).await;
+    let r = confirm_email(&newcomer, &verification_path(&app, &address)).await;
     assert_eq!(r.status, 200);
     assert!(!r.body.contains("joined-company"));
     let nina = user_by_email(&app, &address).unwrap();
@@ -42,7 +42,7 @@ async fn the_own_domain_counts_at_once_and_any_other_stays_pending() {
     let joiner = app.browser();
     let address = format!("jo@{domain}");
     joiner.signup("Jo Co", "Jo", &address).await;
-    joiner.get(&verification_path(&app, &address)).await;
+    confirm_email(&joiner, &verification_path(&app, &address)).await;
     let jo = user_by_email(&app, &address).unwrap();
     assert_eq!(jo.company_id.as_str(), owner.company_id);
     assert_eq!(jo.role.as_str(), "member");

@@ -4,7 +4,7 @@
 use super::{claim, txt_value};
 use crate::helpers::db::{domain_claims, user_by_email};
 use crate::helpers::dns::DnsServer;
-use crate::helpers::fixtures::{sign_up, verification_path};
+use crate::helpers::fixtures::{confirm_email, sign_up, verification_path};
 use crate::helpers::{random_domain, Browser, Reply, RequestHelper, TestApp};
 
 async fn verify(browser: &Browser, domain: &str) -> Reply {
@@ -54,7 +54,7 @@ async fn verify_now_finds_the_txt_record_and_the_domain_then_counts() {
     let joiner = app.browser();
     let address = format!("jan@{domain}");
     joiner.signup("Jan Co", "Jan", &address).await;
-    joiner.get(&verification_path(&app, &address)).await;
+    confirm_email(&joiner, &verification_path(&app, &address)).await;
     let jan = user_by_email(&app, &address).unwrap();
     assert_eq!(jan.company_id.as_str(), owner.company_id);
 }

@@ -2,7 +2,9 @@
 //! domain, sees the banner, follows the mailed link and lands in the company as a member.
 
 use super::claim;
-use crate::helpers::chrome::{by_testid, chromium, count, sign_up as sign_up_in, testid, text_of};
+use crate::helpers::chrome::{
+    by_testid, chromium, click, count, sign_up as sign_up_in, testid, text_of,
+};
 use crate::helpers::fixtures::{sign_up, verification_path};
 use crate::helpers::{random_domain, TestApp};
 
@@ -25,6 +27,7 @@ async fn sign_up_then_confirm_then_join_by_domain_in_a_browser() {
     c.goto(&app.url(&verification_path(&app, &address)))
         .await
         .expect("open the link");
+    click(&c, "confirm-email").await;
     by_testid(&c, "joined-company").await;
     assert_eq!(count(&c, &testid("verify-email-banner")).await, 0);
     c.goto(&app.url("/dashboard"))

@@ -181,6 +181,7 @@ pub const ROUTES: &[Route] = &[
     page("GET", "/profile"),
     page("POST", "/profile/identities/{id}/unlink"),
     page("GET", "/verify-email/{token}"),
+    page("POST", "/verify-email/{token}"),
     page("GET", "/profile/email"),
     Route {
         fields: &[("email", "new@hostile.example.com")],

@@ -6,7 +6,7 @@
 use crate::helpers::db::{
     company, company_events, count_companies, count_users, invitation, user_by_email,
 };
-use crate::helpers::fixtures::{sign_up, verification_path};
+use crate::helpers::fixtures::{confirm_email, sign_up, verification_path};
 use crate::helpers::html::link_path;
 use crate::helpers::time::invitations_expire;
 use crate::helpers::{
@@ -52,7 +52,7 @@ async fn without_require_invitation_a_sign_up_with_the_domain_joins_as_a_member(
     assert_ne!(jo.company_id.as_str(), owner.company_id);
     assert_eq!(count_companies(&app), companies_before + 1);
     // Following the mailed link proves it: Jo joins the company as a member.
-    let r = joiner.get(&verification_path(&app, &joiner_email)).await;
+    let r = confirm_email(&joiner, &verification_path(&app, &joiner_email)).await;
     assert_eq!(r.status, 200);
     assert!(
         r.body.contains("data-testid=\"joined-company\""),

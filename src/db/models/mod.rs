@@ -12,6 +12,7 @@ mod scheduling;
 mod sso;
 mod two_factor;
 mod user;
+mod usage;
 
 pub use audit::*;
 pub use browser_session::*;
@@ -25,6 +26,7 @@ pub use scheduling::*;
 pub use sso::*;
 pub use two_factor::*;
 pub use user::*;
+pub use usage::*;
 
 /// The current time in UTC, at microsecond precision (what both backends keep).
 pub fn now() -> chrono::NaiveDateTime {

@@ -299,7 +299,7 @@ async fn offboarding_shows_which_integrations_stop_and_mails_the_successor() {
         .map(item)
         .expect("the key they created is listed");
     assert!(key_row.contains("Warehouse") && key_row.contains("keeps working"));
-    assert!(key_row.contains("used 2 hours ago from 127.0.0.1"), "{key_row}");
+    assert!(key_row.contains("used 2 hours ago</span> from 127.0.0.1"), "{key_row}");
 
     let r = owner
         .browser

@@ -23,8 +23,8 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::services::mail::Mailer;
-use crate::shutdown::{self, Draining};
 use crate::services::usage::{self, UsageRecorder};
+use crate::shutdown::{self, Draining};
 use crate::state::AppState;
 use crate::{api, web as pages};
 
@@ -149,7 +149,12 @@ fn serve(
         &settings.data_dir,
     )?);
     spawn_housekeeping(db.clone(), limits.get_ref().clone());
-    usage::spawn_periodic_flush(usage.clone(), db.clone(), clock.clone(), settings.usage_flush);
+    usage::spawn_periodic_flush(
+        usage.clone(),
+        db.clone(),
+        clock.clone(),
+        settings.usage_flush,
+    );
     let https = settings.is_https();
     let idle =
         actix_web::cookie::time::Duration::seconds(settings.session_idle_timeout.as_secs() as i64);

@@ -265,7 +265,11 @@ pub fn stopped_integrations_mail(report: &OffboardingReport) -> Option<Mail> {
             "{} was offboarded: {} API integration{} stopped",
             report.leaver_name,
             report.stopped_tokens.len(),
-            if report.stopped_tokens.len() == 1 { "" } else { "s" }
+            if report.stopped_tokens.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
         ),
         body: format!(
             "{} was offboarded and their work was handed to you.\n\n\
@@ -401,7 +405,10 @@ pub async fn plan(
         let since = now - chrono::Duration::days(RECENT_USE_DAYS);
         let mut recent_ips: std::collections::HashMap<String, Vec<String>> = Default::default();
         for seen in CredentialIp::seen_since(conn, &ids, since)? {
-            recent_ips.entry(seen.credential_id).or_default().push(seen.ip);
+            recent_ips
+                .entry(seen.credential_id)
+                .or_default()
+                .push(seen.ip);
         }
         Ok::<_, AppError>(Plan {
             candidates,

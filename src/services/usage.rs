@@ -240,7 +240,11 @@ pub struct UsageReport {
 }
 
 /// Reads a credential's report (the caller has checked who may see it).
-pub async fn report(db: &Db, credential: String, now: NaiveDateTime) -> Result<UsageReport, AppError> {
+pub async fn report(
+    db: &Db,
+    credential: String,
+    now: NaiveDateTime,
+) -> Result<UsageReport, AppError> {
     let since = now.date() - chrono::Duration::days(CHART_DAYS - 1);
     db.run(move |conn| {
         let daily = models::daily_since(conn, &credential, since)?

@@ -211,9 +211,7 @@ async fn token_page(
         .await?
         .ok_or(AppError::NotFound)?;
     let report = usage::report(&m.app.db, token.id.to_string(), m.now).await?;
-    let credential = rows(vec![token], m.now)
-        .pop()
-        .ok_or(AppError::NotFound)?;
+    let credential = rows(vec![token], m.now).pop().ok_or(AppError::NotFound)?;
     render(&TokenPage {
         shell,
         credential,

@@ -100,41 +100,42 @@ impl UsageView {
         let max = days.iter().map(DayRow::total).max().unwrap_or(0).max(1);
         let plot = CHART_HEIGHT - AXIS;
         let slot = CHART_WIDTH / CHART_DAYS as u32;
-        let bars = days
-            .iter()
-            .zip(0u32..)
-            .map(|(d, i)| {
-                let mut top = plot;
-                let segments = SERIES
-                    .iter()
-                    .filter_map(|&(outcome, fill)| {
-                        let n = count_of(d, outcome);
-                        // Any request at all gets at least a pixel.
-                        let height = match n {
-                            0 => return None,
-                            n => ((n as f64 / max as f64) * f64::from(plot)).round().max(1.0) as u32,
-                        }
-                        .min(top);
-                        top -= height;
-                        Some(Segment {
-                            y: top,
-                            height,
-                            fill,
-                            outcome: outcome.label(),
+        let bars =
+            days.iter()
+                .zip(0u32..)
+                .map(|(d, i)| {
+                    let mut top = plot;
+                    let segments = SERIES
+                        .iter()
+                        .filter_map(|&(outcome, fill)| {
+                            let n = count_of(d, outcome);
+                            // Any request at all gets at least a pixel.
+                            let height = match n {
+                                0 => return None,
+                                n => ((n as f64 / max as f64) * f64::from(plot)).round().max(1.0)
+                                    as u32,
+                            }
+                            .min(top);
+                            top -= height;
+                            Some(Segment {
+                                y: top,
+                                height,
+                                fill,
+                                outcome: outcome.label(),
+                            })
                         })
-                    })
-                    .collect();
-                Bar {
-                    x: i * slot + 1,
-                    width: slot.saturating_sub(2).max(1),
-                    title: format!(
-                        "{}: {} × 2xx, {} × 4xx, {} × 429, {} × 5xx",
-                        d.day, d.success, d.client_error, d.rate_limited, d.server_error
-                    ),
-                    segments,
-                }
-            })
-            .collect();
+                        .collect();
+                    Bar {
+                        x: i * slot + 1,
+                        width: slot.saturating_sub(2).max(1),
+                        title: format!(
+                            "{}: {} × 2xx, {} × 4xx, {} × 429, {} × 5xx",
+                            d.day, d.success, d.client_error, d.rate_limited, d.server_error
+                        ),
+                        segments,
+                    }
+                })
+                .collect();
         let summary = format!(
             "{} requests in the last {CHART_DAYS} days: {} × 2xx, {} × 4xx, {} × 429, {} × 5xx.",
             totals.total(),
@@ -222,10 +223,10 @@ mod tests {
             .map(|s| s.iter().map(|s| s.height).collect())
             .unwrap_or_default();
         assert_eq!(heights.iter().sum::<u32>(), CHART_HEIGHT - AXIS);
-        assert!(view
-            .bars
+        assert!(view.bars.iter().all(|b| b
+            .segments
             .iter()
-            .all(|b| b.segments.iter().all(|s| s.y + s.height <= CHART_HEIGHT - AXIS)));
+            .all(|s| s.y + s.height <= CHART_HEIGHT - AXIS)));
         assert!(view.summary.starts_with("11 requests"));
     }
 }

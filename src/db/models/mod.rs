@@ -11,8 +11,8 @@ mod password_reset;
 mod scheduling;
 mod sso;
 mod two_factor;
-mod user;
 mod usage;
+mod user;
 
 pub use audit::*;
 pub use browser_session::*;
@@ -25,8 +25,8 @@ pub use password_reset::*;
 pub use scheduling::*;
 pub use sso::*;
 pub use two_factor::*;
-pub use user::*;
 pub use usage::*;
+pub use user::*;
 
 /// The current time in UTC, at microsecond precision (what both backends keep).
 pub fn now() -> chrono::NaiveDateTime {

@@ -105,11 +105,7 @@ pub struct CredentialIp {
 
 impl CredentialIp {
     /// The `limit` addresses a credential was used from most recently, latest first.
-    pub fn recent(
-        conn: &mut DbConnection,
-        credential: &str,
-        limit: i64,
-    ) -> QueryResult<Vec<Self>> {
+    pub fn recent(conn: &mut DbConnection, credential: &str, limit: i64) -> QueryResult<Vec<Self>> {
         ips::table
             .filter(ips::credential_id.eq(credential))
             .order((ips::last_seen.desc(), ips::ip.asc()))

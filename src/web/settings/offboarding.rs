@@ -146,7 +146,15 @@ async fn preview(
                     .map(|e| fmt_date(Some(e)))
                     .unwrap_or_else(|| "never".into());
                 let id = t.id.to_string();
-                planned(id, t.name, t.prefix, t.last_used_at, expires, &mut recent_ips, now)
+                planned(
+                    id,
+                    t.name,
+                    t.prefix,
+                    t.last_used_at,
+                    expires,
+                    &mut recent_ips,
+                    now,
+                )
             })
             .collect(),
         sessions: plan.sessions,
@@ -161,7 +169,15 @@ async fn preview(
             .map(|k| {
                 let expires = fmt_date(Some(k.expires_at));
                 let id = k.id.to_string();
-                planned(id, k.name, k.prefix, k.last_used_at, expires, &mut recent_ips, now)
+                planned(
+                    id,
+                    k.name,
+                    k.prefix,
+                    k.last_used_at,
+                    expires,
+                    &mut recent_ips,
+                    now,
+                )
             })
             .collect(),
         choices: plan

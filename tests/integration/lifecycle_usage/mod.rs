@@ -18,7 +18,9 @@ const MISSING_MEETING_TYPE: &str = "/v4/meeting-type/00000000-0000-4000-8000-000
 /// The `data-<outcome>` counts of the detail page's total row: (2xx, 4xx, 429).
 fn totals(html: &str) -> (u64, u64, u64) {
     let marker = "data-testid=\"usage-total\"";
-    let at = html.find(marker).unwrap_or_else(|| panic!("no usage total in {html}"));
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no usage total in {html}"));
     let row = &html[at..at + html[at..].find('>').expect("end of the row tag")];
     let attr = |name: &str| -> u64 {
         let key = format!("data-{name}=\"");
@@ -32,7 +34,9 @@ fn totals(html: &str) -> (u64, u64, u64) {
 
 /// The chart: present, an `<svg>` whose tags all close in order, with a title and no script.
 fn assert_well_formed_chart(html: &str) {
-    let start = html.find("<svg data-testid=\"usage-chart\"").expect("the chart");
+    let start = html
+        .find("<svg data-testid=\"usage-chart\"")
+        .expect("the chart");
     let end = start + html[start..].find("</svg>").expect("the chart closes") + "</svg>".len();
     let svg = &html[start..end];
     assert!(svg.contains("<title id=\"usage-chart-title\">"), "{svg}");
@@ -45,7 +49,11 @@ fn assert_well_formed_chart(html: &str) {
         let tag = &rest[lt + 1..gt];
         rest = &rest[gt + 1..];
         if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(open.pop(), Some(name.trim()), "tags close in order in {svg}");
+            assert_eq!(
+                open.pop(),
+                Some(name.trim()),
+                "tags close in order in {svg}"
+            );
         } else if !tag.ends_with('/') {
             let name = tag.split_whitespace().next().expect("a tag name");
             open.push(name);
@@ -231,11 +239,20 @@ async fn the_last_five_distinct_addresses_latest_first() {
         .body;
     assert_eq!(
         ips_listed(&html),
-        ["127.0.0.2", "127.0.0.7", "127.0.0.6", "127.0.0.5", "127.0.0.4"]
+        [
+            "127.0.0.2",
+            "127.0.0.7",
+            "127.0.0.6",
+            "127.0.0.5",
+            "127.0.0.4"
+        ]
     );
     let rows = CredentialIp::recent(&mut app.db.conn().unwrap(), &id, 10).unwrap();
     let two = rows.iter().find(|r| r.ip == "127.0.0.2").unwrap();
-    assert!(two.first_seen < two.last_seen, "first and last seen both kept");
+    assert!(
+        two.first_seen < two.last_seen,
+        "first and last seen both kept"
+    );
 }
 
 #[actix_web::test]
@@ -299,7 +316,10 @@ async fn offboarding_shows_which_integrations_stop_and_mails_the_successor() {
         .map(item)
         .expect("the key they created is listed");
     assert!(key_row.contains("Warehouse") && key_row.contains("keeps working"));
-    assert!(key_row.contains("used 2 hours ago</span> from 127.0.0.1"), "{key_row}");
+    assert!(
+        key_row.contains("used 2 hours ago</span> from 127.0.0.1"),
+        "{key_row}"
+    );
 
     let r = owner
         .browser
@@ -314,7 +334,10 @@ async fn offboarding_shows_which_integrations_stop_and_mails_the_successor() {
         .iter()
         .find(|m| m.contains("API integration"))
         .expect("the successor is told what stopped");
-    assert!(mail.contains("CRM sync") && mail.contains("Unused script"), "{mail}");
+    assert!(
+        mail.contains("CRM sync") && mail.contains("Unused script"),
+        "{mail}"
+    );
     assert!(mail.contains("never used"), "{mail}");
     assert!(!mail.contains(&crm), "never a secret");
     assert_eq!(app.token(&crm).get("/v4/user/me").await.status, 401);

@@ -100,42 +100,46 @@ impl UsageView {
         let max = days.iter().map(DayRow::total).max().unwrap_or(0).max(1);
         let plot = CHART_HEIGHT - AXIS;
         let slot = CHART_WIDTH / CHART_DAYS as u32;
-        let bars =
-            days.iter()
-                .zip(0u32..)
-                .map(|(d, i)| {
-                    let mut top = plot;
-                    let segments = SERIES
-                        .iter()
-                        .filter_map(|&(outcome, fill)| {
-                            let n = count_of(d, outcome);
-                            // Any request at all gets at least a pixel.
-                            let height = match n {
-                                0 => return None,
-                                n => ((n as f64 / max as f64) * f64::from(plot)).round().max(1.0)
-                                    as u32,
-                            }
-                            .min(top);
-                            top -= height;
-                            Some(Segment {
-                                y: top,
-                                height,
-                                fill,
-                                outcome: outcome.label(),
-                            })
-                        })
-                        .collect();
-                    Bar {
-                        x: i * slot + 1,
-                        width: slot.saturating_sub(2).max(1),
-                        title: format!(
-                            "{}: {} × 2xx, {} × 4xx, {} × 429, {} × 5xx",
-                            d.day, d.success, d.client_error, d.rate_limited, d.server_error
-                        ),
-                        segments,
-                    }
-                })
-                .collect();
+        let bars = days
+            .iter()
+            .zip(0u32..)
+            .map(|(d, i)| {
+                // Each segment ends where the running total ends, so rounding never makes
+                // a stack taller or shorter than its day's total.
+                let scale = |n: i64| ((n as f64 / max as f64) * f64::from(plot)).round() as u32;
+                let (mut top, mut below) = (plot, 0);
+                let segments = SERIES
+                    .iter()
+                    .filter_map(|&(outcome, fill)| {
+                        let n = count_of(d, outcome);
+                        if n == 0 {
+                            return None;
+                        }
+                        below += n;
+                        let end = plot.saturating_sub(scale(below));
+                        // Any request at all gets at least a pixel.
+                        let y = end.min(top.saturating_sub(1));
+                        let segment = Segment {
+                            y,
+                            height: top - y,
+                            fill,
+                            outcome: outcome.label(),
+                        };
+                        top = y;
+                        Some(segment)
+                    })
+                    .collect();
+                Bar {
+                    x: i * slot + 1,
+                    width: slot.saturating_sub(2).max(1),
+                    title: format!(
+                        "{}: {} × 2xx, {} × 4xx, {} × 429, {} × 5xx",
+                        d.day, d.success, d.client_error, d.rate_limited, d.server_error
+                    ),
+                    segments,
+                }
+            })
+            .collect();
         let summary = format!(
             "{} requests in the last {CHART_DAYS} days: {} × 2xx, {} × 4xx, {} × 429, {} × 5xx.",
             totals.total(),

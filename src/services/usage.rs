@@ -199,15 +199,23 @@ impl UsageRecorder {
     }
 }
 
+/// Rows are written in key order, so two instances flushing at once into PostgreSQL take
+/// their row locks in the same order and wait for each other instead of deadlocking.
 fn write(
     tx: &mut Tx<'_>,
     batch: &HashMap<String, Tally>,
     purge_at: Option<NaiveDateTime>,
 ) -> Result<u64, AppError> {
+    let mut credentials: Vec<(&String, &Tally)> = batch.iter().collect();
+    credentials.sort_by(|a, b| a.0.cmp(b.0));
     let mut written = 0;
-    for (credential, tally) in batch {
-        for (day, counts) in &tally.days {
-            for outcome in Outcome::ALL {
+    for &(credential, tally) in &credentials {
+        let mut days: Vec<&(NaiveDate, [u32; 4])> = tally.days.iter().collect();
+        days.sort_by_key(|(day, _)| *day);
+        for (day, counts) in days {
+            let mut outcomes: Vec<Outcome> = Outcome::ALL.to_vec();
+            outcomes.sort_by_key(|o| o.label());
+            for outcome in outcomes {
                 let n = counts.get(outcome.index()).copied().unwrap_or(0);
                 if n > 0 {
                     models::add_requests(tx, credential, *day, outcome.label(), i64::from(n))?;
@@ -215,8 +223,16 @@ fn write(
                 }
             }
         }
-        for (ip, (first, last)) in &tally.ips {
-            models::ip_seen(tx, credential, &ip.to_string(), *first, *last)?;
+    }
+    for &(credential, tally) in &credentials {
+        let mut ips: Vec<(String, &(NaiveDateTime, NaiveDateTime))> = tally
+            .ips
+            .iter()
+            .map(|(ip, seen)| (ip.to_string(), seen))
+            .collect();
+        ips.sort_by(|a, b| a.0.cmp(&b.0));
+        for (ip, (first, last)) in ips {
+            models::ip_seen(tx, credential, &ip, *first, *last)?;
         }
     }
     if let Some(now) = purge_at {

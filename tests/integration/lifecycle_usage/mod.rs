@@ -343,3 +343,35 @@ async fn offboarding_shows_which_integrations_stop_and_mails_the_successor() {
     assert_eq!(app.token(&crm).get("/v4/user/me").await.status, 401);
     assert_eq!(app.token(&their_key).get("/v4/user/me").await.status, 200);
 }
+
+#[actix_web::test]
+async fn removing_a_user_through_the_api_mails_the_receiver_the_stopped_tokens() {
+    let app = TestApp::spawn().await;
+    let owner = sign_up(&app, "Removal", "Rhea Owner", &email("rhea")).await;
+    let key = owner.browser.create_api_key("HR sync", "30").await;
+    let leaver = signed_in_user(&app, &key, "Lou", "member").await;
+    let receiver = signed_in_user(&app, &key, "Ria", "member").await;
+    leaver.browser.create_pat("Calendar bridge", "30").await;
+    let r = app
+        .token(&key)
+        .acting_as(&owner.id)
+        .delete_json(
+            &format!("/v4/user/{}", leaver.id),
+            &serde_json::json!({"targetUserId": receiver.id}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let mails = wait_for_mails(&app, &receiver.email, 1).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("Calendar bridge") && m.contains("never used")),
+        "{mails:?}"
+    );
+    // Nobody else is told: the owner received nothing of this kind.
+    assert!(
+        !crate::helpers::fixtures::mails_to_besides_confirmation(&app, &owner.email)
+            .iter()
+            .any(|m| m.contains("API integration"))
+    );
+}

@@ -58,6 +58,8 @@ pub struct Settings {
     pub static_dir: PathBuf,
     /// Allowed clock difference with SAML identity providers.
     pub saml_clock_skew_secs: i64,
+    /// How often the per-credential API usage counted in memory is written to the database.
+    pub usage_flush: Duration,
 }
 
 impl Settings {
@@ -142,6 +144,7 @@ impl Settings {
             oidc_providers: oidc::providers_from_env(),
             static_dir: var("STATIC_DIR").map_or_else(crate_static_dir, PathBuf::from),
             saml_clock_skew_secs: number("SAML_CLOCK_SKEW_SECS", 60)?.min(600) as i64,
+            usage_flush: Duration::from_secs(number("USAGE_FLUSH_SECS", 60)?.clamp(1, 3600)),
         })
     }
 
@@ -175,6 +178,7 @@ impl Settings {
             oidc_providers: Vec::new(),
             static_dir: crate_static_dir(),
             saml_clock_skew_secs: 60,
+            usage_flush: Duration::from_secs(60),
         }
     }
 

@@ -2,6 +2,7 @@
 //! Tests call `Application::build` with port 0 and talk HTTP to the real thing.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
@@ -22,6 +23,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::services::mail::Mailer;
+use crate::services::usage::{self, UsageRecorder};
 use crate::shutdown::{self, Draining};
 use crate::state::AppState;
 use crate::{api, web as pages};
@@ -32,6 +34,8 @@ pub struct Application {
     db: Db,
     draining: Draining,
     drain: Duration,
+    usage: Arc<UsageRecorder>,
+    clock: Clock,
 }
 
 /// Content-Security-Policy: no inline scripts or styles, nothing from elsewhere, no framing.
@@ -55,13 +59,23 @@ impl Application {
         }
         let draining = Draining::default();
         let drain = settings.shutdown_drain;
-        let server = serve(listener, settings, db.clone(), draining.clone(), clock)?;
+        let usage = Arc::new(UsageRecorder::default());
+        let server = serve(
+            listener,
+            settings,
+            db.clone(),
+            draining.clone(),
+            clock.clone(),
+            usage.clone(),
+        )?;
         Ok(Self {
             server,
             port,
             db,
             draining,
             drain,
+            usage,
+            clock,
         })
     }
 
@@ -73,15 +87,39 @@ impl Application {
         &self.db
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// The per-credential API usage counted by this instance (tests flush it themselves).
+    pub fn usage(&self) -> Arc<UsageRecorder> {
+        self.usage.clone()
     }
 
-    /// Serves until SIGTERM or SIGINT, then drains (see [`shutdown`]) and stops.
+    /// Stops the server from elsewhere (tests: a graceful stop, as a signal would).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped through [`Self::handle`], then writes the usage counted last.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        flush_usage_at_exit(&self.usage, &self.db, &self.clock).await;
+        served
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains (see [`shutdown`]), stops, and writes
+    /// the usage counted last.
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
         let on_signal = shutdown::on_signal(self.server.handle(), self.draining, self.drain)?;
         actix_web::rt::spawn(on_signal);
-        self.server.await
+        let served = self.server.await;
+        flush_usage_at_exit(&self.usage, &self.db, &self.clock).await;
+        served
+    }
+}
+
+/// The requests counted since the last periodic flush would be lost with the process.
+async fn flush_usage_at_exit(recorder: &UsageRecorder, db: &Db, clock: &Clock) {
+    match recorder.flush(db, clock.now()).await {
+        Ok(n) => tracing::info!(requests = n, "API usage written at shutdown"),
+        Err(e) => tracing::error!(error = %e, "writing API usage at shutdown failed"),
     }
 }
 
@@ -91,6 +129,7 @@ fn serve(
     db: Db,
     draining: Draining,
     clock: Clock,
+    usage: Arc<UsageRecorder>,
 ) -> anyhow::Result<Server> {
     let keys = web::Data::from(std::sync::Arc::new(Keys::derive(
         settings.secret_key_bytes(),
@@ -110,6 +149,12 @@ fn serve(
         &settings.data_dir,
     )?);
     spawn_housekeeping(db.clone(), limits.get_ref().clone());
+    usage::spawn_periodic_flush(
+        usage.clone(),
+        db.clone(),
+        clock.clone(),
+        settings.usage_flush,
+    );
     let https = settings.is_https();
     let idle =
         actix_web::cookie::time::Duration::seconds(settings.session_idle_timeout.as_secs() as i64);
@@ -126,6 +171,7 @@ fn serve(
         oidc: oidc.clone(),
         clock,
         dns: std::sync::Arc::new(crate::services::dns::DnsCheck::new(settings.dns_resolver)),
+        usage,
     });
 
     let server = HttpServer::new(move || {

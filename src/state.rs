@@ -27,4 +27,6 @@ pub struct AppState {
     pub clock: Clock,
     /// Checks the TXT records that prove a company's domain.
     pub dns: Arc<crate::services::dns::DnsCheck>,
+    /// Per-credential `/v4` requests counted in memory, written in batches.
+    pub usage: Arc<crate::services::usage::UsageRecorder>,
 }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod meeting_type;
 pub mod openapi;
 pub mod principal;
+pub mod usage;
 pub mod user;
 pub mod user_lifecycle;
 
@@ -19,6 +20,7 @@ use error::ApiError;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(paths::SCOPE)
+            .wrap(actix_web::middleware::from_fn(usage::count_request))
             .app_data(web::JsonConfig::default().error_handler(|e, _| {
                 ApiError::bad_request(format!("Invalid JSON body: {e}")).into()
             }))

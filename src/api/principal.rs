@@ -4,13 +4,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::error::ApiError;
 use crate::authz::Actor;
 use crate::db::models::{KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
 use crate::db::DbConnection;
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
+use crate::services::usage::IdentifiedCredential;
 use crate::state::AppState;
 
 use crate::auth::rate_limit::RateLimits;
@@ -97,10 +98,8 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<ActingUser, ApiError> {
     let presented = bearer(req)?;
     let user_header = NamedUser::of(req);
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let peer = req.peer_addr().map(|a| a.ip());
+    let ip = peer.map(|ip| ip.to_string()).unwrap_or_default();
     let Some(app) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Err(ApiError::internal());
     };
@@ -120,10 +119,22 @@ pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<Act
         ip,
         now,
     };
-    let outcome = db
-        .run(move |conn| Ok::<_, crate::error::AppError>(authenticate(conn, presented, &limits)))
+    let (identified, outcome) = db
+        .run(move |conn| {
+            let mut identified = None;
+            let outcome = authenticate(conn, presented, &limits, &mut identified);
+            Ok::<_, crate::error::AppError>((identified, outcome))
+        })
         .await
         .map_err(ApiError::from)?;
+    // Counted by the `/v4` usage middleware once the response is known.
+    if let Some(credential) = identified {
+        req.extensions_mut().insert(IdentifiedCredential {
+            credential,
+            ip: peer,
+            at: now,
+        });
+    }
     outcome
 }
 
@@ -164,10 +175,13 @@ struct Presentation {
     now: chrono::NaiveDateTime,
 }
 
+/// Sets `identified` to the credential's id once it is known to be a valid one, so that its
+/// usage is counted whatever the request's outcome (a refusal with 429 included).
 fn authenticate(
     conn: &mut DbConnection,
     presented: Presentation,
     limits: &RateLimits,
+    identified: &mut Option<String>,
 ) -> Result<ActingUser, ApiError> {
     let Presentation {
         hash,
@@ -188,6 +202,7 @@ fn authenticate(
             if token.expires_at.is_some_and(|e| e <= now) {
                 return Err(ApiError::credential_expired());
             }
+            *identified = Some(token.id.to_string());
             limits
                 .api_request(token.id.as_str())
                 .map_err(|r| ApiError::rate_limited(r.0))?;
@@ -227,6 +242,7 @@ fn authenticate(
             if key.expires_at <= now {
                 return Err(ApiError::credential_expired());
             }
+            *identified = Some(key.id.to_string());
             limits
                 .api_request(key.id.as_str())
                 .map_err(|r| ApiError::rate_limited(r.0))?;

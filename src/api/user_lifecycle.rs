@@ -271,7 +271,10 @@ pub async fn delete(
         origin: Origin::of(&req),
         now: crate::db::models::now(),
     };
-    offboarding::offboard(&db, job).await?;
+    let report = offboarding::offboard(&db, job).await?;
+    if let Some(mailer) = req.app_data::<web::Data<crate::services::mail::Mailer>>() {
+        offboarding::notify_receiver(mailer, &report);
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -232,6 +232,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    credential_usage_daily (credential_id, day, outcome) {
+        credential_id -> Text,
+        day -> Date,
+        outcome -> Text,
+        requests -> BigInt,
+    }
+}
+
+diesel::table! {
+    credential_ips (credential_id, ip) {
+        credential_id -> Text,
+        ip -> Text,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> companies (company_id));
 diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(invitations -> companies (company_id));
@@ -262,4 +280,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     company_domains,
     two_factor_authenticators,
     two_factor_recovery_codes,
+    credential_usage_daily,
+    credential_ips,
 );

@@ -67,6 +67,10 @@ pub const SSO_SETTINGS: &str = "/settings/sso";
 pub const SSO_SETTINGS_REMOVE: &str = "/settings/sso/remove";
 pub const AUDIT_LOG: &str = "/settings/audit";
 pub const AUDIT_LOG_CSV: &str = "/settings/audit.csv";
+/// A Personal Access Token's details and usage (its owner only).
+pub const API_TOKEN: &str = "/integrations/api/tokens/{id}";
+/// A Platform API Key's details and usage (owners and admins).
+pub const ADMIN_API_KEY: &str = "/admin/api-keys/{id}";
 
 /// `pattern` with its one `{param}` segment replaced by `value`.
 fn fill(pattern: &str, value: impl Display) -> String {
@@ -145,6 +149,14 @@ pub fn invitation_resend(id: impl Display) -> String {
 
 pub fn invitation_revoke(id: impl Display) -> String {
     fill(INVITATION_REVOKE, id)
+}
+
+pub fn api_token(id: impl Display) -> String {
+    fill(API_TOKEN, id)
+}
+
+pub fn admin_api_key(id: impl Display) -> String {
+    fill(ADMIN_API_KEY, id)
 }
 
 #[cfg(test)]
@@ -239,6 +251,8 @@ mod tests {
             SSO_SETTINGS_REMOVE,
             AUDIT_LOG,
             AUDIT_LOG_CSV,
+            API_TOKEN,
+            ADMIN_API_KEY,
         ];
         for pattern in every_page {
             let path = fill(pattern, "00000000-0000-4000-8000-000000000000");

@@ -18,6 +18,7 @@ pub mod sso;
 pub mod sso_settings;
 pub mod team;
 pub mod two_factor;
+pub mod usage;
 
 use chrono::NaiveDateTime;
 

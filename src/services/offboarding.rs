@@ -18,6 +18,7 @@ use crate::db::{Db, DbConnection, Tx};
 use crate::domain::{UserId, UserStatus};
 use crate::error::{AppError, Refusal};
 use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::mail::{Mail, Mailer};
 
 const ALREADY_OFFBOARDED: &str = "This member has already been offboarded.";
 const RECEIVER_NOT_ACTIVE: &str =
@@ -32,6 +33,19 @@ pub struct OffboardingReport {
     pub tokens_revoked: usize,
     pub sessions_ended: usize,
     pub invitations_revoked: usize,
+    /// The leaver's tokens that worked until now: the integrations that stop.
+    pub stopped_tokens: Vec<StoppedToken>,
+    /// Who received the leaver's work (and is told what stopped), and who left.
+    pub receiver_email: String,
+    pub leaver_name: String,
+}
+
+/// A Personal Access Token that stopped working with its owner's offboarding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoppedToken {
+    pub name: String,
+    pub prefix: String,
+    pub last_used_at: Option<NaiveDateTime>,
 }
 
 /// Which kinds of the leaver's resources go to the receiver; everything by default.
@@ -186,6 +200,16 @@ fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingReport
     )
     .set(appointments::host_id.eq(&receiver.id))
     .execute(&mut **conn)?;
+    report.stopped_tokens = PersonalAccessToken::active_of(conn, &leaver.id, at)?
+        .into_iter()
+        .map(|t| StoppedToken {
+            name: t.name,
+            prefix: t.prefix,
+            last_used_at: t.last_used_at,
+        })
+        .collect();
+    report.receiver_email = receiver.email.clone();
+    report.leaver_name = leaver_now.name.clone();
     report.tokens_revoked = PersonalAccessToken::revoke_all_of(conn, &leaver.id)?;
     report.sessions_ended = User::end_all_sessions(conn, &leaver.id)?;
     report.invitations_revoked = diesel::update(
@@ -219,6 +243,56 @@ fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingReport
     event.credential = credential.map(str::to_owned);
     audit::record(conn, &job.origin, event)?;
     Ok(report)
+}
+
+/// The mail telling the receiver which of the leaver's integrations stopped (names and last
+/// use, never a secret); none when no working token was revoked.
+pub fn stopped_integrations_mail(report: &OffboardingReport) -> Option<Mail> {
+    if report.stopped_tokens.is_empty() || report.receiver_email.is_empty() {
+        return None;
+    }
+    let mut list = String::new();
+    for t in &report.stopped_tokens {
+        let used = match t.last_used_at {
+            Some(at) => format!("last used {}", at.format("%Y-%m-%d %H:%M UTC")),
+            None => "never used".to_owned(),
+        };
+        list.push_str(&format!("- {} ({}...), {used}\n", t.name, t.prefix));
+    }
+    Some(Mail {
+        to: report.receiver_email.clone(),
+        subject: format!(
+            "{} was offboarded: {} API integration{} stopped",
+            report.leaver_name,
+            report.stopped_tokens.len(),
+            if report.stopped_tokens.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ),
+        body: format!(
+            "{} was offboarded and their work was handed to you.\n\n\
+             These Personal Access Tokens of theirs were revoked, so whatever used them\n\
+             (scripts, syncs, integrations) has stopped working:\n\n{list}\n\
+             To keep such an integration running, create a token of your own (or a company\n\
+             Platform API Key) and put it where the old one was used.\n\
+             Platform API Keys they created keep working: they belong to the company.\n",
+            report.leaver_name
+        ),
+    })
+}
+
+/// Sends `stopped_integrations_mail` in the background: the offboarding is done either way.
+pub fn notify_receiver(mailer: &Mailer, report: &OffboardingReport) {
+    if let Some(mail) = stopped_integrations_mail(report) {
+        let mailer = mailer.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(e) = mailer.send(mail).await {
+                tracing::warn!(error = %e, "the stopped integrations mail could not be sent");
+            }
+        });
+    }
 }
 
 /// Meeting types whose slug the receiver already uses move one by one with a new slug; all
@@ -268,7 +342,13 @@ pub struct Plan {
     pub sessions: i64,
     pub invitations: Vec<crate::db::models::Invitation>,
     pub api_keys: Vec<crate::db::models::PlatformApiKey>,
+    /// Per credential id (the tokens' and the keys'): the addresses it was used from in the
+    /// last `RECENT_USE_DAYS` days, latest first.
+    pub recent_ips: std::collections::HashMap<String, Vec<String>>,
 }
+
+/// How far back the preview looks for the addresses a credential was used from.
+pub const RECENT_USE_DAYS: i64 = 30;
 
 pub struct PlannedMove {
     pub meeting_type: MeetingType,
@@ -285,7 +365,7 @@ pub async fn plan(
     company: crate::domain::CompanyId,
     now: NaiveDateTime,
 ) -> Result<Plan, AppError> {
-    use crate::db::models::{Invitation, PlatformApiKey};
+    use crate::db::models::{CredentialIp, Invitation, PlatformApiKey};
     db.run(move |conn| {
         let candidates: Vec<User> = User::active_in_company(conn, &company)?
             .into_iter()
@@ -315,14 +395,30 @@ pub async fn plan(
                 upcoming,
             });
         }
+        let tokens = PersonalAccessToken::active_of(conn, &leaver, now)?;
+        let api_keys = PlatformApiKey::created_by_user(conn, &leaver)?;
+        let ids: Vec<String> = tokens
+            .iter()
+            .map(|t| t.id.to_string())
+            .chain(api_keys.iter().map(|k| k.id.to_string()))
+            .collect();
+        let since = now - chrono::Duration::days(RECENT_USE_DAYS);
+        let mut recent_ips: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for seen in CredentialIp::seen_since(conn, &ids, since)? {
+            recent_ips
+                .entry(seen.credential_id)
+                .or_default()
+                .push(seen.ip);
+        }
         Ok::<_, AppError>(Plan {
             candidates,
             receiver,
             meeting_types,
-            tokens: PersonalAccessToken::active_of(conn, &leaver, now)?,
+            tokens,
             sessions: User::count_sessions(conn, &leaver)?,
             invitations: Invitation::pending_sent_by(conn, &leaver, now)?,
-            api_keys: PlatformApiKey::created_by_user(conn, &leaver)?,
+            api_keys,
+            recent_ips,
         })
     })
     .await

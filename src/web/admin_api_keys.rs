@@ -12,10 +12,12 @@ use crate::domain::ApiKeyId;
 use crate::error::AppError;
 use crate::paths;
 use crate::services::credentials::{self, KeyChange};
+use crate::services::usage;
 
 use super::context::Member;
 use super::integrations::expiry_from_preset;
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
+use super::usage_view::UsageView;
 use super::views::{fmt_date, fmt_time, CredentialRow};
 
 const KEY_EXPIRY_OPTIONS: &[(&str, &str)] = &[
@@ -175,10 +177,62 @@ async fn revoke(m: Member, id: web::Path<ApiKeyId>) -> Result<HttpResponse, AppE
     change(m, id.into_inner(), KeyChange::Revoke).await
 }
 
+#[derive(Template)]
+#[template(path = "admin/api_key.html")]
+struct ApiKeyPage {
+    shell: Shell,
+    section: &'static str,
+    credential: CredentialRow,
+    usage: UsageView,
+}
+
+/// One of the company's keys, with its usage.
+async fn key_page(
+    m: Member,
+    shell: Shell,
+    id: web::Path<ApiKeyId>,
+) -> Result<HttpResponse, AppError> {
+    m.require(Action::ManageApiKeys)?;
+    let (company, id) = (m.me.company.id.clone(), id.into_inner());
+    let key = m
+        .app
+        .db
+        .run(move |conn| PlatformApiKey::find_in_company(conn, &company, &id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let report = usage::report(&m.app.db, key.id.to_string(), m.now).await?;
+    let (creator_id, at) = (key.created_by.clone(), m.now);
+    let creator = m
+        .app
+        .db
+        .run(move |conn| crate::db::models::User::find(conn, &creator_id))
+        .await?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    let credential = CredentialRow {
+        status: key.status(at).label(),
+        id: key.id.to_string(),
+        name: key.name,
+        prefix: key.prefix,
+        created_by: creator,
+        created: fmt_time(Some(key.created_at)),
+        expires: fmt_date(Some(key.expires_at)),
+        last_used: fmt_time(key.last_used_at),
+        last_used_ip: key.last_used_ip.unwrap_or_default(),
+    };
+    render(&ApiKeyPage {
+        shell,
+        section: "api-keys",
+        credential,
+        usage: UsageView::build(report, at),
+    })
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::ADMIN_API_KEYS, web::get().to(list))
         .route(paths::ADMIN_API_KEYS, web::post().to(create))
         .route(paths::ADMIN_API_KEY_DEACTIVATE, web::post().to(deactivate))
         .route(paths::ADMIN_API_KEY_ACTIVATE, web::post().to(activate))
-        .route(paths::ADMIN_API_KEY_REVOKE, web::post().to(revoke));
+        .route(paths::ADMIN_API_KEY_REVOKE, web::post().to(revoke))
+        .route(paths::ADMIN_API_KEY, web::get().to(key_page));
 }

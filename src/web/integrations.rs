@@ -11,10 +11,11 @@ use crate::db::models::PersonalAccessToken;
 use crate::domain::TokenId;
 use crate::error::AppError;
 use crate::paths;
-use crate::services::credentials;
+use crate::services::{credentials, usage};
 
 use super::context::Member;
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
+use super::usage_view::UsageView;
 use super::views::{fmt_date, fmt_time, CredentialRow};
 
 const PAT_EXPIRY_OPTIONS: &[(&str, &str)] = &[
@@ -188,9 +189,40 @@ async fn revoke_token(m: Member, id: web::Path<TokenId>) -> Result<HttpResponse,
     ))
 }
 
+#[derive(Template)]
+#[template(path = "integrations/token.html")]
+struct TokenPage {
+    shell: Shell,
+    credential: CredentialRow,
+    usage: UsageView,
+}
+
+/// One of the member's own tokens, with its usage; anyone else's is not found.
+async fn token_page(
+    m: Member,
+    shell: Shell,
+    id: web::Path<TokenId>,
+) -> Result<HttpResponse, AppError> {
+    let (me, id) = (m.me.user.id.clone(), id.into_inner());
+    let token = m
+        .app
+        .db
+        .run(move |conn| PersonalAccessToken::find_for_user(conn, &me, &id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let report = usage::report(&m.app.db, token.id.to_string(), m.now).await?;
+    let credential = rows(vec![token], m.now).pop().ok_or(AppError::NotFound)?;
+    render(&TokenPage {
+        shell,
+        credential,
+        usage: UsageView::build(report, m.now),
+    })
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::INTEGRATIONS, web::get().to(integrations))
         .route(paths::API_TOKENS, web::get().to(tokens_page))
         .route(paths::API_TOKEN_CREATE, web::post().to(create_token))
-        .route(paths::API_TOKEN_REVOKE, web::post().to(revoke_token));
+        .route(paths::API_TOKEN_REVOKE, web::post().to(revoke_token))
+        .route(paths::API_TOKEN, web::get().to(token_page));
 }

@@ -14,6 +14,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod sso;
 pub mod two_factor_sign_in;
+pub mod usage_view;
 pub mod views;
 
 use crate::auth::session::CurrentUser;

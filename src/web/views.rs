@@ -21,6 +21,18 @@ pub fn fmt_time(t: Option<NaiveDateTime>) -> String {
         .unwrap_or_else(|| "never".into())
 }
 
+/// How long ago `then` was, in words: "just now", "5 minutes ago", "2 hours ago", "3 days ago".
+pub fn fmt_ago(then: NaiveDateTime, now: NaiveDateTime) -> String {
+    let secs = (now - then).num_seconds().max(0);
+    let (n, unit) = match secs {
+        0..=59 => return "just now".into(),
+        60..=3599 => (secs / 60, "minute"),
+        3600..=86_399 => (secs / 3600, "hour"),
+        _ => (secs / 86_400, "day"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
 pub fn fmt_date(t: Option<NaiveDateTime>) -> String {
     t.map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "never".into())

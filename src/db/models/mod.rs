@@ -11,6 +11,7 @@ mod password_reset;
 mod scheduling;
 mod sso;
 mod two_factor;
+mod usage;
 mod user;
 
 pub use audit::*;
@@ -24,6 +25,7 @@ pub use password_reset::*;
 pub use scheduling::*;
 pub use sso::*;
 pub use two_factor::*;
+pub use usage::*;
 pub use user::*;
 
 /// The current time in UTC, at microsecond precision (what both backends keep).

@@ -12,13 +12,48 @@ use crate::paths;
 use crate::services::offboarding;
 use crate::web::context::Member;
 use crate::web::page::{render, FlashKind, Shell};
-use crate::web::views::{fmt_date, fmt_time};
+use crate::web::views::{fmt_ago, fmt_date, fmt_time};
 
 pub struct PlannedMeetingType {
     pub title: String,
     pub slug: String,
     pub new_slug: String,
     pub upcoming: Vec<String>,
+}
+
+/// A credential of the leaver's and how it was used lately: what will stop (their tokens) or
+/// keep working (the company keys they created).
+pub struct PlannedCredential {
+    pub name: String,
+    pub prefix: String,
+    /// "used 2 hours ago" or "never used"
+    pub last_used: String,
+    /// The exact time, for the title attribute.
+    pub last_used_at: String,
+    /// Addresses it was used from in the last 30 days, latest first.
+    pub ips: Vec<String>,
+    pub expires: String,
+}
+
+fn planned(
+    id: String,
+    name: String,
+    prefix: String,
+    last_used_at: Option<chrono::NaiveDateTime>,
+    expires: String,
+    recent_ips: &mut std::collections::HashMap<String, Vec<String>>,
+    now: chrono::NaiveDateTime,
+) -> PlannedCredential {
+    PlannedCredential {
+        name,
+        prefix,
+        last_used: last_used_at
+            .map(|at| format!("used {}", fmt_ago(at, now)))
+            .unwrap_or_else(|| "never used".into()),
+        last_used_at: fmt_time(last_used_at),
+        ips: recent_ips.remove(&id).unwrap_or_default(),
+        expires,
+    }
 }
 
 pub struct Choice {
@@ -37,10 +72,10 @@ struct OffboardPage {
     leaver_email: String,
     receiver_name: String,
     meeting_types: Vec<PlannedMeetingType>,
-    tokens: Vec<(String, String, String)>,
+    tokens: Vec<PlannedCredential>,
     sessions: i64,
     invitations: Vec<String>,
-    api_keys: Vec<String>,
+    api_keys: Vec<PlannedCredential>,
     choices: Vec<Choice>,
 }
 
@@ -80,6 +115,7 @@ async fn preview(
     let company = m.me.company.id.clone();
     let plan = offboarding::plan(&m.app.db, leaver.id.clone(), receiver_id, company, m.now).await?;
     let receiver = plan.receiver;
+    let (mut recent_ips, now) = (plan.recent_ips, m.now);
     render(&OffboardPage {
         shell,
         section: "members",
@@ -104,7 +140,22 @@ async fn preview(
         tokens: plan
             .tokens
             .into_iter()
-            .map(|t| (t.name, fmt_time(t.last_used_at), t.prefix))
+            .map(|t| {
+                let expires = t
+                    .expires_at
+                    .map(|e| fmt_date(Some(e)))
+                    .unwrap_or_else(|| "never".into());
+                let id = t.id.to_string();
+                planned(
+                    id,
+                    t.name,
+                    t.prefix,
+                    t.last_used_at,
+                    expires,
+                    &mut recent_ips,
+                    now,
+                )
+            })
             .collect(),
         sessions: plan.sessions,
         invitations: plan
@@ -115,7 +166,19 @@ async fn preview(
         api_keys: plan
             .api_keys
             .into_iter()
-            .map(|k| format!("{} (expires {})", k.name, fmt_date(Some(k.expires_at))))
+            .map(|k| {
+                let expires = fmt_date(Some(k.expires_at));
+                let id = k.id.to_string();
+                planned(
+                    id,
+                    k.name,
+                    k.prefix,
+                    k.last_used_at,
+                    expires,
+                    &mut recent_ips,
+                    now,
+                )
+            })
             .collect(),
         choices: plan
             .candidates
@@ -155,6 +218,7 @@ async fn confirm(
         now: m.now,
     };
     let report = offboarding::offboard(&m.app.db, job).await?;
+    offboarding::notify_receiver(&m.app.mailer, &report);
     Ok(m.redirect_with_flash(
         paths::MEMBERS,
         FlashKind::Success,

@@ -83,6 +83,10 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// Shared by the cookie-less callers, so they reuse connections.
     http: Client,
+    /// The API usage this instance counted and has not written yet (`flush_usage`).
+    pub usage: std::sync::Arc<meetergo_console::services::usage::UsageRecorder>,
+    server: actix_web::dev::ServerHandle,
+    running: std::sync::Mutex<Option<actix_web::rt::task::JoinHandle<std::io::Result<()>>>>,
     _dir: TempDir,
 }
 
@@ -115,7 +119,8 @@ impl TestApp {
             .expect("mail dirs")
             .insert(address.clone(), dir.0.join("mail"));
         let db = app.db().clone();
-        actix_web::rt::spawn(app.run_until_stopped());
+        let (usage, server) = (app.usage(), app.handle());
+        let running = actix_web::rt::spawn(app.run_until_stopped());
         Self {
             address,
             db,
@@ -123,7 +128,31 @@ impl TestApp {
             clock,
             data_dir: dir.0.clone(),
             http: cookie_less_http(),
+            usage,
+            server,
+            running: std::sync::Mutex::new(Some(running)),
             _dir: dir,
+        }
+    }
+
+    /// Writes the API usage counted so far, as the periodic flush would; the requests written.
+    pub async fn flush_usage(&self) -> u64 {
+        self.usage
+            .flush(&self.db, self.clock.now())
+            .await
+            .expect("usage flush")
+    }
+
+    /// Stops the server gracefully, as a deploy's signal does, and waits until it is done
+    /// (the last usage is written then).
+    pub async fn shut_down(&self) {
+        self.server.stop(true).await;
+        let running = self.running.lock().expect("running").take();
+        if let Some(running) = running {
+            running
+                .await
+                .expect("the server task ends")
+                .expect("the server stops cleanly");
         }
     }
 

@@ -112,6 +112,8 @@ pub const ROUTES: &[Route] = &[
     page("POST", "/admin/api-keys/{id}/deactivate"),
     page("POST", "/admin/api-keys/{id}/activate"),
     page("POST", "/admin/api-keys/{id}/revoke"),
+    page("GET", "/integrations/api/tokens/{id}"),
+    page("GET", "/admin/api-keys/{id}"),
     page("GET", "/settings"),
     Route {
         query: &["q", "page"],

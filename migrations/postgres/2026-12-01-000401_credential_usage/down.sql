@@ -1,0 +1,2 @@
+DROP TABLE credential_ips;
+DROP TABLE credential_usage_daily;

@@ -58,6 +58,9 @@ pub struct Settings {
     pub static_dir: PathBuf,
     /// Allowed clock difference with SAML identity providers.
     pub saml_clock_skew_secs: i64,
+    /// How often the server runs its jobs (purges, expiry reminders); `None`
+    /// (`JOBS_INTERVAL_SECS=0`) leaves them to `meetergo-console run-jobs` from cron.
+    pub jobs_interval: Option<Duration>,
 }
 
 impl Settings {
@@ -142,6 +145,10 @@ impl Settings {
             oidc_providers: oidc::providers_from_env(),
             static_dir: var("STATIC_DIR").map_or_else(crate_static_dir, PathBuf::from),
             saml_clock_skew_secs: number("SAML_CLOCK_SKEW_SECS", 60)?.min(600) as i64,
+            jobs_interval: match number("JOBS_INTERVAL_SECS", 60)? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
         })
     }
 
@@ -175,6 +182,8 @@ impl Settings {
             oidc_providers: Vec::new(),
             static_dir: crate_static_dir(),
             saml_clock_skew_secs: 60,
+            // Tests run a round when they want one (`TestApp::run_jobs`), at a moment they chose.
+            jobs_interval: None,
         }
     }
 

@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::jobs::Jobs;
 use crate::services::mail::Mailer;
 use crate::shutdown::{self, Draining};
 use crate::state::AppState;
@@ -32,6 +33,7 @@ pub struct Application {
     db: Db,
     draining: Draining,
     drain: Duration,
+    jobs: Jobs,
 }
 
 /// Content-Security-Policy: no inline scripts or styles, nothing from elsewhere, no framing.
@@ -55,13 +57,14 @@ impl Application {
         }
         let draining = Draining::default();
         let drain = settings.shutdown_drain;
-        let server = serve(listener, settings, db.clone(), draining.clone(), clock)?;
+        let (server, jobs) = serve(listener, settings, db.clone(), draining.clone(), clock)?;
         Ok(Self {
             server,
             port,
             db,
             draining,
             drain,
+            jobs,
         })
     }
 
@@ -71,6 +74,11 @@ impl Application {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The app's jobs, to run a round on demand (tests) beside the background loop.
+    pub fn jobs(&self) -> Jobs {
+        self.jobs.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -91,7 +99,7 @@ fn serve(
     db: Db,
     draining: Draining,
     clock: Clock,
-) -> anyhow::Result<Server> {
+) -> anyhow::Result<(Server, Jobs)> {
     let keys = web::Data::from(std::sync::Arc::new(Keys::derive(
         settings.secret_key_bytes(),
     )));
@@ -109,7 +117,16 @@ fn serve(
         &settings.mail_from,
         &settings.data_dir,
     )?);
-    spawn_housekeeping(db.clone(), limits.get_ref().clone());
+    let jobs = Jobs::new(
+        db.clone(),
+        mailer.get_ref().clone(),
+        settings.public_url.clone(),
+        clock.clone(),
+    );
+    if let Some(interval) = settings.jobs_interval {
+        jobs.clone().spawn_loop(interval);
+    }
+    spawn_rate_limit_trimming(limits.get_ref().clone());
     let https = settings.is_https();
     let idle =
         actix_web::cookie::time::Duration::seconds(settings.session_idle_timeout.as_secs() as i64);
@@ -221,28 +238,16 @@ fn serve(
     // Signals are ours (`Application::run_until_signalled`): actix would stop at once.
     .disable_signals()
     .run();
-    Ok(server)
+    Ok((server, jobs))
 }
 
-/// Every few minutes: drop expired sessions, SSO requests, SAML replay entries and idle
-/// rate-limit keys.
-fn spawn_housekeeping(db: Db, limits: RateLimits) {
+/// Every few minutes: forget idle rate-limit keys. In memory, so each instance trims its own,
+/// whether or not it runs the jobs.
+fn spawn_rate_limit_trimming(limits: RateLimits) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
-            if let Err(e) = db.run(session_store::purge_expired).await {
-                tracing::warn!(error = %e, "purging expired sessions failed");
-            }
-            // Pending SSO requests and remembered SAML assertion ids, once expired.
-            let purged = db
-                .run(|conn| {
-                    crate::db::models::SsoRequest::purge_expired(conn, crate::db::models::now())
-                })
-                .await;
-            if let Err(e) = purged {
-                tracing::warn!(error = %e, "purging expired SSO requests failed");
-            }
             limits.shrink();
         }
     });

@@ -9,6 +9,7 @@ use diesel::{Connection, PgConnection};
 use meetergo_console::clock::Clock;
 use meetergo_console::config::Settings;
 use meetergo_console::db::{DatabaseUrl, Db};
+use meetergo_console::jobs::{Jobs, JobsReport};
 use meetergo_console::startup::Application;
 use reqwest::Client;
 
@@ -83,6 +84,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// Shared by the cookie-less callers, so they reuse connections.
     http: Client,
+    /// The app's job runner (its background loop is off in tests: see `run_jobs`).
+    jobs: Jobs,
     _dir: TempDir,
 }
 
@@ -115,6 +118,7 @@ impl TestApp {
             .expect("mail dirs")
             .insert(address.clone(), dir.0.join("mail"));
         let db = app.db().clone();
+        let jobs = app.jobs();
         actix_web::rt::spawn(app.run_until_stopped());
         Self {
             address,
@@ -123,8 +127,14 @@ impl TestApp {
             clock,
             data_dir: dir.0.clone(),
             http: cookie_less_http(),
+            jobs,
             _dir: dir,
         }
+    }
+
+    /// One round of the app's jobs, now as its clock says; returns when it is done.
+    pub async fn run_jobs(&self) -> JobsReport {
+        self.jobs.run_once().await
     }
 
     pub fn url(&self, path: &str) -> String {

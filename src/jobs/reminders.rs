@@ -21,7 +21,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::models::{CredentialReminder, PersonalAccessToken, PlatformApiKey, User};
-use crate::db::{Db, DbConnection};
+use crate::db::{Db, DbConnection, Tx};
 use crate::domain::CredentialKind;
 use crate::error::AppError;
 use crate::services::mail::{Mail, Mailer};
@@ -142,7 +142,7 @@ pub async fn send_due(
 /// Inside the write transaction: which reminders are due, claimed by this run. `None` when
 /// another instance holds the reminder lock right now.
 fn claim_due(
-    conn: &mut DbConnection,
+    conn: &mut Tx<'_>,
     now: NaiveDateTime,
 ) -> Result<Option<(Vec<Claimed>, usize)>, AppError> {
     if !take_reminder_lock(conn)? {

@@ -6,7 +6,8 @@ use crate::helpers::fixtures::{mails_to, secret_part};
 use crate::helpers::{RequestHelper, TempDir, TestApp};
 
 use super::support::{
-    api_key, company, key_link, move_to_days_before, pat, pat_link, reminders_to,
+    api_key, company, key_link, move_to_days_before, pat, pat_link, quoted_printable_decoded,
+    reminders_to,
 };
 
 #[actix_web::test]
@@ -149,7 +150,8 @@ async fn two_instances_running_jobs_together_mail_each_reminder_once() {
             .into_iter()
             .map(|app| {
                 mails_to(app, address)
-                    .into_iter()
+                    .iter()
+                    .map(|m| quoted_printable_decoded(m))
                     .filter(|m| m.contains(link_path))
                     .count()
             })

@@ -64,10 +64,38 @@ pub fn key_link(app: &TestApp, id: &str) -> String {
     format!("{}/admin/api-keys/{id}", app.address)
 }
 
-/// The mails to `address` that link to `link` (reminders about one credential), oldest first.
+/// The mails to `address` that link to `link` (reminders about one credential), oldest first,
+/// their bodies decoded.
 pub fn reminders_to(app: &TestApp, address: &str, link: &str) -> Vec<String> {
     mails_to_besides_confirmation(app, address)
-        .into_iter()
+        .iter()
+        .map(|m| quoted_printable_decoded(m))
         .filter(|m| m.contains(link))
         .collect()
+}
+
+/// A mail as a reader sees it: lettre writes bodies with lines over 76 characters (a link)
+/// as quoted-printable, which breaks them with `=` at line ends and escapes bytes as `=XX`.
+pub fn quoted_printable_decoded(mail: &str) -> String {
+    let joined = mail.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'=')
+            .then(|| joined.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -1,7 +1,7 @@
 use clap::{Parser, Subcommand};
 
-use meetergo_console::config::Settings;
 use meetergo_console::clock::Clock;
+use meetergo_console::config::Settings;
 use meetergo_console::db::Db;
 use meetergo_console::jobs::Jobs;
 use meetergo_console::services::mail::Mailer;

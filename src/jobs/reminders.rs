@@ -108,7 +108,10 @@ pub async fn send_due(
     for reminder in claimed {
         let mut delivered = 0;
         for to in &reminder.recipients {
-            match mailer.send(reminder_mail(public_url, &reminder, to, now)).await {
+            match mailer
+                .send(reminder_mail(public_url, &reminder, to, now))
+                .await
+            {
                 Ok(()) => delivered += 1,
                 Err(e) => tracing::warn!(
                     error = %e,
@@ -213,7 +216,8 @@ fn candidates(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Candida
         found.push(pat_candidate(pat, owner));
     }
     for key in CredentialReminder::api_keys_expiring(conn, from, to)? {
-        let recipients = CredentialReminder::api_key_recipients(conn, &key.company_id, &key.created_by)?;
+        let recipients =
+            CredentialReminder::api_key_recipients(conn, &key.company_id, &key.created_by)?;
         found.push(key_candidate(key, recipients));
     }
     Ok(found)

@@ -84,14 +84,17 @@ async fn a_run_purges_expired_sessions_and_long_expired_unused_invitations() {
     crate::helpers::time::days_pass(&app, 31);
     let report = app.run_jobs().await;
     assert_eq!(report.invitations_purged, 1);
-    assert!(!invitation_exists(&app, &stale), "the unused invitation is purged");
+    assert!(
+        !invitation_exists(&app, &stale),
+        "the unused invitation is purged"
+    );
     assert!(invitation_exists(&app, &joined), "the accepted one stays");
 }
 
 #[actix_web::test]
 async fn the_server_runs_its_jobs_every_interval() {
-    let app = TestApp::spawn_with(|s| s.jobs_interval = Some(std::time::Duration::from_secs(1)))
-        .await;
+    let app =
+        TestApp::spawn_with(|s| s.jobs_interval = Some(std::time::Duration::from_secs(1))).await;
     let (old, live) = two_sessions(&app);
     for _ in 0..100 {
         if !session_exists(&app, &old) {
@@ -99,6 +102,9 @@ async fn the_server_runs_its_jobs_every_interval() {
         }
         actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(!session_exists(&app, &old), "purged by the loop within seconds");
+    assert!(
+        !session_exists(&app, &old),
+        "purged by the loop within seconds"
+    );
     assert!(session_exists(&app, &live));
 }

@@ -16,7 +16,10 @@ async fn each_threshold_is_mailed_once_to_the_right_people() {
     let c = company(&app).await;
     let token = c.member.browser.create_pat("CRM sync", "20").await;
     let key = c.admin.browser.create_api_key("Production", "20").await;
-    let (pat, key_row) = (pat(&app, &c.member, "CRM sync"), api_key(&app, "Production"));
+    let (pat, key_row) = (
+        pat(&app, &c.member, "CRM sync"),
+        api_key(&app, "Production"),
+    );
     let expires = pat.expires_at.expect("an expiry");
     assert_eq!(key_row.expires_at, expires, "both made for 20 days");
     let (pat_link, key_link) = (
@@ -32,9 +35,18 @@ async fn each_threshold_is_mailed_once_to_the_right_people() {
         let first = app.run_jobs().await;
         let second = app.run_jobs().await;
         assert_eq!(first.failures, 0);
-        assert_eq!(first.reminders.sent, 2, "{days} days: one reminder per credential");
-        assert_eq!(first.reminders.mails, 3, "{days} days: member; owner and admin-creator");
-        assert_eq!(second.reminders.sent, 0, "{days} days: the second run sends nothing");
+        assert_eq!(
+            first.reminders.sent, 2,
+            "{days} days: one reminder per credential"
+        );
+        assert_eq!(
+            first.reminders.mails, 3,
+            "{days} days: member; owner and admin-creator"
+        );
+        assert_eq!(
+            second.reminders.sent, 0,
+            "{days} days: the second run sends nothing"
+        );
 
         let n = stage + 1;
         let member_mails = reminders_to(&app, &c.member.email, &pat_link);
@@ -121,7 +133,12 @@ async fn a_credential_made_late_gets_only_the_thresholds_still_ahead() {
     assert_eq!(app.run_jobs().await.reminders.sent, 1, "the expiry notice");
     let mails = reminders_to(&app, &c.member.email, &link);
     assert_eq!(mails.len(), 2, "1 day and expiry only");
-    assert!(reminders_to(&app, &c.member.email, &pat_link(&app, &revoked.id.to_string())).is_empty());
+    assert!(reminders_to(
+        &app,
+        &c.member.email,
+        &pat_link(&app, &revoked.id.to_string())
+    )
+    .is_empty());
     let paused_link = key_link(&app, &paused.id.to_string());
     for who in [&c.owner, &c.admin] {
         assert!(reminders_to(&app, &who.email, &paused_link).is_empty());
@@ -171,8 +188,53 @@ async fn two_instances_running_jobs_together_mail_each_reminder_once() {
             "{days} days: each credential's reminder claimed by one instance ({ra:?} / {rb:?})"
         );
         let n = stage + 1;
-        assert_eq!(count(&c.member.email, &pat_path), n, "{days} days: token owner");
+        assert_eq!(
+            count(&c.member.email, &pat_path),
+            n,
+            "{days} days: token owner"
+        );
         assert_eq!(count(&c.owner.email, &key_path), n, "{days} days: owner");
         assert_eq!(count(&c.admin.email, &key_path), n, "{days} days: admin");
     }
+}
+
+/// The claim itself, below the PostgreSQL advisory lock: two transactions inserting the same
+/// (credential, threshold) at once, the first still open while the second tries: one takes it,
+/// the other is told so (not an error, and its transaction is not aborted).
+#[actix_web::test]
+async fn of_two_simultaneous_claims_exactly_one_takes_the_reminder() {
+    use diesel::Connection;
+    use meetergo_console::db::models::CredentialReminder;
+    use meetergo_console::domain::CredentialKind;
+
+    let app = TestApp::spawn().await;
+    let reminder = CredentialReminder {
+        credential_id: crate::helpers::random_id(),
+        threshold_days: 7,
+        credential_kind: CredentialKind::Pat,
+        claimed_at: app.clock.now(),
+        sent_at: None,
+        skipped: false,
+    };
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let claims: Vec<_> = [0u64, 100]
+        .into_iter()
+        .map(|delay| {
+            let (db, reminder, barrier) = (app.db.clone(), reminder.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut conn = db.conn().expect("a connection");
+                barrier.wait();
+                std::thread::sleep(std::time::Duration::from_millis(delay));
+                conn.transaction(|conn| {
+                    let took = reminder.claim(conn)?;
+                    // The first holds its row uncommitted while the second tries.
+                    std::thread::sleep(std::time::Duration::from_millis(400));
+                    diesel::QueryResult::Ok(took)
+                })
+                .expect("a claim is not an error")
+            })
+        })
+        .collect();
+    let took: Vec<bool> = claims.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(took.iter().filter(|t| **t).count(), 1, "{took:?}");
 }

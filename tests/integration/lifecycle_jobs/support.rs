@@ -7,7 +7,7 @@ use meetergo_console::db::models::{PersonalAccessToken, PlatformApiKey};
 use meetergo_console::db::schema::{personal_access_tokens, platform_api_keys};
 
 use crate::helpers::db::conn;
-use crate::helpers::fixtures::{mails_to_besides_confirmation, signed_in_user, sign_up};
+use crate::helpers::fixtures::{mails_to_besides_confirmation, sign_up, signed_in_user};
 use crate::helpers::{email, Person, TestApp};
 
 /// Olive owns the company, Ada is an admin, Mel a member; `bootstrap` is the owner's key that

@@ -177,8 +177,10 @@ fn claim_due(
                 skipped += 1;
             }
         }
-        // A credential made with 5 days left crossed the 7-day mark before it existed.
-        let crossed_while_alive = c.created_at < c.expires_at - Duration::days(i64::from(due));
+        // A credential made with 5 days left crossed the 7-day mark before it existed; a key
+        // whose company has nobody left to tell is not retried every round either.
+        let crossed_while_alive = c.created_at < c.expires_at - Duration::days(i64::from(due))
+            && !c.recipients.is_empty();
         let take = match existing.get(&(c.id.clone(), due)) {
             None if crossed_while_alive => row(due, false).claim(conn)?,
             None => {

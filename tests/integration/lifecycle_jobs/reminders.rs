@@ -238,3 +238,59 @@ async fn of_two_simultaneous_claims_exactly_one_takes_the_reminder() {
     let took: Vec<bool> = claims.into_iter().map(|t| t.join().unwrap()).collect();
     assert_eq!(took.iter().filter(|t| **t).count(), 1, "{took:?}");
 }
+
+/// A run that died between claiming a reminder and mailing it left its claim unconfirmed: other
+/// runs leave it alone for an hour (the run may still be sending), then mail it (at least once).
+#[actix_web::test]
+async fn a_claim_left_by_a_crashed_run_is_mailed_after_the_lease() {
+    use meetergo_console::db::models::CredentialReminder;
+    use meetergo_console::domain::CredentialKind;
+
+    let app = TestApp::spawn().await;
+    let c = company(&app).await;
+    c.member.browser.create_pat("Orphan", "20").await;
+    let token = pat(&app, &c.member, "Orphan");
+    let link = pat_link(&app, &token.id.to_string());
+    move_to_days_before(&app, token.expires_at.expect("an expiry"), 14);
+    let orphan = CredentialReminder {
+        credential_id: token.id.to_string(),
+        threshold_days: 14,
+        credential_kind: CredentialKind::Pat,
+        claimed_at: app.clock.now(),
+        sent_at: None,
+        skipped: false,
+    };
+    assert!(orphan
+        .claim(&mut crate::helpers::db::conn(&app))
+        .expect("claim"));
+
+    assert_eq!(app.run_jobs().await.reminders.sent, 0, "claimed elsewhere");
+    assert!(app.clock.advance(chrono::Duration::minutes(61)));
+    assert_eq!(app.run_jobs().await.reminders.sent, 1, "taken over");
+    assert_eq!(app.run_jobs().await.reminders.sent, 0);
+    assert_eq!(reminders_to(&app, &c.member.email, &link).len(), 1);
+}
+
+/// A reminder whose mail reached nobody (the mail system refused it) is given back and sent
+/// by the next run.
+#[actix_web::test]
+async fn a_reminder_that_reached_nobody_is_retried() {
+    let app = TestApp::spawn().await;
+    let c = company(&app).await;
+    c.member.browser.create_pat("Retry", "20").await;
+    let token = pat(&app, &c.member, "Retry");
+    let link = pat_link(&app, &token.id.to_string());
+    move_to_days_before(&app, token.expires_at.expect("an expiry"), 14);
+    // The mail folder is a file for a moment: every mail fails.
+    let (mail, aside) = (app.data_dir.join("mail"), app.data_dir.join("mail.aside"));
+    std::fs::rename(&mail, &aside).expect("move the mail folder");
+    std::fs::write(&mail, b"").expect("a file in its place");
+    let failed = app.run_jobs().await;
+    assert_eq!((failed.reminders.sent, failed.reminders.failed), (0, 1));
+    std::fs::remove_file(&mail).expect("remove the file");
+    std::fs::rename(&aside, &mail).expect("the folder back");
+
+    let retried = app.run_jobs().await;
+    assert_eq!(retried.reminders.sent, 1, "sent on the next run");
+    assert_eq!(reminders_to(&app, &c.member.email, &link).len(), 1);
+}

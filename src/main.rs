@@ -73,6 +73,7 @@ fn main() -> anyhow::Result<()> {
                 .jobs_interval
                 .unwrap_or(std::time::Duration::from_secs(60));
             let mut tick = actix_web::rt::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
                 jobs.run_once().await;

@@ -60,6 +60,9 @@ pub struct Settings {
     pub saml_clock_skew_secs: i64,
     /// How often the per-credential API usage counted in memory is written to the database.
     pub usage_flush: Duration,
+    /// How often the server runs its jobs (purges, expiry reminders); `None`
+    /// (`JOBS_INTERVAL_SECS=0`) leaves them to `meetergo-console run-jobs` from cron.
+    pub jobs_interval: Option<Duration>,
 }
 
 impl Settings {
@@ -145,6 +148,10 @@ impl Settings {
             static_dir: var("STATIC_DIR").map_or_else(crate_static_dir, PathBuf::from),
             saml_clock_skew_secs: number("SAML_CLOCK_SKEW_SECS", 60)?.min(600) as i64,
             usage_flush: Duration::from_secs(number("USAGE_FLUSH_SECS", 60)?.clamp(1, 3600)),
+            jobs_interval: match number("JOBS_INTERVAL_SECS", 60)? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
         })
     }
 
@@ -179,6 +186,8 @@ impl Settings {
             static_dir: crate_static_dir(),
             saml_clock_skew_secs: 60,
             usage_flush: Duration::from_secs(60),
+            // Tests run a round when they want one (`TestApp::run_jobs`), at a moment they chose.
+            jobs_interval: None,
         }
     }
 

@@ -1,7 +1,10 @@
 use clap::{Parser, Subcommand};
 
+use meetergo_console::clock::Clock;
 use meetergo_console::config::Settings;
 use meetergo_console::db::Db;
+use meetergo_console::jobs::Jobs;
+use meetergo_console::services::mail::Mailer;
 use meetergo_console::startup::Application;
 use meetergo_console::{demo, telemetry};
 
@@ -21,6 +24,13 @@ enum Command {
     Migrate,
     /// Fill an empty database with a demo company and print how to sign in.
     Demo,
+    /// Run the jobs (purges, expiry reminders) against a migrated database: once with
+    /// `--once` (for cron), otherwise every JOBS_INTERVAL_SECS until stopped.
+    RunJobs {
+        /// One round, then exit (non-zero if a job failed).
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,6 +53,32 @@ fn main() -> anyhow::Result<()> {
             println!("migrations applied ({})", db.backend());
             Ok(())
         }
+        Command::RunJobs { once } => actix_web::rt::System::new().block_on(async move {
+            let db = Db::connect(&settings.database_url, 2)?;
+            let mailer = Mailer::from_settings(
+                settings.smtp_url(),
+                &settings.mail_from,
+                &settings.data_dir,
+            )?;
+            let jobs = Jobs::new(db, mailer, settings.public_url.clone(), Clock::system());
+            if once {
+                let report = jobs.run_once().await;
+                println!("{report}");
+                if report.failures > 0 {
+                    anyhow::bail!("{} jobs failed (see the log)", report.failures);
+                }
+                return Ok(());
+            }
+            let interval = settings
+                .jobs_interval
+                .unwrap_or(std::time::Duration::from_secs(60));
+            let mut tick = actix_web::rt::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                jobs.run_once().await;
+            }
+        }),
         Command::Demo => {
             let db = Db::connect(&settings.database_url, 1)?;
             db.migrate()?;

@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::jobs::Jobs;
 use crate::services::mail::Mailer;
 use crate::services::usage::{self, UsageRecorder};
 use crate::shutdown::{self, Draining};
@@ -36,6 +37,7 @@ pub struct Application {
     drain: Duration,
     usage: Arc<UsageRecorder>,
     clock: Clock,
+    jobs: Jobs,
 }
 
 /// Content-Security-Policy: no inline scripts or styles, nothing from elsewhere, no framing.
@@ -60,7 +62,7 @@ impl Application {
         let draining = Draining::default();
         let drain = settings.shutdown_drain;
         let usage = Arc::new(UsageRecorder::default());
-        let server = serve(
+        let (server, jobs) = serve(
             listener,
             settings,
             db.clone(),
@@ -76,6 +78,7 @@ impl Application {
             drain,
             usage,
             clock,
+            jobs,
         })
     }
 
@@ -90,6 +93,11 @@ impl Application {
     /// The per-credential API usage counted by this instance (tests flush it themselves).
     pub fn usage(&self) -> Arc<UsageRecorder> {
         self.usage.clone()
+    }
+
+    /// The app's jobs, to run a round on demand (tests) beside the background loop.
+    pub fn jobs(&self) -> Jobs {
+        self.jobs.clone()
     }
 
     /// Stops the server from elsewhere (tests: a graceful stop, as a signal would).
@@ -130,7 +138,7 @@ fn serve(
     draining: Draining,
     clock: Clock,
     usage: Arc<UsageRecorder>,
-) -> anyhow::Result<Server> {
+) -> anyhow::Result<(Server, Jobs)> {
     let keys = web::Data::from(std::sync::Arc::new(Keys::derive(
         settings.secret_key_bytes(),
     )));
@@ -148,13 +156,22 @@ fn serve(
         &settings.mail_from,
         &settings.data_dir,
     )?);
-    spawn_housekeeping(db.clone(), limits.get_ref().clone());
     usage::spawn_periodic_flush(
         usage.clone(),
         db.clone(),
         clock.clone(),
         settings.usage_flush,
     );
+    let jobs = Jobs::new(
+        db.clone(),
+        mailer.get_ref().clone(),
+        settings.public_url.clone(),
+        clock.clone(),
+    );
+    if let Some(interval) = settings.jobs_interval {
+        jobs.clone().spawn_loop(interval);
+    }
+    spawn_rate_limit_trimming(limits.get_ref().clone());
     let https = settings.is_https();
     let idle =
         actix_web::cookie::time::Duration::seconds(settings.session_idle_timeout.as_secs() as i64);
@@ -267,28 +284,16 @@ fn serve(
     // Signals are ours (`Application::run_until_signalled`): actix would stop at once.
     .disable_signals()
     .run();
-    Ok(server)
+    Ok((server, jobs))
 }
 
-/// Every few minutes: drop expired sessions, SSO requests, SAML replay entries and idle
-/// rate-limit keys.
-fn spawn_housekeeping(db: Db, limits: RateLimits) {
+/// Every few minutes: forget idle rate-limit keys. In memory, so each instance trims its own,
+/// whether or not it runs the jobs.
+fn spawn_rate_limit_trimming(limits: RateLimits) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
-            if let Err(e) = db.run(session_store::purge_expired).await {
-                tracing::warn!(error = %e, "purging expired sessions failed");
-            }
-            // Pending SSO requests and remembered SAML assertion ids, once expired.
-            let purged = db
-                .run(|conn| {
-                    crate::db::models::SsoRequest::purge_expired(conn, crate::db::models::now())
-                })
-                .await;
-            if let Err(e) = purged {
-                tracing::warn!(error = %e, "purging expired SSO requests failed");
-            }
             limits.shrink();
         }
     });

@@ -250,6 +250,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    credential_reminders (credential_id, threshold_days) {
+        credential_id -> Text,
+        threshold_days -> Integer,
+        credential_kind -> Text,
+        claimed_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        skipped -> Bool,
+    }
+}
+
 diesel::joinable!(users -> companies (company_id));
 diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(invitations -> companies (company_id));
@@ -282,4 +293,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     two_factor_recovery_codes,
     credential_usage_daily,
     credential_ips,
+    credential_reminders,
 );

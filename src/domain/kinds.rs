@@ -66,3 +66,11 @@ text_enum! {
         Link => "link",
     }
 }
+
+text_enum! {
+    /// Which of the two credentials a row names (their ids never collide: both are UUIDs).
+    pub enum CredentialKind {
+        Pat => "pat",
+        ApiKey => "api_key",
+    }
+}

@@ -163,6 +163,20 @@ impl Invitation {
         .execute(conn)
     }
 
+    /// Deletes invitations nobody accepted whose link expired before `expired_before`: their
+    /// link can no longer be used (a resend renews only a row that exists). Accepted ones stay.
+    pub fn purge_unused_expired(
+        conn: &mut DbConnection,
+        expired_before: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::delete(
+            invitations::table
+                .filter(invitations::accepted_at.is_null())
+                .filter(invitations::expires_at.le(expired_before)),
+        )
+        .execute(conn)
+    }
+
     /// A new secret (and a new expiry) for a pending invitation whose secret is still
     /// `old_hash`; the old link stops working. False if it was used, revoked or renewed since.
     pub fn renew(

@@ -9,6 +9,7 @@ use diesel::{Connection, PgConnection};
 use meetergo_console::clock::Clock;
 use meetergo_console::config::Settings;
 use meetergo_console::db::{DatabaseUrl, Db};
+use meetergo_console::jobs::{Jobs, JobsReport};
 use meetergo_console::startup::Application;
 use reqwest::Client;
 
@@ -87,6 +88,8 @@ pub struct TestApp {
     pub usage: std::sync::Arc<meetergo_console::services::usage::UsageRecorder>,
     server: actix_web::dev::ServerHandle,
     running: std::sync::Mutex<Option<actix_web::rt::task::JoinHandle<std::io::Result<()>>>>,
+    /// The app's job runner (its background loop is off in tests: see `run_jobs`).
+    jobs: Jobs,
     _dir: TempDir,
 }
 
@@ -119,7 +122,7 @@ impl TestApp {
             .expect("mail dirs")
             .insert(address.clone(), dir.0.join("mail"));
         let db = app.db().clone();
-        let (usage, server) = (app.usage(), app.handle());
+        let (usage, server, jobs) = (app.usage(), app.handle(), app.jobs());
         let running = actix_web::rt::spawn(app.run_until_stopped());
         Self {
             address,
@@ -131,6 +134,7 @@ impl TestApp {
             usage,
             server,
             running: std::sync::Mutex::new(Some(running)),
+            jobs,
             _dir: dir,
         }
     }
@@ -154,6 +158,11 @@ impl TestApp {
                 .expect("the server task ends")
                 .expect("the server stops cleanly");
         }
+    }
+
+    /// One round of the app's jobs, now as its clock says; returns when it is done.
+    pub async fn run_jobs(&self) -> JobsReport {
+        self.jobs.run_once().await
     }
 
     pub fn url(&self, path: &str) -> String {

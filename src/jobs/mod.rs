@@ -1,0 +1,152 @@
+//! The job runner: what must happen now and then whether or not anyone makes a request.
+//! `run_due_jobs` does one round; the server calls it every `JOBS_INTERVAL_SECS` (see
+//! [`Jobs::spawn_loop`]) and `meetergo-console run-jobs --once` calls it from cron. Every job
+//! is safe to run from several instances at once, and a round that is run twice does nothing
+//! the second time.
+
+pub mod reminders;
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+
+use crate::auth::session_store;
+use crate::clock::Clock;
+use crate::db::models::{now as system_now, Invitation, SsoRequest};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::services::mail::Mailer;
+pub use reminders::RemindersReport;
+
+/// How long an expired, unused invitation is kept: its link keeps saying "expired" (rather
+/// than "not valid") for this long before the row goes.
+pub const EXPIRED_INVITATION_RETENTION: chrono::Duration = chrono::Duration::days(30);
+
+/// What one round did: counts only, never a secret or an address.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct JobsReport {
+    pub sessions_purged: usize,
+    /// Pending SSO requests and remembered SAML assertion ids.
+    pub sso_purged: usize,
+    pub invitations_purged: usize,
+    pub reminders: RemindersReport,
+    /// Jobs that failed this round (logged); the next round tries them again.
+    pub failures: usize,
+}
+
+impl std::fmt::Display for JobsReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.reminders;
+        write!(
+            f,
+            "jobs done: {} expired sessions, {} SSO requests and {} invitations purged; \
+             {} expiry reminders sent ({} mails), {} skipped, {} failed{}; {} jobs failed",
+            self.sessions_purged,
+            self.sso_purged,
+            self.invitations_purged,
+            r.sent,
+            r.mails,
+            r.skipped,
+            r.failed,
+            if r.busy {
+                " (another instance was sending them)"
+            } else {
+                ""
+            },
+            self.failures
+        )
+    }
+}
+
+/// Runs every job once, as of `now`. A failing job is logged and counted; the others still run.
+pub async fn run_due_jobs(
+    db: &Db,
+    mailer: &Mailer,
+    public_url: &str,
+    now: NaiveDateTime,
+) -> JobsReport {
+    let mut report = JobsReport::default();
+    let failed = |job: &str, e: AppError| -> usize {
+        tracing::warn!(error = %e, job, "job failed");
+        1
+    };
+    // Sessions, SSO requests and SAML assertion ids are stamped and checked with the system
+    // time in places, so they go by the earlier of the two clocks: a test clock moved forward
+    // never removes something still valid.
+    let system = system_now().min(now);
+    match db.run(session_store::purge_expired).await {
+        Ok(n) => report.sessions_purged = n,
+        Err(e) => report.failures += failed("purge sessions", e),
+    }
+    match db
+        .run(move |conn| SsoRequest::purge_expired(conn, system))
+        .await
+    {
+        Ok(n) => report.sso_purged = n,
+        Err(e) => report.failures += failed("purge SSO requests", e),
+    }
+    let expired_before = now - EXPIRED_INVITATION_RETENTION;
+    match db
+        .run(move |conn| Invitation::purge_unused_expired(conn, expired_before))
+        .await
+    {
+        Ok(n) => report.invitations_purged = n,
+        Err(e) => report.failures += failed("purge invitations", e),
+    }
+    match reminders::send_due(db, mailer, public_url, now).await {
+        Ok(r) => report.reminders = r,
+        Err(e) => report.failures += failed("expiry reminders", e),
+    }
+    let r = &report.reminders;
+    tracing::info!(
+        sessions_purged = report.sessions_purged,
+        sso_purged = report.sso_purged,
+        invitations_purged = report.invitations_purged,
+        reminders_sent = r.sent,
+        reminder_mails = r.mails,
+        reminders_skipped = r.skipped,
+        reminders_failed = r.failed,
+        reminders_busy = r.busy,
+        failures = report.failures,
+        "jobs ran"
+    );
+    report
+}
+
+/// What the jobs need, bundled so the server, the CLI and tests start a round the same way.
+#[derive(Clone)]
+pub struct Jobs {
+    db: Db,
+    mailer: Mailer,
+    public_url: String,
+    clock: Clock,
+}
+
+impl Jobs {
+    pub fn new(db: Db, mailer: Mailer, public_url: String, clock: Clock) -> Self {
+        Self {
+            db,
+            mailer,
+            public_url,
+            clock,
+        }
+    }
+
+    /// One round now, as the clock says.
+    pub async fn run_once(&self) -> JobsReport {
+        run_due_jobs(&self.db, &self.mailer, &self.public_url, self.clock.now()).await
+    }
+
+    /// Runs a round every `interval` (the first at once) for as long as the runtime lives.
+    pub fn spawn_loop(self, interval: Duration) {
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(interval);
+            // A long round (slow SMTP) delays the next instead of starting a burst of them.
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                self.run_once().await;
+            }
+        });
+    }
+}

@@ -58,6 +58,8 @@ pub struct Settings {
     pub static_dir: PathBuf,
     /// Allowed clock difference with SAML identity providers.
     pub saml_clock_skew_secs: i64,
+    /// Leaked-credential reports (`POST /v4/credentials/revoke`) per IP per hour.
+    pub leak_report_rate_limit_per_hour: u32,
 }
 
 impl Settings {
@@ -142,6 +144,8 @@ impl Settings {
             oidc_providers: oidc::providers_from_env(),
             static_dir: var("STATIC_DIR").map_or_else(crate_static_dir, PathBuf::from),
             saml_clock_skew_secs: number("SAML_CLOCK_SKEW_SECS", 60)?.min(600) as i64,
+            leak_report_rate_limit_per_hour: number("LEAK_REPORT_RATE_LIMIT_PER_HOUR", 60)?.max(1)
+                as u32,
         })
     }
 
@@ -175,6 +179,7 @@ impl Settings {
             oidc_providers: Vec::new(),
             static_dir: crate_static_dir(),
             saml_clock_skew_secs: 60,
+            leak_report_rate_limit_per_hour: 60,
         }
     }
 

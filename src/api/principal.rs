@@ -8,7 +8,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use super::error::ApiError;
 use crate::authz::Actor;
-use crate::db::models::{KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
+use crate::db::models::{is_cut_over, KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
+use crate::services::credentials::{self, RotationAlert};
 use crate::db::DbConnection;
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
 use crate::state::AppState;
@@ -120,10 +121,25 @@ pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<Act
         ip,
         now,
     };
-    let outcome = db
-        .run(move |conn| Ok::<_, crate::error::AppError>(authenticate(conn, presented, &limits)))
+    let (outcome, alert) = db
+        .run(move |conn| {
+            let mut alert = None;
+            let outcome = authenticate(conn, presented, &limits, &mut alert);
+            Ok::<_, crate::error::AppError>((outcome, alert))
+        })
         .await
         .map_err(ApiError::from)?;
+    if let Some(alert) = alert {
+        // In the background: the refusal takes as long as any other.
+        let (mailer, public_url) = (app.mailer.clone(), app.settings.public_url.clone());
+        actix_web::rt::spawn(async move {
+            for mail in alert.mails(&public_url) {
+                if let Err(e) = mailer.send(mail).await {
+                    tracing::warn!(error = %e, "the used-after-rotation alert could not be sent");
+                }
+            }
+        });
+    }
     outcome
 }
 
@@ -164,10 +180,12 @@ struct Presentation {
     now: chrono::NaiveDateTime,
 }
 
+/// `alert` receives what to mail when a regenerated credential was used after its cut-over.
 fn authenticate(
     conn: &mut DbConnection,
     presented: Presentation,
     limits: &RateLimits,
+    alert: &mut Option<RotationAlert>,
 ) -> Result<ActingUser, ApiError> {
     let Presentation {
         hash,
@@ -185,6 +203,10 @@ fn authenticate(
             if token.revoked_at.is_some() || !owner.is_active() {
                 return Err(ApiError::invalid_credential());
             }
+            if is_cut_over(token.superseded_at, now) {
+                *alert = credentials::token_used_after_rotation(conn, &token, &owner, ip, now)?;
+                return Err(ApiError::invalid_credential());
+            }
             if token.expires_at.is_some_and(|e| e <= now) {
                 return Err(ApiError::credential_expired());
             }
@@ -198,6 +220,10 @@ fn authenticate(
                 NamedUser::User(_) | NamedUser::Malformed => {
                     return Err(ApiError::impersonation_forbidden())
                 }
+            }
+            // A regenerated token's first use ends its predecessor's grace: one write, once.
+            if let (Some(predecessor), None) = (&token.replaces, token.last_used_at) {
+                PersonalAccessToken::cut_over(conn, predecessor, now)?;
             }
             token.touch(conn, now, ip)?;
             Ok(ActingUser {
@@ -224,6 +250,10 @@ fn authenticate(
             if key.revoked_at.is_some() || key.deactivated_at.is_some() {
                 return Err(ApiError::invalid_credential());
             }
+            if is_cut_over(key.superseded_at, now) {
+                *alert = credentials::key_used_after_rotation(conn, &key, ip, now)?;
+                return Err(ApiError::invalid_credential());
+            }
             if key.expires_at <= now {
                 return Err(ApiError::credential_expired());
             }
@@ -241,6 +271,9 @@ fn authenticate(
                     .filter(User::is_active)
                     .ok_or_else(ApiError::user_not_in_company)?,
             };
+            if let (Some(predecessor), None) = (&key.replaces, key.last_used_at) {
+                PlatformApiKey::cut_over(conn, predecessor, now)?;
+            }
             key.touch(conn, now, ip)?;
             Ok(ActingUser {
                 credential: Credential::ApiKey {

@@ -67,6 +67,9 @@ pub const SSO_SETTINGS: &str = "/settings/sso";
 pub const SSO_SETTINGS_REMOVE: &str = "/settings/sso/remove";
 pub const AUDIT_LOG: &str = "/settings/audit";
 pub const AUDIT_LOG_CSV: &str = "/settings/audit.csv";
+pub const API_TOKEN_REGENERATE: &str = "/integrations/api/tokens/{id}/regenerate";
+pub const ADMIN_API_KEY_REGENERATE: &str = "/admin/api-keys/{id}/regenerate";
+pub const COMPANY_CREDENTIAL_POLICY: &str = "/settings/company/credential-policy";
 
 /// `pattern` with its one `{param}` segment replaced by `value`.
 fn fill(pattern: &str, value: impl Display) -> String {
@@ -145,6 +148,14 @@ pub fn invitation_resend(id: impl Display) -> String {
 
 pub fn invitation_revoke(id: impl Display) -> String {
     fill(INVITATION_REVOKE, id)
+}
+
+pub fn api_token_regenerate(id: impl Display) -> String {
+    fill(API_TOKEN_REGENERATE, id)
+}
+
+pub fn admin_api_key_regenerate(id: impl Display) -> String {
+    fill(ADMIN_API_KEY_REGENERATE, id)
 }
 
 #[cfg(test)]
@@ -239,6 +250,9 @@ mod tests {
             SSO_SETTINGS_REMOVE,
             AUDIT_LOG,
             AUDIT_LOG_CSV,
+            API_TOKEN_REGENERATE,
+            ADMIN_API_KEY_REGENERATE,
+            COMPANY_CREDENTIAL_POLICY,
         ];
         for pattern in every_page {
             let path = fill(pattern, "00000000-0000-4000-8000-000000000000");

@@ -64,6 +64,13 @@ pub enum Action<'a> {
     /// Change or remove the company's SAML identity provider and Enforce SSO: whoever controls
     /// the IdP can sign in as any member, so this is the owner's alone.
     ManageSso,
+    /// Create (or regenerate) one's own Personal Access Token, under the company's policy
+    /// "Members may create PATs".
+    CreatePat {
+        members_may_create: bool,
+    },
+    /// The company's credential policy (maximum PAT lifetime, who may create PATs).
+    ManageCredentialPolicy,
 }
 
 /// meetergo's wording for a meeting type someone may not delete.

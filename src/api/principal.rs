@@ -9,9 +9,9 @@ use actix_web::{web, FromRequest, HttpRequest};
 use super::error::ApiError;
 use crate::authz::Actor;
 use crate::db::models::{is_cut_over, KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
-use crate::services::credentials::{self, RotationAlert};
 use crate::db::DbConnection;
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
+use crate::services::credentials::{self, RotationAlert};
 use crate::state::AppState;
 
 use crate::auth::rate_limit::RateLimits;

@@ -43,7 +43,11 @@ impl PatPolicy {
     }
 
     /// Refuses an expiry (None: never) the policy does not allow, beside `expires_at`.
-    pub fn check(&self, expires_at: Option<NaiveDateTime>, now: NaiveDateTime) -> Result<(), Refusal> {
+    pub fn check(
+        &self,
+        expires_at: Option<NaiveDateTime>,
+        now: NaiveDateTime,
+    ) -> Result<(), Refusal> {
         let (Some(latest), Some(days)) = (self.latest_expiry(now), self.max_lifetime_days) else {
             return Ok(());
         };

@@ -367,12 +367,20 @@ pub struct Regenerated<T> {
 
 /// The same lifetime again from today: whole days from creation to expiry, ending at the end
 /// of a day as the forms' dates do.
-fn same_lifetime(created: NaiveDateTime, expires: NaiveDateTime, now: NaiveDateTime) -> NaiveDateTime {
+fn same_lifetime(
+    created: NaiveDateTime,
+    expires: NaiveDateTime,
+    now: NaiveDateTime,
+) -> NaiveDateTime {
     let days = (expires.date() - created.date()).num_days().max(1);
     end_of_day(now.date() + chrono::Duration::days(days))
 }
 
-fn not_regenerable(what: &str, name: &str, status: crate::db::models::CredentialStatus) -> AppError {
+fn not_regenerable(
+    what: &str,
+    name: &str,
+    status: crate::db::models::CredentialStatus,
+) -> AppError {
     use crate::db::models::CredentialStatus as S;
     let why = match status {
         S::Replaced => "was already regenerated; regenerate its successor instead",
@@ -411,7 +419,11 @@ pub async fn regenerate_pat(
         let cut_over = by.now + grace.duration();
         // The one winner of several regenerations at once; it also frees the name.
         if PersonalAccessToken::mark_replaced(conn, &old.id, &new_id, cut_over, by.now)? == 0 {
-            return Err(not_regenerable("Token", &old.name, crate::db::models::CredentialStatus::Active));
+            return Err(not_regenerable(
+                "Token",
+                &old.name,
+                crate::db::models::CredentialStatus::Active,
+            ));
         }
         let token = PersonalAccessToken {
             id: new_id,
@@ -484,7 +496,11 @@ pub async fn regenerate_api_key(
         let issued = tokens::issue_api_key(&new_id);
         let cut_over = by.now + grace.duration();
         if PlatformApiKey::mark_replaced(conn, &old.id, &new_id, cut_over, by.now)? == 0 {
-            return Err(not_regenerable("API key", &old.name, crate::db::models::CredentialStatus::Active));
+            return Err(not_regenerable(
+                "API key",
+                &old.name,
+                crate::db::models::CredentialStatus::Active,
+            ));
         }
         let key = PlatformApiKey {
             id: new_id,
@@ -533,7 +549,10 @@ pub async fn regenerate_api_key(
 
 /// Where a credential's alerts go: a token's owner; for a company key, whoever created it and
 /// every active owner and admin.
-fn key_recipients(conn: &mut DbConnection, key: &PlatformApiKey) -> diesel::QueryResult<Vec<String>> {
+fn key_recipients(
+    conn: &mut DbConnection,
+    key: &PlatformApiKey,
+) -> diesel::QueryResult<Vec<String>> {
     let mut to: Vec<String> = User::active_in_company(conn, &key.company_id)?
         .into_iter()
         .filter(|u| u.role().is_admin() || u.id == key.created_by)
@@ -608,7 +627,11 @@ pub fn token_used_after_rotation(
     if !PersonalAccessToken::claim_rotation_alert(conn, &token.id, now)? {
         return Ok(None);
     }
-    let successor = token.replaced_by.as_ref().map(|s| s.to_string()).unwrap_or_default();
+    let successor = token
+        .replaced_by
+        .as_ref()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     let origin = Origin {
         ip: Some(ip.to_owned()),
         user_agent: None,
@@ -619,7 +642,10 @@ pub fn token_used_after_rotation(
         rotation_event(
             &owner.company_id,
             token.id.as_str(),
-            format!("token {} ({}), replaced by {}", token.name, token.id, successor),
+            format!(
+                "token {} ({}), replaced by {}",
+                token.name, token.id, successor
+            ),
             ip,
         )
         .actor(&owner.id),
@@ -645,7 +671,11 @@ pub fn key_used_after_rotation(
     if !PlatformApiKey::claim_rotation_alert(conn, &key.id, now)? {
         return Ok(None);
     }
-    let successor = key.replaced_by.as_ref().map(|s| s.to_string()).unwrap_or_default();
+    let successor = key
+        .replaced_by
+        .as_ref()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     let origin = Origin {
         ip: Some(ip.to_owned()),
         user_agent: None,
@@ -656,7 +686,10 @@ pub fn key_used_after_rotation(
         rotation_event(
             &key.company_id,
             key.id.as_str(),
-            format!("api key {} ({}), replaced by {}", key.name, key.id, successor),
+            format!(
+                "api key {} ({}), replaced by {}",
+                key.name, key.id, successor
+            ),
             ip,
         ),
     )?;

@@ -259,6 +259,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::ADMIN_API_KEY_DEACTIVATE, web::post().to(deactivate))
         .route(paths::ADMIN_API_KEY_ACTIVATE, web::post().to(activate))
         .route(paths::ADMIN_API_KEY_REVOKE, web::post().to(revoke))
-        .route(paths::ADMIN_API_KEY_REGENERATE, web::get().to(regenerate_form))
+        .route(
+            paths::ADMIN_API_KEY_REGENERATE,
+            web::get().to(regenerate_form),
+        )
         .route(paths::ADMIN_API_KEY_REGENERATE, web::post().to(regenerate));
 }

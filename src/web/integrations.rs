@@ -133,7 +133,11 @@ async fn tokens_page(m: Member, shell: Shell) -> Result<HttpResponse, AppError> 
 }
 
 /// The page, with the form as the company's policy allows it for this member.
-async fn page(m: &Member, shell: Shell, tokens: Vec<CredentialRow>) -> Result<TokensPage, AppError> {
+async fn page(
+    m: &Member,
+    shell: Shell,
+    tokens: Vec<CredentialRow>,
+) -> Result<TokensPage, AppError> {
     let base = bare_page(shell, tokens, m.now);
     Ok(
         match credentials::may_create_pat(&m.app.db, m.me.user.clone()).await? {
@@ -256,7 +260,12 @@ async fn regenerate_form(
         .run(move |conn| PersonalAccessToken::find_for_user(conn, &owner, &id))
         .await?
         .ok_or(AppError::NotFound)?;
-    render(&RegeneratePage::for_token(shell, &token, Grace::DEFAULT, FormErrors::default()))
+    render(&RegeneratePage::for_token(
+        shell,
+        &token,
+        Grace::DEFAULT,
+        FormErrors::default(),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -360,5 +369,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::API_TOKEN_CREATE, web::post().to(create_token))
         .route(paths::API_TOKEN_REVOKE, web::post().to(revoke_token))
         .route(paths::API_TOKEN_REGENERATE, web::get().to(regenerate_form))
-        .route(paths::API_TOKEN_REGENERATE, web::post().to(regenerate_token));
+        .route(
+            paths::API_TOKEN_REGENERATE,
+            web::post().to(regenerate_token),
+        );
 }

@@ -168,7 +168,11 @@ impl PersonalAccessToken {
             .filter(pats::user_id.eq(user))
             .filter(pats::revoked_at.is_null())
             .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
-            .filter(pats::superseded_at.is_null().or(pats::superseded_at.gt(now)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
             .count()
             .get_result(conn)
     }
@@ -183,7 +187,11 @@ impl PersonalAccessToken {
             .filter(pats::user_id.eq_any(users))
             .filter(pats::revoked_at.is_null())
             .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
-            .filter(pats::superseded_at.is_null().or(pats::superseded_at.gt(now)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
             .group_by(pats::user_id)
             .select((pats::user_id, diesel::dsl::count_star()))
             .load(conn)?;
@@ -200,7 +208,11 @@ impl PersonalAccessToken {
             .filter(pats::user_id.eq(user))
             .filter(pats::revoked_at.is_null())
             .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
-            .filter(pats::superseded_at.is_null().or(pats::superseded_at.gt(now)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
             .order(pats::created_at.desc())
             .load(conn)
     }
@@ -230,7 +242,11 @@ impl PersonalAccessToken {
     }
 
     /// The successor's first use: its predecessor stops now, if it has not already.
-    pub fn cut_over(conn: &mut DbConnection, id: &TokenId, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn cut_over(
+        conn: &mut DbConnection,
+        id: &TokenId,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(pats::table.find(id).filter(pats::superseded_at.gt(now)))
             .set(pats::superseded_at.eq(now))
             .execute(conn)
@@ -243,11 +259,13 @@ impl PersonalAccessToken {
         now: NaiveDateTime,
     ) -> QueryResult<bool> {
         let before = now - chrono::Duration::seconds(ROTATION_ALERT_EVERY_SECS);
-        diesel::update(pats::table.find(id).filter(
-            pats::rotation_alerted_at
-                .is_null()
-                .or(pats::rotation_alerted_at.le(before)),
-        ))
+        diesel::update(
+            pats::table.find(id).filter(
+                pats::rotation_alerted_at
+                    .is_null()
+                    .or(pats::rotation_alerted_at.le(before)),
+            ),
+        )
         .set(pats::rotation_alerted_at.eq(now))
         .execute(conn)
         .map(|n| n > 0)
@@ -292,7 +310,11 @@ impl PersonalAccessToken {
             .filter(users::company_id.eq(company))
             .filter(pats::revoked_at.is_null())
             .filter(pats::expires_at.is_null().or(pats::expires_at.gt(limit)))
-            .filter(pats::superseded_at.is_null().or(pats::superseded_at.gt(now)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
             .select((Self::as_select(), User::as_select()))
             .load(conn)
     }
@@ -321,7 +343,11 @@ impl PersonalAccessToken {
             .filter(users::status.eq(UserStatus::Active))
             .filter(pats::revoked_at.is_null())
             .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
-            .filter(pats::superseded_at.is_null().or(pats::superseded_at.gt(now)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
             .count()
             .get_result(conn)
     }
@@ -520,7 +546,11 @@ impl PlatformApiKey {
     }
 
     /// The successor's first use: its predecessor stops now, if it has not already.
-    pub fn cut_over(conn: &mut DbConnection, id: &ApiKeyId, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn cut_over(
+        conn: &mut DbConnection,
+        id: &ApiKeyId,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(keys::table.find(id).filter(keys::superseded_at.gt(now)))
             .set(keys::superseded_at.eq(now))
             .execute(conn)
@@ -533,11 +563,13 @@ impl PlatformApiKey {
         now: NaiveDateTime,
     ) -> QueryResult<bool> {
         let before = now - chrono::Duration::seconds(ROTATION_ALERT_EVERY_SECS);
-        diesel::update(keys::table.find(id).filter(
-            keys::rotation_alerted_at
-                .is_null()
-                .or(keys::rotation_alerted_at.le(before)),
-        ))
+        diesel::update(
+            keys::table.find(id).filter(
+                keys::rotation_alerted_at
+                    .is_null()
+                    .or(keys::rotation_alerted_at.le(before)),
+            ),
+        )
         .set(keys::rotation_alerted_at.eq(now))
         .execute(conn)
         .map(|n| n > 0)

@@ -298,7 +298,10 @@ async fn save_policy(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::COMPANY, web::get().to(show))
-        .route(paths::COMPANY_CREDENTIAL_POLICY, web::post().to(save_policy))
+        .route(
+            paths::COMPANY_CREDENTIAL_POLICY,
+            web::post().to(save_policy),
+        )
         .route(paths::COMPANY, web::post().to(save))
         .route(paths::TRANSFER_OWNERSHIP, web::post().to(transfer))
         .route(paths::DOMAIN_VERIFY, web::post().to(verify_domain));

@@ -33,7 +33,11 @@ async fn a_replaced_token_used_again_is_recorded_and_mailed_once_an_hour() {
     assert_eq!(events.len(), 1, "one event for the hour");
     assert_eq!(events[0].credential_id.as_deref(), Some(id.as_str()));
     assert!(
-        events[0].target.as_deref().unwrap_or_default().contains("replaced by"),
+        events[0]
+            .target
+            .as_deref()
+            .unwrap_or_default()
+            .contains("replaced by"),
         "{:?}",
         events[0].target
     );
@@ -42,14 +46,23 @@ async fn a_replaced_token_used_again_is_recorded_and_mailed_once_an_hour() {
     let mails_now = mails_to_besides_confirmation(&app, &who);
     assert_eq!(mails_now.len(), 1, "one mail for the hour: {mails_now:?}");
     let mail = &mails[0];
-    assert!(mail.contains("backup job") && mail.contains("may have leaked"), "{mail}");
-    assert!(!mail.contains(&old) && !mail.contains(&new), "never a secret");
+    assert!(
+        mail.contains("backup job") && mail.contains("may have leaked"),
+        "{mail}"
+    );
+    assert!(
+        !mail.contains(&old) && !mail.contains(&new),
+        "never a secret"
+    );
 
     // An hour later it is news again.
     app.clock.advance(Duration::minutes(61));
     assert_eq!(me_with(&app, &old).await.0, 401);
     wait_for_mails(&app, &who, 2).await;
-    assert_eq!(events_of_kind(&app, "credential.used_after_rotation").len(), 2);
+    assert_eq!(
+        events_of_kind(&app, "credential.used_after_rotation").len(),
+        2
+    );
     // The successor is untouched by all this.
     assert_eq!(me_with(&app, &new).await.0, 200);
 }
@@ -60,7 +73,12 @@ async fn a_replaced_api_key_used_again_mails_the_company_admins() {
     let who = email("karl");
     let owner = sign_up(&app, "Key After", "Karl Key", &who).await;
     let old = owner.browser.create_api_key("Sync", "30").await;
-    let new = regenerated(&owner.browser, &key_regenerate_path(&key_id_of(&old)), "24h").await;
+    let new = regenerated(
+        &owner.browser,
+        &key_regenerate_path(&key_id_of(&old)),
+        "24h",
+    )
+    .await;
     assert_eq!(me_with(&app, &new).await.0, 200, "first use cuts over");
     assert_eq!(me_with(&app, &old).await.0, 401);
     assert_eq!(me_with(&app, &old).await.0, 401);
@@ -68,5 +86,8 @@ async fn a_replaced_api_key_used_again_mails_the_company_admins() {
     assert!(mails[0].contains("Sync") && !mails[0].contains(&old));
     settle().await;
     assert_eq!(mails_to_besides_confirmation(&app, &who).len(), 1);
-    assert_eq!(events_of_kind(&app, "credential.used_after_rotation").len(), 1);
+    assert_eq!(
+        events_of_kind(&app, "credential.used_after_rotation").len(),
+        1
+    );
 }

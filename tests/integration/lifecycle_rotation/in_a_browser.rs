@@ -17,7 +17,11 @@ async fn regenerate_a_token_in_a_browser() {
         .await
         .expect("open /integrations/api");
     fill(&c, "token-name", "CRM sync").await;
-    by_testid(&c, "expiry-30").await.click().await.expect("30 days");
+    by_testid(&c, "expiry-30")
+        .await
+        .click()
+        .await
+        .expect("30 days");
     click(&c, "create-token").await;
     let old = text_of(&c, "new-token").await;
     let row_css = testid("token-row");
@@ -37,8 +41,13 @@ async fn regenerate_a_token_in_a_browser() {
     click(&c, "confirm-regenerate").await;
 
     let new = text_of(&c, "new-token").await;
-    assert!(new.starts_with("rgo-") && new != old, "a new token: {new:?}");
-    assert!(text_of(&c, "regenerated-note").await.contains("keeps working"));
+    assert!(
+        new.starts_with("rgo-") && new != old,
+        "a new token: {new:?}"
+    );
+    assert!(text_of(&c, "regenerated-note")
+        .await
+        .contains("keeps working"));
     find(&c, &testid("replaced-by")).await;
     assert_api_accepts(&app, &new, &who).await;
     // Its first use ended the old one's grace.

@@ -30,26 +30,43 @@ async fn reported_credentials_are_revoked_and_their_people_mailed() {
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(*r.json(), json!({"received": 3}));
 
-    assert_eq!(me_with(&app, &pat).await, (401, "invalid_credential".into()));
-    assert_eq!(me_with(&app, &key).await, (401, "invalid_credential".into()));
+    assert_eq!(
+        me_with(&app, &pat).await,
+        (401, "invalid_credential".into())
+    );
+    assert_eq!(
+        me_with(&app, &key).await,
+        (401, "invalid_credential".into())
+    );
     assert_eq!(me_with(&app, &kept).await.0, 200, "an unreported one works");
 
     let events = events_of_kind(&app, "credential.reported_leaked");
     assert_eq!(events.len(), 2, "{events:?}");
     let owner_mails = wait_for_mails(&app, &who, 2).await;
-    assert!(owner_mails.iter().any(|m| m.contains("\u{201c}ci\u{201d}") || m.contains("ci")));
+    assert!(owner_mails
+        .iter()
+        .any(|m| m.contains("\u{201c}ci\u{201d}") || m.contains("ci")));
     assert!(owner_mails.iter().any(|m| m.contains("Production")));
     let admin_mails = wait_for_mails(&app, &admin_email, 1).await;
     assert!(admin_mails[0].contains("Production"));
     for m in owner_mails.iter().chain(&admin_mails) {
-        assert!(!m.contains(&pat) && !m.contains(&key), "never a secret: {m}");
+        assert!(
+            !m.contains(&pat) && !m.contains(&key),
+            "never a secret: {m}"
+        );
     }
 
     // Reported again, or nothing of ours: the same answer, nothing more happens.
     let again = report(&app, json!([pat, key, "rgo-nothing"])).await;
-    assert_eq!((again.status, again.json().clone()), (202, json!({"received": 3})));
+    assert_eq!(
+        (again.status, again.json().clone()),
+        (202, json!({"received": 3}))
+    );
     let none = report(&app, json!(["a", "b", "c"])).await;
-    assert_eq!((none.status, none.json().clone()), (202, json!({"received": 3})));
+    assert_eq!(
+        (none.status, none.json().clone()),
+        (202, json!({"received": 3}))
+    );
     assert_eq!(events_of_kind(&app, "credential.reported_leaked").len(), 2);
 }
 

@@ -5,7 +5,9 @@ use chrono::Duration;
 
 use super::{me_with, regenerated, successor_of_token, token_regenerate_path, token_row};
 use crate::helpers::db::{events_of_kind, pat_id};
-use crate::helpers::fixtures::{mails_to_besides_confirmation, sign_up, signed_in_user, wait_for_mails};
+use crate::helpers::fixtures::{
+    mails_to_besides_confirmation, sign_up, signed_in_user, wait_for_mails,
+};
 use crate::helpers::{email, Browser, Reply, RequestHelper, TestApp};
 
 const POLICY: &str = "/settings/company/credential-policy";
@@ -52,18 +54,30 @@ async fn a_maximum_lifetime_refuses_longer_tokens_and_shortens_existing_ones() {
         week_before,
         "a shorter token keeps its expiry"
     );
-    assert_eq!(me_with(&app, &forever).await.0, 200, "shortened, still working");
+    assert_eq!(
+        me_with(&app, &forever).await.0,
+        200,
+        "shortened, still working"
+    );
     let owner_mails = wait_for_mails(&app, &who, 2).await;
-    assert!(owner_mails.iter().any(|m| m.contains("forever") && m.contains(&limit.to_string())));
+    assert!(owner_mails
+        .iter()
+        .any(|m| m.contains("forever") && m.contains(&limit.to_string())));
     assert!(owner_mails.iter().any(|m| m.contains("quarter")));
-    assert!(owner_mails.iter().all(|m| !m.contains(&forever)), "never a secret");
+    assert!(
+        owner_mails.iter().all(|m| !m.contains(&forever)),
+        "never a secret"
+    );
     let member_mails = wait_for_mails(&app, &member.email, 1).await;
     assert!(member_mails[0].contains("member long"));
     assert_eq!(events_of_kind(&app, "credential_policy.changed").len(), 1);
 
     // The form hides "No expiry" and refuses more than 30 days beside the date.
     let page = owner.browser.get("/integrations/api").await;
-    assert!(!page.body.contains("data-testid=\"expiry-none\""), "no 'No expiry'");
+    assert!(
+        !page.body.contains("data-testid=\"expiry-none\""),
+        "no 'No expiry'"
+    );
     assert!(page.body.contains("data-testid=\"max-lifetime\""));
     for expiry in ["60", "none"] {
         let r = owner
@@ -74,7 +88,11 @@ async fn a_maximum_lifetime_refuses_longer_tokens_and_shortens_existing_ones() {
             )
             .await;
         assert_eq!(r.status, 422, "{expiry}: {}", r.body);
-        assert!(r.body.contains("data-testid=\"error-expires_at\""), "{expiry}: {}", r.body);
+        assert!(
+            r.body.contains("data-testid=\"error-expires_at\""),
+            "{expiry}: {}",
+            r.body
+        );
     }
     owner.browser.create_pat("fine", "30").await;
 }
@@ -112,7 +130,10 @@ async fn members_may_be_kept_from_creating_tokens_but_admins_never() {
         .await
         .assert_redirect("/settings/company");
     let settings = owner.browser.get("/settings/company").await.body;
-    assert!(settings.contains("data-testid=\"member-token-count\">1 active token "), "{settings}");
+    assert!(
+        settings.contains("data-testid=\"member-token-count\">1 active token "),
+        "{settings}"
+    );
     assert!(settings.contains("href=\"/settings/credentials\""));
 
     let page = member.browser.get("/integrations/api").await.body;
@@ -131,7 +152,11 @@ async fn members_may_be_kept_from_creating_tokens_but_admins_never() {
         .post_form(&token_regenerate_path(&before), &[("grace", "24h")])
         .await;
     assert_eq!(r.status, 403, "regenerating is creating: {}", r.body);
-    assert_eq!(me_with(&app, &existing).await.0, 200, "existing tokens keep working");
+    assert_eq!(
+        me_with(&app, &existing).await.0,
+        200,
+        "existing tokens keep working"
+    );
 
     admin.browser.create_pat("admin cli", "30").await;
     owner.browser.create_pat("owner cli", "30").await;

@@ -31,7 +31,10 @@ async fn a_regenerated_token_overlaps_until_the_successor_is_first_used() {
     for grace in ["none", "1h", "24h", "7d"] {
         assert!(page.body.contains(&format!("value=\"{grace}\"")), "{grace}");
     }
-    assert!(page.body.contains("value=\"24h\" checked"), "24h by default");
+    assert!(
+        page.body.contains("value=\"24h\" checked"),
+        "24h by default"
+    );
 
     let new = regenerated(&owner.browser, &token_regenerate_path(&id), "24h").await;
     assert_ne!(new, old);
@@ -47,18 +50,28 @@ async fn a_regenerated_token_overlaps_until_the_successor_is_first_used() {
     assert_eq!(me_with(&app, &old).await.0, 200, "the old one in its grace");
     assert_eq!(me_with(&app, &new).await.0, 200, "the new one");
     // ... and its first use ended the old one's grace.
-    assert!(refused(me_with(&app, &old).await), "the old one after cut-over");
+    assert!(
+        refused(me_with(&app, &old).await),
+        "the old one after cut-over"
+    );
     assert_eq!(me_with(&app, &new).await.0, 200, "the new one still");
 
     // The list links them; the audit log names both.
     let list = owner.browser.get("/integrations/api").await.body;
     assert!(list.contains(&format!("data-token-id=\"{id}\" data-status=\"replaced\"")));
-    assert!(list.contains(&format!("data-token-id=\"{successor}\" data-status=\"active\"")));
-    assert!(list.contains("data-testid=\"replaced-by\"") && list.contains("data-testid=\"replaces\""));
+    assert!(list.contains(&format!(
+        "data-token-id=\"{successor}\" data-status=\"active\""
+    )));
+    assert!(
+        list.contains("data-testid=\"replaced-by\"") && list.contains("data-testid=\"replaces\"")
+    );
     let events = events_of_kind(&app, "pat.regenerated");
     assert_eq!(events.len(), 1);
     let target = events[0].target.clone().unwrap_or_default();
-    assert!(target.contains(&id) && target.contains(&successor), "{target}");
+    assert!(
+        target.contains(&id) && target.contains(&successor),
+        "{target}"
+    );
 }
 
 #[actix_web::test]
@@ -76,7 +89,10 @@ async fn a_regenerated_api_key_overlaps_until_the_successor_is_first_used() {
 
     assert_eq!(me_with(&app, &old).await.0, 200, "the old key in its grace");
     assert_eq!(me_with(&app, &new).await.0, 200, "the new key");
-    assert!(refused(me_with(&app, &old).await), "the old key after cut-over");
+    assert!(
+        refused(me_with(&app, &old).await),
+        "the old key after cut-over"
+    );
     let list = owner.browser.get("/admin/api-keys").await.body;
     assert!(list.contains(&format!("data-key-id=\"{id}\" data-status=\"replaced\"")));
     assert_eq!(events_of_kind(&app, "api_key.regenerated").len(), 1);
@@ -90,14 +106,25 @@ async fn the_grace_ends_the_old_credential_when_the_new_one_stays_unused() {
     let old_key = owner.browser.create_api_key("Nightly", "30").await;
     let pat = pat_id(&app, &owner.id, "nightly");
     let new_pat = regenerated(&owner.browser, &token_regenerate_path(&pat), "1h").await;
-    let new_key =
-        regenerated(&owner.browser, &key_regenerate_path(&key_id_of(&old_key)), "1h").await;
+    let new_key = regenerated(
+        &owner.browser,
+        &key_regenerate_path(&key_id_of(&old_key)),
+        "1h",
+    )
+    .await;
 
     app.clock.advance(Duration::minutes(59));
-    assert_eq!(me_with(&app, &old_pat).await.0, 200, "token within the hour");
+    assert_eq!(
+        me_with(&app, &old_pat).await.0,
+        200,
+        "token within the hour"
+    );
     assert_eq!(me_with(&app, &old_key).await.0, 200, "key within the hour");
     app.clock.advance(Duration::minutes(2));
-    assert!(refused(me_with(&app, &old_pat).await), "token past the hour");
+    assert!(
+        refused(me_with(&app, &old_pat).await),
+        "token past the hour"
+    );
     assert!(refused(me_with(&app, &old_key).await), "key past the hour");
     assert_eq!(me_with(&app, &new_pat).await.0, 200);
     assert_eq!(me_with(&app, &new_key).await.0, 200);
@@ -113,7 +140,12 @@ async fn without_grace_the_old_credential_stops_at_once() {
     let r = regenerate(&owner.browser, &token_regenerate_path(&pat), "none").await;
     assert_eq!(r.status, 200);
     assert!(r.body.contains("stopped working"), "{}", r.body);
-    regenerated(&owner.browser, &key_regenerate_path(&key_id_of(&old_key)), "none").await;
+    regenerated(
+        &owner.browser,
+        &key_regenerate_path(&key_id_of(&old_key)),
+        "none",
+    )
+    .await;
     assert!(refused(me_with(&app, &old_pat).await));
     assert!(refused(me_with(&app, &old_key).await));
     // A token without expiry is regenerated without expiry (no company limit).
@@ -148,7 +180,12 @@ async fn replaced_revoked_expired_and_foreign_credentials_are_not_regenerated() 
     app.clock.advance(Duration::days(8));
     let r = regenerate(&owner.browser, &token_regenerate_path(&short), "24h").await;
     assert_eq!(r.status, 409, "expired token: {}", r.body);
-    let r = regenerate(&owner.browser, &key_regenerate_path(&key_id_of(&key)), "24h").await;
+    let r = regenerate(
+        &owner.browser,
+        &key_regenerate_path(&key_id_of(&key)),
+        "24h",
+    )
+    .await;
     assert_eq!(r.status, 409, "expired key: {}", r.body);
 
     // Someone else's token is not found; a bad grace is a field error.

@@ -20,9 +20,10 @@ use super::error::{ApiError, ErrorBody};
 /// At most this many credentials in one report.
 pub const MAX_REPORTED: usize = 1000;
 /// Longer than any credential we issue; a longer string is refused, not looked at.
-pub const MAX_REPORTED_LEN: usize = 256;
-/// The largest body read: 1,000 strings of the longest length, JSON-escaped, with room.
-const MAX_BODY_BYTES: usize = 512 * 1024;
+pub const MAX_REPORTED_LEN: usize = 200;
+/// The largest body read, as every request body (the input guard reads at most this much):
+/// 1,000 strings of the longest length fit.
+const MAX_BODY_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -74,8 +75,8 @@ async fn read_report(mut payload: web::Payload) -> Result<LeakReport, ApiError> 
 #[utoipa::path(post, path = paths::CREDENTIALS_REVOKE, context_path = paths::SCOPE, tag = "credentials",
     request_body = LeakReport,
     responses((status = 202, body = LeakReportReceived, description = "Received; never says which matched"),
-              (status = 400, description = "Body not JSON, more than 1,000 credentials or one longer than 256 characters (`errors[]`)", body = ErrorBody),
-              (status = 413, description = "Body larger than 512 KiB", body = ErrorBody),
+              (status = 400, description = "Body not JSON, more than 1,000 credentials or one longer than 200 characters (`errors[]`)", body = ErrorBody),
+              (status = 413, description = "Body larger than 256 KiB", body = ErrorBody),
               (status = 429, description = "More than the hourly reports from this address (`Retry-After`)", body = ErrorBody),
               (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(()))]

@@ -406,8 +406,12 @@ pub async fn regenerate_pat(
         let old =
             PersonalAccessToken::find_for_user(conn, &owner.id, &id)?.ok_or(AppError::NotFound)?;
         let policy = pat_policy_for(conn, owner)?;
-        let status = old.status(by.now);
-        if status != crate::db::models::CredentialStatus::Active || old.replaced_by.is_some() {
+        // Replaced but still in its grace is "replaced" here: its successor is the one to regenerate.
+        let status = match old.replaced_by {
+            Some(_) => crate::db::models::CredentialStatus::Replaced,
+            None => old.status(by.now),
+        };
+        if status != crate::db::models::CredentialStatus::Active {
             return Err(not_regenerable("Token", &old.name, status));
         }
         let wanted = old
@@ -486,8 +490,12 @@ pub async fn regenerate_api_key(
         .map_err(denied)?;
         let old = PlatformApiKey::find_in_company(conn, &admin.company_id, &id)?
             .ok_or(AppError::NotFound)?;
-        let status = old.status(by.now);
-        if status != crate::db::models::CredentialStatus::Active || old.replaced_by.is_some() {
+        // Replaced but still in its grace is "replaced" here: its successor is the one to regenerate.
+        let status = match old.replaced_by {
+            Some(_) => crate::db::models::CredentialStatus::Replaced,
+            None => old.status(by.now),
+        };
+        if status != crate::db::models::CredentialStatus::Active {
             return Err(not_regenerable("API key", &old.name, status));
         }
         let latest = end_of_day(by.now.date() + chrono::Duration::days(API_KEY_MAX_DAYS));

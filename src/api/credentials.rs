@@ -38,7 +38,8 @@ fn credentials_schema() -> utoipa::openapi::schema::Array {
         .items(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .max_length(Some(MAX_REPORTED_LEN)),
+                .max_length(Some(MAX_REPORTED_LEN))
+                .pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*$")),
         )
         .max_items(Some(MAX_REPORTED))
         .description(Some(
@@ -75,7 +76,7 @@ async fn read_report(mut payload: web::Payload) -> Result<LeakReport, ApiError> 
 #[utoipa::path(post, path = paths::CREDENTIALS_REVOKE, context_path = paths::SCOPE, tag = "credentials",
     request_body = LeakReport,
     responses((status = 202, body = LeakReportReceived, description = "Received; never says which matched"),
-              (status = 400, description = "Body not JSON, more than 1,000 credentials or one longer than 200 characters (`errors[]`)", body = ErrorBody),
+              (status = 400, description = "Body not JSON, more than 1,000 credentials, or one longer than 200 characters or with control characters (`errors[]`)", body = ErrorBody),
               (status = 413, description = "Body larger than 256 KiB", body = ErrorBody),
               (status = 429, description = "More than the hourly reports from this address (`Retry-After`)", body = ErrorBody),
               (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
@@ -100,11 +101,13 @@ pub async fn revoke_leaked(
     if report
         .credentials
         .iter()
-        .any(|c| c.chars().count() > MAX_REPORTED_LEN)
+        .any(|c| c.chars().count() > MAX_REPORTED_LEN || c.chars().any(char::is_control))
     {
         return Err(ApiError::validation(vec![FieldError::new(
             "credentials",
-            format!("No credential is longer than {MAX_REPORTED_LEN} characters."),
+            format!(
+                "No credential is longer than {MAX_REPORTED_LEN} characters or holds control characters."
+            ),
         )]));
     }
     // Checksums first: a string that is no credential of ours costs no query.

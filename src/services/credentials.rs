@@ -613,6 +613,12 @@ impl RotationAlert {
     }
 }
 
+fn alerted_recently(last: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    last.is_some_and(|at| {
+        now - at < chrono::Duration::seconds(crate::db::models::ROTATION_ALERT_EVERY_SECS)
+    })
+}
+
 fn rotation_event(company: &CompanyId, credential: &str, target: String, ip: &str) -> Event {
     Event::new(AuditKind::CredentialUsedAfterRotation)
         .company(company)
@@ -632,7 +638,10 @@ pub fn token_used_after_rotation(
     ip: &str,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<Option<RotationAlert>> {
-    if !PersonalAccessToken::claim_rotation_alert(conn, &token.id, now)? {
+    // The row read on the way tells most repeats apart without a write.
+    if alerted_recently(token.rotation_alerted_at, now)
+        || !PersonalAccessToken::claim_rotation_alert(conn, &token.id, now)?
+    {
         return Ok(None);
     }
     let successor = token
@@ -676,7 +685,9 @@ pub fn key_used_after_rotation(
     ip: &str,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<Option<RotationAlert>> {
-    if !PlatformApiKey::claim_rotation_alert(conn, &key.id, now)? {
+    if alerted_recently(key.rotation_alerted_at, now)
+        || !PlatformApiKey::claim_rotation_alert(conn, &key.id, now)?
+    {
         return Ok(None);
     }
     let successor = key
@@ -842,4 +853,37 @@ fn revoke_reported_in(
         });
     }
     Ok(notices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap_or_default()
+    }
+
+    #[test]
+    fn a_successor_lives_as_many_days_from_today_as_its_predecessor_did() {
+        let created = at("2026-10-01 15:30:00");
+        let expires = at("2026-10-31 23:59:59");
+        let now = at("2026-10-20 09:00:00");
+        assert_eq!(
+            same_lifetime(created, expires, now),
+            at("2026-11-19 23:59:59")
+        );
+        // Never less than a day.
+        assert_eq!(same_lifetime(now, now, now), at("2026-10-21 23:59:59"));
+    }
+
+    #[test]
+    fn grace_is_one_of_four_and_24_hours_by_default() {
+        assert_eq!(Grace::parse("").ok(), Some(Grace::OneDay));
+        for g in Grace::ALL {
+            assert_eq!(Grace::parse(g.as_str()).ok(), Some(g));
+        }
+        assert!(Grace::parse("2h").is_err());
+        assert_eq!(Grace::None.duration(), chrono::Duration::zero());
+        assert_eq!(Grace::SevenDays.duration(), chrono::Duration::days(7));
+    }
 }

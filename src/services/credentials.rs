@@ -664,8 +664,7 @@ pub fn token_used_after_rotation(
                 token.name, token.id, successor
             ),
             ip,
-        )
-        .actor(&owner.id),
+        ),
     )?;
     Ok(Some(RotationAlert {
         to: vec![owner.email.clone()],

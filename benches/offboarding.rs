@@ -106,6 +106,10 @@ fn seed(db: &Db) -> (User, User) {
             last_used_at: None,
             last_used_ip: None,
             revoked_at: None,
+            replaces: None,
+            replaced_by: None,
+            superseded_at: None,
+            rotation_alerted_at: None,
         })
         .collect();
     // Multi-row INSERTs are backend-specific in Diesel: run the same code on the concrete connection.

@@ -64,6 +64,13 @@ pub enum Action<'a> {
     /// Change or remove the company's SAML identity provider and Enforce SSO: whoever controls
     /// the IdP can sign in as any member, so this is the owner's alone.
     ManageSso,
+    /// Create (or regenerate) one's own Personal Access Token, under the company's policy
+    /// "Members may create PATs".
+    CreatePat {
+        members_may_create: bool,
+    },
+    /// The company's credential policy (maximum PAT lifetime, who may create PATs).
+    ManageCredentialPolicy,
 }
 
 /// meetergo's wording for a meeting type someone may not delete.
@@ -109,7 +116,9 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
             Action::ManageApiKeys
             | Action::ManageOwnTokens
             | Action::ViewAdminArea
-            | Action::ManageSso => Err(Denied(
+            | Action::ManageSso
+            | Action::CreatePat { .. }
+            | Action::ManageCredentialPolicy => Err(Denied(
                 "A Platform API Key cannot manage credentials or settings.",
             )),
             Action::DeleteUser(t) | Action::Offboard(t) => {
@@ -150,6 +159,13 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
             match action {
                 Action::ManageOwnTokens => Ok(()),
                 Action::ManageSso => allow(owner, "Only the owner changes single sign-on."),
+                Action::CreatePat { members_may_create } => allow(
+                    members_may_create || admin,
+                    "Your company lets only owners and admins create personal access tokens.",
+                ),
+                Action::ManageCredentialPolicy => {
+                    allow(owner, "Only the owner changes the credential policy.")
+                }
                 Action::ViewAdminArea
                 | Action::ManageApiKeys
                 | Action::ListUsers
@@ -341,6 +357,37 @@ mod tests {
         assert!(invite(&owner, Role::Admin).is_ok());
         assert!(invite(&owner, Role::Owner).is_err());
         assert!(invite(&member, Role::Member).is_err());
+    }
+
+    #[test]
+    fn the_credential_policy_is_the_owners_and_members_may_be_kept_from_pats() {
+        let c = CompanyId::new();
+        let (owner, admin, member) = (
+            user(&c, Role::Owner),
+            user(&c, Role::Admin),
+            user(&c, Role::Member),
+        );
+        assert!(authorize(Actor::Member(&owner), Action::ManageCredentialPolicy).is_ok());
+        assert!(authorize(Actor::Member(&admin), Action::ManageCredentialPolicy).is_err());
+        let create = |u: &User, members_may_create| {
+            authorize(Actor::Member(u), Action::CreatePat { members_may_create })
+        };
+        assert!(create(&member, true).is_ok());
+        assert!(create(&member, false).is_err());
+        assert!(create(&admin, false).is_ok());
+        assert!(create(&owner, false).is_ok());
+        let pat = Action::CreatePat {
+            members_may_create: true,
+        };
+        assert!(authorize(Actor::Pat(&owner), pat).is_err());
+        assert!(authorize(
+            Actor::ApiKey {
+                company: &c,
+                acting: None
+            },
+            pat
+        )
+        .is_err());
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct Settings {
     /// How often the server runs its jobs (purges, expiry reminders); `None`
     /// (`JOBS_INTERVAL_SECS=0`) leaves them to `meetergo-console run-jobs` from cron.
     pub jobs_interval: Option<Duration>,
+    /// Leaked-credential reports (`POST /v4/credentials/revoke`) per IP per hour.
+    pub leak_report_rate_limit_per_hour: u32,
 }
 
 impl Settings {
@@ -152,6 +154,8 @@ impl Settings {
                 0 => None,
                 secs => Some(Duration::from_secs(secs)),
             },
+            leak_report_rate_limit_per_hour: number("LEAK_REPORT_RATE_LIMIT_PER_HOUR", 60)?.max(1)
+                as u32,
         })
     }
 
@@ -188,6 +192,7 @@ impl Settings {
             usage_flush: Duration::from_secs(60),
             // Tests run a round when they want one (`TestApp::run_jobs`), at a moment they chose.
             jobs_interval: None,
+            leak_report_rate_limit_per_hour: 60,
         }
     }
 

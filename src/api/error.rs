@@ -158,6 +158,13 @@ impl ApiError {
             K::Gone => Self::new(StatusCode::GONE, "gone", r.message),
         }
     }
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Request body too large",
+        )
+    }
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -1,6 +1,7 @@
 //! The `/v4` JSON API, wire-compatible with the public meetergo API.
 
 pub mod appointment;
+pub mod credentials;
 pub mod error;
 pub mod meeting_type;
 pub mod openapi;
@@ -56,6 +57,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::get().to(appointment::paginated),
             )
             .route(paths::OPENAPI, web::get().to(openapi::document))
+            .route(
+                paths::CREDENTIALS_REVOKE,
+                web::post().to(credentials::revoke_leaked),
+            )
             .default_service(web::to(unrouted)),
     );
 }
@@ -70,6 +75,7 @@ const PATHS: &[(&str, &[&str])] = &[
     (paths::MEETING_TYPE, &["GET", "PATCH", "DELETE"]),
     (paths::APPOINTMENTS_PAGINATED, &["GET"]),
     (paths::OPENAPI, &["GET"]),
+    (paths::CREDENTIALS_REVOKE, &["POST"]),
 ];
 
 /// A request no route took: 405 with `Allow` for a known path, else 404.
@@ -170,6 +176,7 @@ mod tests {
             paths::MEETING_TYPE,
             paths::APPOINTMENTS_PAGINATED,
             paths::OPENAPI,
+            paths::CREDENTIALS_REVOKE,
         ];
         for path in every_path {
             assert!(

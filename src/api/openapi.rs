@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{appointment, error, meeting_type, user, user_lifecycle};
+use super::{appointment, credentials, error, meeting_type, user, user_lifecycle};
 
 struct SecuritySchemes;
 
@@ -51,6 +51,7 @@ impl Modify for SecuritySchemes {
         meeting_type::list, meeting_type::create, meeting_type::get_one, meeting_type::update,
         meeting_type::delete,
         appointment::paginated,
+        credentials::revoke_leaked,
     ),
     components(schemas(error::ErrorBody, error::FieldProblem)),
     modifiers(&SecuritySchemes)

@@ -8,9 +8,10 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::error::ApiError;
 use crate::authz::Actor;
-use crate::db::models::{KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
+use crate::db::models::{is_cut_over, KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
 use crate::db::DbConnection;
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
+use crate::services::credentials::{self, RotationAlert};
 use crate::services::usage::IdentifiedCredential;
 use crate::state::AppState;
 
@@ -119,11 +120,11 @@ pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<Act
         ip,
         now,
     };
-    let (identified, outcome) = db
+    let (identified, alert, outcome) = db
         .run(move |conn| {
-            let mut identified = None;
-            let outcome = authenticate(conn, presented, &limits, &mut identified);
-            Ok::<_, crate::error::AppError>((identified, outcome))
+            let (mut identified, mut alert) = (None, None);
+            let outcome = authenticate(conn, presented, &limits, &mut identified, &mut alert);
+            Ok::<_, crate::error::AppError>((identified, alert, outcome))
         })
         .await
         .map_err(ApiError::from)?;
@@ -133,6 +134,17 @@ pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<Act
             credential,
             ip: peer,
             at: now,
+        });
+    }
+    if let Some(alert) = alert {
+        // In the background: the refusal takes as long as any other.
+        let (mailer, public_url) = (app.mailer.clone(), app.settings.public_url.clone());
+        actix_web::rt::spawn(async move {
+            for mail in alert.mails(&public_url) {
+                if let Err(e) = mailer.send(mail).await {
+                    tracing::warn!(error = %e, "the used-after-rotation alert could not be sent");
+                }
+            }
         });
     }
     outcome
@@ -176,12 +188,14 @@ struct Presentation {
 }
 
 /// Sets `identified` to the credential's id once it is known to be a valid one, so that its
-/// usage is counted whatever the request's outcome (a refusal with 429 included).
+/// usage is counted whatever the request's outcome (a refusal with 429 included). `alert`
+/// receives what to mail when a regenerated credential was used after its cut-over.
 fn authenticate(
     conn: &mut DbConnection,
     presented: Presentation,
     limits: &RateLimits,
     identified: &mut Option<String>,
+    alert: &mut Option<RotationAlert>,
 ) -> Result<ActingUser, ApiError> {
     let Presentation {
         hash,
@@ -199,6 +213,10 @@ fn authenticate(
             if token.revoked_at.is_some() || !owner.is_active() {
                 return Err(ApiError::invalid_credential());
             }
+            if is_cut_over(token.superseded_at, now) {
+                *alert = credentials::token_used_after_rotation(conn, &token, &owner, ip, now)?;
+                return Err(ApiError::invalid_credential());
+            }
             if token.expires_at.is_some_and(|e| e <= now) {
                 return Err(ApiError::credential_expired());
             }
@@ -213,6 +231,10 @@ fn authenticate(
                 NamedUser::User(_) | NamedUser::Malformed => {
                     return Err(ApiError::impersonation_forbidden())
                 }
+            }
+            // A regenerated token's first use ends its predecessor's grace: one write, once.
+            if let (Some(predecessor), None) = (&token.replaces, token.last_used_at) {
+                PersonalAccessToken::cut_over(conn, predecessor, now)?;
             }
             token.touch(conn, now, ip)?;
             Ok(ActingUser {
@@ -239,6 +261,10 @@ fn authenticate(
             if key.revoked_at.is_some() || key.deactivated_at.is_some() {
                 return Err(ApiError::invalid_credential());
             }
+            if is_cut_over(key.superseded_at, now) {
+                *alert = credentials::key_used_after_rotation(conn, &key, ip, now)?;
+                return Err(ApiError::invalid_credential());
+            }
             if key.expires_at <= now {
                 return Err(ApiError::credential_expired());
             }
@@ -257,6 +283,9 @@ fn authenticate(
                     .filter(User::is_active)
                     .ok_or_else(ApiError::user_not_in_company)?,
             };
+            if let (Some(predecessor), None) = (&key.replaces, key.last_used_at) {
+                PlatformApiKey::cut_over(conn, predecessor, now)?;
+            }
             key.touch(conn, now, ip)?;
             Ok(ActingUser {
                 credential: Credential::ApiKey {

@@ -24,6 +24,8 @@ pub struct RateLimits {
     /// The same per IP, wider: many people may share one address.
     two_factor_ip: Arc<DefaultKeyedRateLimiter<String>>,
     failures: Arc<AccountFailures>,
+    /// Leaked-credential reports per IP (unauthenticated).
+    leak_report: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -88,7 +90,10 @@ impl RateLimits {
         // Five codes a minute per person (30 per IP): enough for typos, far too few to guess.
         let two_factor = Quota::per_minute(nz(5)).allow_burst(nz(5));
         let two_factor_ip = Quota::per_minute(nz(30)).allow_burst(nz(30));
+        let leak_per_hour = nz(settings.leak_report_rate_limit_per_hour);
+        let leak_report = Quota::per_hour(leak_per_hour).allow_burst(leak_per_hour);
         Self {
+            leak_report: Arc::new(RateLimiter::keyed(leak_report)),
             two_factor_ip: Arc::new(RateLimiter::keyed(two_factor_ip)),
             two_factor: Arc::new(RateLimiter::keyed(two_factor)),
             login: Arc::new(RateLimiter::keyed(login)),
@@ -153,8 +158,14 @@ impl RateLimits {
         Self::check(&self.api, credential_id.to_owned())
     }
 
+    /// One leaked-credential report from `ip`.
+    pub fn leak_report(&self, ip: &str) -> Result<(), RetryAfter> {
+        Self::check(&self.leak_report, ip.to_owned())
+    }
+
     /// Forgets idle keys so the maps stay small.
     pub fn shrink(&self) {
+        self.leak_report.retain_recent();
         self.login.retain_recent();
         self.recovery.retain_recent();
         self.invite.retain_recent();

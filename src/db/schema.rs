@@ -10,6 +10,8 @@ diesel::table! {
         created_at -> Timestamp,
         sso_enforced -> Bool,
         require_two_factor -> Bool,
+        max_pat_lifetime_days -> Nullable<Integer>,
+        members_may_create_pats -> Bool,
     }
 }
 
@@ -148,6 +150,10 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         last_used_ip -> Nullable<Text>,
         revoked_at -> Nullable<Timestamp>,
+        replaces -> Nullable<Text>,
+        replaced_by -> Nullable<Text>,
+        superseded_at -> Nullable<Timestamp>,
+        rotation_alerted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -165,6 +171,10 @@ diesel::table! {
         last_used_ip -> Nullable<Text>,
         deactivated_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        replaces -> Nullable<Text>,
+        replaced_by -> Nullable<Text>,
+        superseded_at -> Nullable<Timestamp>,
+        rotation_alerted_at -> Nullable<Timestamp>,
     }
 }
 

@@ -46,6 +46,11 @@ text_enum! {
         EmailVerified => "email.verified",
         EmailChanged => "email.changed",
         DomainVerified => "domain.verified",
+        PatRegenerated => "pat.regenerated",
+        ApiKeyRegenerated => "api_key.regenerated",
+        CredentialUsedAfterRotation => "credential.used_after_rotation",
+        CredentialReportedLeaked => "credential.reported_leaked",
+        CredentialPolicyChanged => "credential_policy.changed",
     }
 }
 

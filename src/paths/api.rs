@@ -10,6 +10,7 @@ pub const MEETING_TYPES: &str = "/meeting-type";
 pub const MEETING_TYPE: &str = "/meeting-type/{id}";
 pub const APPOINTMENTS_PAGINATED: &str = "/appointment/paginated";
 pub const OPENAPI: &str = "/openapi.json";
+pub const CREDENTIALS_REVOKE: &str = "/credentials/revoke";
 
 /// Whether `path` (a request's full path) is under the API's scope.
 pub fn is_api(path: &str) -> bool {

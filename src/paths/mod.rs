@@ -71,6 +71,9 @@ pub const AUDIT_LOG_CSV: &str = "/settings/audit.csv";
 pub const API_TOKEN: &str = "/integrations/api/tokens/{id}";
 /// A Platform API Key's details and usage (owners and admins).
 pub const ADMIN_API_KEY: &str = "/admin/api-keys/{id}";
+pub const API_TOKEN_REGENERATE: &str = "/integrations/api/tokens/{id}/regenerate";
+pub const ADMIN_API_KEY_REGENERATE: &str = "/admin/api-keys/{id}/regenerate";
+pub const COMPANY_CREDENTIAL_POLICY: &str = "/settings/company/credential-policy";
 
 /// `pattern` with its one `{param}` segment replaced by `value`.
 fn fill(pattern: &str, value: impl Display) -> String {
@@ -157,6 +160,14 @@ pub fn api_token(id: impl Display) -> String {
 
 pub fn admin_api_key(id: impl Display) -> String {
     fill(ADMIN_API_KEY, id)
+}
+
+pub fn api_token_regenerate(id: impl Display) -> String {
+    fill(API_TOKEN_REGENERATE, id)
+}
+
+pub fn admin_api_key_regenerate(id: impl Display) -> String {
+    fill(ADMIN_API_KEY_REGENERATE, id)
 }
 
 #[cfg(test)]
@@ -253,6 +264,9 @@ mod tests {
             AUDIT_LOG_CSV,
             API_TOKEN,
             ADMIN_API_KEY,
+            API_TOKEN_REGENERATE,
+            ADMIN_API_KEY_REGENERATE,
+            COMPANY_CREDENTIAL_POLICY,
         ];
         for pattern in every_page {
             let path = fill(pattern, "00000000-0000-4000-8000-000000000000");

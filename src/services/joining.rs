@@ -189,6 +189,8 @@ pub fn create_workspace(
         sso_enforced: false,
         require_two_factor: false,
         created_at: now(),
+        max_pat_lifetime_days: None,
+        members_may_create_pats: true,
     };
     company.insert(conn)?;
     let owner = new_user(&company.id, account, Role::Owner);

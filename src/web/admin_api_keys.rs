@@ -11,11 +11,11 @@ use crate::db::models::PlatformApiKey;
 use crate::domain::ApiKeyId;
 use crate::error::AppError;
 use crate::paths;
-use crate::services::credentials::{self, KeyChange};
+use crate::services::credentials::{self, Grace, KeyChange};
 use crate::services::usage;
 
 use super::context::Member;
-use super::integrations::expiry_from_preset;
+use super::integrations::{cut_over_note, expiry_from_preset, RegenerateForm, RegeneratePage};
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 use super::usage_view::UsageView;
 use super::views::{fmt_date, fmt_time, CredentialRow};
@@ -43,6 +43,8 @@ struct ApiKeysPage {
     today: String,
     expiry_options: &'static [(&'static str, &'static str)],
     max_date: String,
+    /// What the one-time secret replaced, when it came from "Regenerate…".
+    new_secret_note: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,9 +65,23 @@ async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
         .run(move |conn| PlatformApiKey::list_for_company(conn, &company))
         .await?;
     let at = m.now;
+    let prefixes: std::collections::HashMap<ApiKeyId, String> = keys
+        .iter()
+        .map(|(k, _)| (k.id.clone(), k.prefix.clone()))
+        .collect();
+    let prefix_of = |id: &Option<ApiKeyId>| {
+        id.as_ref()
+            .map(|id| prefixes.get(id).cloned().unwrap_or_else(|| id.to_string()))
+    };
     Ok(keys
         .into_iter()
         .map(|(k, creator)| CredentialRow {
+            replaced_by: prefix_of(&k.replaced_by),
+            replaces: prefix_of(&k.replaces),
+            works_until: k
+                .superseded_at
+                .filter(|s| *s > at && k.revoked_at.is_none())
+                .map(|s| fmt_time(Some(s))),
             status: k.status(at).label(),
             id: k.id.to_string(),
             name: k.name,
@@ -94,6 +110,7 @@ fn page(shell: Shell, keys: Vec<CredentialRow>, now: chrono::NaiveDateTime) -> A
         today: today.to_string(),
         expiry_options: KEY_EXPIRY_OPTIONS,
         max_date: (today + chrono::Duration::days(credentials::API_KEY_MAX_DAYS)).to_string(),
+        new_secret_note: String::new(),
     }
 }
 
@@ -177,6 +194,67 @@ async fn revoke(m: Member, id: web::Path<ApiKeyId>) -> Result<HttpResponse, AppE
     change(m, id.into_inner(), KeyChange::Revoke).await
 }
 
+async fn find_key(m: &Member, id: ApiKeyId) -> Result<PlatformApiKey, AppError> {
+    let company = m.me.company.id.clone();
+    m.app
+        .db
+        .run(move |conn| PlatformApiKey::find_in_company(conn, &company, &id))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn regenerate_page(shell: Shell, key: &PlatformApiKey, errors: FormErrors) -> RegeneratePage {
+    RegeneratePage {
+        name: key.name.clone(),
+        prefix: key.prefix.clone(),
+        action: paths::admin_api_key_regenerate(&key.id),
+        back: paths::ADMIN_API_KEYS,
+        back_label: "Platform API Keys",
+        ..RegeneratePage::new(shell, "API key", Grace::DEFAULT, errors)
+    }
+}
+
+/// "Regenerate…": the choice of how long the old key keeps working.
+async fn regenerate_form(
+    m: Member,
+    shell: Shell,
+    id: web::Path<ApiKeyId>,
+) -> Result<HttpResponse, AppError> {
+    m.require(Action::ManageApiKeys)?;
+    let key = find_key(&m, id.into_inner()).await?;
+    render(&regenerate_page(shell, &key, FormErrors::default()))
+}
+
+async fn regenerate(
+    m: Member,
+    shell: Shell,
+    id: web::Path<ApiKeyId>,
+    form: web::Form<RegenerateForm>,
+) -> Result<HttpResponse, AppError> {
+    m.require(Action::ManageApiKeys)?;
+    let id = id.into_inner();
+    let grace = match Grace::parse(&form.into_inner().grace) {
+        Ok(grace) => grace,
+        Err(refusal) => {
+            let key = find_key(&m, id).await?;
+            let errors = FormErrors(vec![refusal.as_field_error("grace")]);
+            return render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &regenerate_page(shell, &key, errors),
+            );
+        }
+    };
+    let keys = m.app.keys.clone();
+    let done = credentials::regenerate_api_key(&m.app.db, keys, m.acting(), id, grace).await?;
+    let rows = load_rows(&m).await?;
+    render(&ApiKeysPage {
+        new_secret: Some(tokens::reveal(&done.issued).to_owned()),
+        new_secret_name: done.successor.name,
+        new_secret_note: cut_over_note(&done.predecessor.prefix, grace, done.cut_over),
+        ..page(shell, rows, m.now)
+    })
+}
+
 #[derive(Template)]
 #[template(path = "admin/api_key.html")]
 struct ApiKeyPage {
@@ -193,38 +271,20 @@ async fn key_page(
     id: web::Path<ApiKeyId>,
 ) -> Result<HttpResponse, AppError> {
     m.require(Action::ManageApiKeys)?;
-    let (company, id) = (m.me.company.id.clone(), id.into_inner());
-    let key = m
-        .app
-        .db
-        .run(move |conn| PlatformApiKey::find_in_company(conn, &company, &id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let key = find_key(&m, id.into_inner()).await?;
     let report = usage::report(&m.app.db, key.id.to_string(), m.now).await?;
-    let (creator_id, at) = (key.created_by.clone(), m.now);
-    let creator = m
-        .app
-        .db
-        .run(move |conn| crate::db::models::User::find(conn, &creator_id))
+    // The row as the list shows it (creator's name, predecessor and successor).
+    let id = key.id.to_string();
+    let credential = load_rows(&m)
         .await?
-        .map(|u| u.name)
-        .unwrap_or_default();
-    let credential = CredentialRow {
-        status: key.status(at).label(),
-        id: key.id.to_string(),
-        name: key.name,
-        prefix: key.prefix,
-        created_by: creator,
-        created: fmt_time(Some(key.created_at)),
-        expires: fmt_date(Some(key.expires_at)),
-        last_used: fmt_time(key.last_used_at),
-        last_used_ip: key.last_used_ip.unwrap_or_default(),
-    };
+        .into_iter()
+        .find(|row| row.id == id)
+        .ok_or(AppError::NotFound)?;
     render(&ApiKeyPage {
         shell,
         section: "api-keys",
         credential,
-        usage: UsageView::build(report, at),
+        usage: UsageView::build(report, m.now),
     })
 }
 
@@ -234,5 +294,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::ADMIN_API_KEY_DEACTIVATE, web::post().to(deactivate))
         .route(paths::ADMIN_API_KEY_ACTIVATE, web::post().to(activate))
         .route(paths::ADMIN_API_KEY_REVOKE, web::post().to(revoke))
+        .route(
+            paths::ADMIN_API_KEY_REGENERATE,
+            web::get().to(regenerate_form),
+        )
+        .route(paths::ADMIN_API_KEY_REGENERATE, web::post().to(regenerate))
         .route(paths::ADMIN_API_KEY, web::get().to(key_page));
 }

@@ -137,9 +137,15 @@ pub async fn refuse_unreadable_input(
                 let body = match req.extract::<web::Bytes>().await {
                     Ok(body) => body,
                     Err(e) if api => {
-                        let refusal = ApiError::bad_request(format!(
-                            "The request body could not be read: {e}"
-                        ));
+                        let too_large = e.as_response_error().status_code()
+                            == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE;
+                        let refusal = if too_large {
+                            ApiError::payload_too_large()
+                        } else {
+                            ApiError::bad_request(format!(
+                                "The request body could not be read: {e}"
+                            ))
+                        };
                         return Ok(req
                             .into_response(refusal.error_response())
                             .map_into_right_body());

@@ -9,9 +9,10 @@ use serde::Deserialize;
 use crate::auth::tokens;
 use crate::db::models::PersonalAccessToken;
 use crate::domain::TokenId;
-use crate::error::AppError;
+use crate::error::{AppError, RefusalKind};
 use crate::paths;
-use crate::services::{credentials, usage};
+use crate::services::credentials::{self, Grace};
+use crate::services::usage;
 
 use super::context::Member;
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
@@ -24,6 +25,15 @@ const PAT_EXPIRY_OPTIONS: &[(&str, &str)] = &[
     ("60", "60 days"),
     ("90", "90 days"),
     ("none", "No expiry"),
+    ("custom", "Custom date"),
+];
+
+/// Under a company's maximum lifetime there is no "No expiry".
+const PAT_EXPIRY_OPTIONS_LIMITED: &[(&str, &str)] = &[
+    ("7", "7 days"),
+    ("30", "30 days"),
+    ("60", "60 days"),
+    ("90", "90 days"),
     ("custom", "Custom date"),
 ];
 
@@ -47,6 +57,11 @@ struct TokensPage {
     errors: FormErrors,
     today: String,
     expiry_options: &'static [(&'static str, &'static str)],
+    /// What the one-time secret replaced, when it came from "Regenerate…".
+    new_secret_note: String,
+    /// Why this member may not create tokens (the form is not shown then).
+    creation_refused: Option<String>,
+    max_lifetime_days: Option<i32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,9 +77,23 @@ pub struct NewTokenForm {
 }
 
 fn rows(tokens: Vec<PersonalAccessToken>, at: NaiveDateTime) -> Vec<CredentialRow> {
+    let prefixes: std::collections::HashMap<TokenId, String> = tokens
+        .iter()
+        .map(|t| (t.id.clone(), t.prefix.clone()))
+        .collect();
+    let prefix_of = |id: &Option<TokenId>| {
+        id.as_ref()
+            .map(|id| prefixes.get(id).cloned().unwrap_or_else(|| id.to_string()))
+    };
     tokens
         .into_iter()
         .map(|t| CredentialRow {
+            replaced_by: prefix_of(&t.replaced_by),
+            replaces: prefix_of(&t.replaces),
+            works_until: t
+                .superseded_at
+                .filter(|s| *s > at && t.revoked_at.is_none())
+                .map(|s| fmt_time(Some(s))),
             status: t.status(at).label(),
             id: t.id.to_string(),
             name: t.name,
@@ -102,10 +131,36 @@ async fn integrations(m: Member, shell: Shell) -> Result<HttpResponse, AppError>
 
 async fn tokens_page(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
     let tokens = load_rows(&m).await?;
-    render(&page(shell, tokens, m.now))
+    render(&page(&m, shell, tokens).await?)
 }
 
-fn page(shell: Shell, tokens: Vec<CredentialRow>, now: NaiveDateTime) -> TokensPage {
+/// The page, with the form as the company's policy allows it for this member.
+async fn page(
+    m: &Member,
+    shell: Shell,
+    tokens: Vec<CredentialRow>,
+) -> Result<TokensPage, AppError> {
+    let base = bare_page(shell, tokens, m.now);
+    Ok(
+        match credentials::may_create_pat(&m.app.db, m.me.user.clone()).await? {
+            Ok(policy) => TokensPage {
+                max_lifetime_days: policy.max_lifetime_days,
+                expiry_options: if policy.max_lifetime_days.is_some() {
+                    PAT_EXPIRY_OPTIONS_LIMITED
+                } else {
+                    PAT_EXPIRY_OPTIONS
+                },
+                ..base
+            },
+            Err(why) => TokensPage {
+                creation_refused: Some(why),
+                ..base
+            },
+        },
+    )
+}
+
+fn bare_page(shell: Shell, tokens: Vec<CredentialRow>, now: NaiveDateTime) -> TokensPage {
     TokensPage {
         shell,
         tokens,
@@ -117,6 +172,9 @@ fn page(shell: Shell, tokens: Vec<CredentialRow>, now: NaiveDateTime) -> TokensP
         errors: FormErrors::default(),
         today: now.date().to_string(),
         expiry_options: PAT_EXPIRY_OPTIONS,
+        new_secret_note: String::new(),
+        creation_refused: None,
+        max_lifetime_days: None,
     }
 }
 
@@ -147,12 +205,14 @@ async fn create_token(
             let keys = m.app.keys.clone();
             match credentials::create_pat(&m.app.db, keys, m.acting(), request).await {
                 Ok(created) => Ok(created),
-                Err(AppError::Refused(r)) => Err(vec![r.as_field_error("name")]),
+                Err(AppError::Refused(r)) if r.kind == RefusalKind::Invalid => {
+                    Err(vec![r.as_field_error("name")])
+                }
                 Err(e) => return Err(e),
             }
         }
     };
-    let base = page(shell, load_rows(&m).await?, m.now);
+    let base = page(&m, shell, load_rows(&m).await?).await?;
     match outcome {
         // The one and only time the clear token is sent; the response is not cached.
         Ok((token, issued)) => render(&TokensPage {
@@ -187,6 +247,122 @@ async fn revoke_token(m: Member, id: web::Path<TokenId>) -> Result<HttpResponse,
             token.name
         ),
     ))
+}
+
+/// "Regenerate…": the choice of how long the old token keeps working.
+async fn regenerate_form(
+    m: Member,
+    shell: Shell,
+    id: web::Path<TokenId>,
+) -> Result<HttpResponse, AppError> {
+    let (owner, id) = (m.me.user.id.clone(), id.into_inner());
+    let token = m
+        .app
+        .db
+        .run(move |conn| PersonalAccessToken::find_for_user(conn, &owner, &id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    render(&RegeneratePage::for_token(
+        shell,
+        &token,
+        Grace::DEFAULT,
+        FormErrors::default(),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RegenerateForm {
+    #[serde(default)]
+    pub grace: String,
+}
+
+async fn regenerate_token(
+    m: Member,
+    shell: Shell,
+    id: web::Path<TokenId>,
+    form: web::Form<RegenerateForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let grace = match Grace::parse(&form.grace) {
+        Ok(grace) => grace,
+        Err(refusal) => {
+            let (owner, id) = (m.me.user.id.clone(), id.clone());
+            let token = m
+                .app
+                .db
+                .run(move |conn| PersonalAccessToken::find_for_user(conn, &owner, &id))
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let errors = FormErrors(vec![refusal.as_field_error("grace")]);
+            return render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &RegeneratePage::for_token(shell, &token, Grace::DEFAULT, errors),
+            );
+        }
+    };
+    let keys = m.app.keys.clone();
+    let done = credentials::regenerate_pat(&m.app.db, keys, m.acting(), id, grace).await?;
+    let base = page(&m, shell, load_rows(&m).await?).await?;
+    // The one and only time the new token is sent, as at creation.
+    render(&TokensPage {
+        new_secret: Some(tokens::reveal(&done.issued).to_owned()),
+        new_secret_name: done.successor.name,
+        new_secret_note: cut_over_note(&done.predecessor.prefix, grace, done.cut_over),
+        ..base
+    })
+}
+
+/// What the page says about the predecessor after "Regenerate".
+pub fn cut_over_note(old_prefix: &str, grace: Grace, cut_over: NaiveDateTime) -> String {
+    match grace {
+        Grace::None => format!("The old one ({old_prefix}) stopped working."),
+        _ => format!(
+            "The old one ({old_prefix}) keeps working until the new one is first used, or until {} at the latest.",
+            fmt_time(Some(cut_over))
+        ),
+    }
+}
+
+/// The confirmation page of "Regenerate…", for a token or a key.
+#[derive(Template)]
+#[template(path = "credentials/regenerate.html")]
+pub struct RegeneratePage {
+    pub shell: Shell,
+    pub what: &'static str,
+    pub name: String,
+    pub prefix: String,
+    pub action: String,
+    pub back: &'static str,
+    pub back_label: &'static str,
+    pub graces: Vec<(&'static str, &'static str)>,
+    pub grace: &'static str,
+    pub errors: FormErrors,
+}
+
+impl RegeneratePage {
+    pub fn new(shell: Shell, what: &'static str, grace: Grace, errors: FormErrors) -> Self {
+        Self {
+            shell,
+            what,
+            name: String::new(),
+            prefix: String::new(),
+            action: String::new(),
+            back: paths::API_TOKENS,
+            back_label: "Personal Access Tokens",
+            graces: Grace::ALL.iter().map(|g| (g.as_str(), g.label())).collect(),
+            grace: grace.as_str(),
+            errors,
+        }
+    }
+
+    fn for_token(shell: Shell, t: &PersonalAccessToken, grace: Grace, errors: FormErrors) -> Self {
+        Self {
+            name: t.name.clone(),
+            prefix: t.prefix.clone(),
+            action: paths::api_token_regenerate(&t.id),
+            ..Self::new(shell, "token", grace, errors)
+        }
+    }
 }
 
 #[derive(Template)]
@@ -224,5 +400,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::API_TOKENS, web::get().to(tokens_page))
         .route(paths::API_TOKEN_CREATE, web::post().to(create_token))
         .route(paths::API_TOKEN_REVOKE, web::post().to(revoke_token))
+        .route(paths::API_TOKEN_REGENERATE, web::get().to(regenerate_form))
+        .route(
+            paths::API_TOKEN_REGENERATE,
+            web::post().to(regenerate_token),
+        )
         .route(paths::API_TOKEN, web::get().to(token_page));
 }

@@ -14,6 +14,11 @@ pub struct CredentialRow {
     pub last_used: String,
     pub last_used_ip: String,
     pub status: &'static str,
+    /// Regeneration: the successor's prefix and when this one stops at the latest, and the
+    /// predecessor's prefix.
+    pub replaced_by: Option<String>,
+    pub works_until: Option<String>,
+    pub replaces: Option<String>,
 }
 
 pub fn fmt_time(t: Option<NaiveDateTime>) -> String {

@@ -141,14 +141,15 @@ async fn json_with_nul_in_a_string_is_a_400_json_answer() {
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["statusCode"], 400, "{}", r.body);
     assert_eq!(r.code(), "bad_request", "{}", r.body);
-    // A body too large to read is refused in the same JSON shape.
+    // A body too large to read is refused in the same JSON shape, as 413.
     let huge = format!(
         r#"{{"title":"{}","slug":"x","duration":30}}"#,
         "A".repeat(300_000)
     );
     let r = send_json(huge).await;
-    assert_eq!(r.status, 400);
-    assert_eq!(r.code(), "bad_request", "{}", r.body);
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["statusCode"], 413, "{}", r.body);
+    assert_eq!(r.code(), "payload_too_large", "{}", r.body);
 }
 
 #[actix_web::test]

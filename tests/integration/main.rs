@@ -18,6 +18,7 @@ mod domains;
 mod helpers;
 mod hostile;
 mod lifecycle_jobs;
+mod lifecycle_rotation;
 mod lifecycle_usage;
 mod paths_and_time;
 mod races;

@@ -17,6 +17,10 @@ pub struct Company {
     pub sso_enforced: bool,
     /// Password sign-ins must pass two-factor; members without it enrol first.
     pub require_two_factor: bool,
+    /// The longest a personal access token may live, in days; None: no limit.
+    pub max_pat_lifetime_days: Option<i32>,
+    /// Off: only owners and admins create personal access tokens.
+    pub members_may_create_pats: bool,
 }
 
 impl Company {

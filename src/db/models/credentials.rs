@@ -14,6 +14,8 @@ pub enum CredentialStatus {
     Expired,
     Deactivated,
     Revoked,
+    /// Regenerated, and past its cut-over: the successor's first use or the end of the grace.
+    Replaced,
 }
 
 impl CredentialStatus {
@@ -23,6 +25,7 @@ impl CredentialStatus {
             Self::Expired => "expired",
             Self::Deactivated => "deactivated",
             Self::Revoked => "revoked",
+            Self::Replaced => "replaced",
         }
     }
 }
@@ -43,6 +46,14 @@ fn last_used_is_stale(
     }
 }
 
+/// A regenerated credential stops at its cut-over (`superseded_at`).
+pub fn is_cut_over(superseded_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    superseded_at.is_some_and(|at| at <= now)
+}
+
+/// At most one "used after rotation" alert per credential in this many seconds.
+pub const ROTATION_ALERT_EVERY_SECS: i64 = 3600;
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
 #[diesel(table_name = pats)]
 pub struct PersonalAccessToken {
@@ -56,12 +67,21 @@ pub struct PersonalAccessToken {
     pub last_used_at: Option<NaiveDateTime>,
     pub last_used_ip: Option<String>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The token this one was regenerated from.
+    pub replaces: Option<TokenId>,
+    /// The token regenerated from this one.
+    pub replaced_by: Option<TokenId>,
+    /// When this token stops because it was regenerated (see `is_cut_over`).
+    pub superseded_at: Option<NaiveDateTime>,
+    pub rotation_alerted_at: Option<NaiveDateTime>,
 }
 
 impl PersonalAccessToken {
     pub fn status(&self, now: NaiveDateTime) -> CredentialStatus {
         if self.revoked_at.is_some() {
             CredentialStatus::Revoked
+        } else if is_cut_over(self.superseded_at, now) {
+            CredentialStatus::Replaced
         } else if self.expires_at.is_some_and(|e| e <= now) {
             CredentialStatus::Expired
         } else {
@@ -117,6 +137,7 @@ impl PersonalAccessToken {
             .filter(pats::user_id.eq(user))
             .filter(pats::name.eq(name))
             .filter(pats::revoked_at.is_null())
+            .filter(pats::replaced_by.is_null())
             .count()
             .get_result(conn)?;
         Ok(n > 0)
@@ -147,6 +168,11 @@ impl PersonalAccessToken {
             .filter(pats::user_id.eq(user))
             .filter(pats::revoked_at.is_null())
             .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
             .count()
             .get_result(conn)
     }
@@ -161,6 +187,11 @@ impl PersonalAccessToken {
             .filter(pats::user_id.eq_any(users))
             .filter(pats::revoked_at.is_null())
             .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
             .group_by(pats::user_id)
             .select((pats::user_id, diesel::dsl::count_star()))
             .load(conn)?;
@@ -177,8 +208,148 @@ impl PersonalAccessToken {
             .filter(pats::user_id.eq(user))
             .filter(pats::revoked_at.is_null())
             .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
             .order(pats::created_at.desc())
             .load(conn)
+    }
+
+    /// Marks a live token as regenerated: `successor` replaces it, and it stops at `cut_over`
+    /// at the latest. Only a token not yet replaced, revoked or expired: of several
+    /// regenerations at once exactly one gets the row.
+    pub fn mark_replaced(
+        conn: &mut DbConnection,
+        id: &TokenId,
+        successor: &TokenId,
+        cut_over: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            pats::table
+                .find(id)
+                .filter(pats::replaced_by.is_null())
+                .filter(pats::revoked_at.is_null())
+                .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now))),
+        )
+        .set((
+            pats::replaced_by.eq(successor),
+            pats::superseded_at.eq(cut_over),
+        ))
+        .execute(conn)
+    }
+
+    /// The successor's first use: its predecessor stops now, if it has not already.
+    pub fn cut_over(
+        conn: &mut DbConnection,
+        id: &TokenId,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(pats::table.find(id).filter(pats::superseded_at.gt(now)))
+            .set(pats::superseded_at.eq(now))
+            .execute(conn)
+    }
+
+    /// True for the one use after rotation an hour that is alerted (all instances agree).
+    pub fn claim_rotation_alert(
+        conn: &mut DbConnection,
+        id: &TokenId,
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let before = now - chrono::Duration::seconds(ROTATION_ALERT_EVERY_SECS);
+        diesel::update(
+            pats::table.find(id).filter(
+                pats::rotation_alerted_at
+                    .is_null()
+                    .or(pats::rotation_alerted_at.le(before)),
+            ),
+        )
+        .set(pats::rotation_alerted_at.eq(now))
+        .execute(conn)
+        .map(|n| n > 0)
+    }
+
+    /// The tokens with any of these hashes, and their owners, in one query.
+    pub fn find_by_hashes(
+        conn: &mut DbConnection,
+        hashes: &[String],
+    ) -> QueryResult<Vec<(Self, User)>> {
+        pats::table
+            .inner_join(users::table)
+            .filter(pats::token_hash.eq_any(hashes))
+            .select((Self::as_select(), User::as_select()))
+            .load(conn)
+    }
+
+    /// Revokes these tokens (those not revoked yet); returns how many.
+    pub fn revoke_many(
+        conn: &mut DbConnection,
+        ids: &[TokenId],
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            pats::table
+                .filter(pats::id.eq_any(ids))
+                .filter(pats::revoked_at.is_null()),
+        )
+        .set(pats::revoked_at.eq(now))
+        .execute(conn)
+    }
+
+    /// The company's working tokens that live past `limit` (or forever), with their owners.
+    pub fn outliving(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        limit: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<(Self, User)>> {
+        pats::table
+            .inner_join(users::table)
+            .filter(users::company_id.eq(company))
+            .filter(pats::revoked_at.is_null())
+            .filter(pats::expires_at.is_null().or(pats::expires_at.gt(limit)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
+            .select((Self::as_select(), User::as_select()))
+            .load(conn)
+    }
+
+    /// Sets these tokens' expiry to `at`.
+    pub fn set_expiry(
+        conn: &mut DbConnection,
+        ids: &[TokenId],
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(pats::table.filter(pats::id.eq_any(ids)))
+            .set(pats::expires_at.eq(Some(at)))
+            .execute(conn)
+    }
+
+    /// Working tokens of the company's members (role member).
+    pub fn count_active_of_members(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        now: NaiveDateTime,
+    ) -> QueryResult<i64> {
+        pats::table
+            .inner_join(users::table)
+            .filter(users::company_id.eq(company))
+            .filter(users::role.eq(Role::Member))
+            .filter(users::status.eq(UserStatus::Active))
+            .filter(pats::revoked_at.is_null())
+            .filter(pats::expires_at.is_null().or(pats::expires_at.gt(now)))
+            .filter(
+                pats::superseded_at
+                    .is_null()
+                    .or(pats::superseded_at.gt(now)),
+            )
+            .count()
+            .get_result(conn)
     }
 
     pub fn touch(&self, conn: &mut DbConnection, now: NaiveDateTime, ip: &str) -> QueryResult<()> {
@@ -215,12 +386,21 @@ pub struct PlatformApiKey {
     pub last_used_ip: Option<String>,
     pub deactivated_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The key this one was regenerated from.
+    pub replaces: Option<ApiKeyId>,
+    /// The key regenerated from this one.
+    pub replaced_by: Option<ApiKeyId>,
+    /// When this key stops because it was regenerated (see `is_cut_over`).
+    pub superseded_at: Option<NaiveDateTime>,
+    pub rotation_alerted_at: Option<NaiveDateTime>,
 }
 
 impl PlatformApiKey {
     pub fn status(&self, now: NaiveDateTime) -> CredentialStatus {
         if self.revoked_at.is_some() {
             CredentialStatus::Revoked
+        } else if is_cut_over(self.superseded_at, now) {
+            CredentialStatus::Replaced
         } else if self.deactivated_at.is_some() {
             CredentialStatus::Deactivated
         } else if self.expires_at <= now {
@@ -340,6 +520,82 @@ impl PlatformApiKey {
         diesel::update(keys::table.find(id).filter(keys::revoked_at.is_null()))
             .set(keys::revoked_at.eq(super::now()))
             .execute(conn)
+    }
+
+    /// Marks an active key as regenerated (see `PersonalAccessToken::mark_replaced`).
+    pub fn mark_replaced(
+        conn: &mut DbConnection,
+        id: &ApiKeyId,
+        successor: &ApiKeyId,
+        cut_over: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            keys::table
+                .find(id)
+                .filter(keys::replaced_by.is_null())
+                .filter(keys::revoked_at.is_null())
+                .filter(keys::deactivated_at.is_null())
+                .filter(keys::expires_at.gt(now)),
+        )
+        .set((
+            keys::replaced_by.eq(successor),
+            keys::superseded_at.eq(cut_over),
+        ))
+        .execute(conn)
+    }
+
+    /// The successor's first use: its predecessor stops now, if it has not already.
+    pub fn cut_over(
+        conn: &mut DbConnection,
+        id: &ApiKeyId,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(keys::table.find(id).filter(keys::superseded_at.gt(now)))
+            .set(keys::superseded_at.eq(now))
+            .execute(conn)
+    }
+
+    /// True for the one use after rotation an hour that is alerted.
+    pub fn claim_rotation_alert(
+        conn: &mut DbConnection,
+        id: &ApiKeyId,
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let before = now - chrono::Duration::seconds(ROTATION_ALERT_EVERY_SECS);
+        diesel::update(
+            keys::table.find(id).filter(
+                keys::rotation_alerted_at
+                    .is_null()
+                    .or(keys::rotation_alerted_at.le(before)),
+            ),
+        )
+        .set(keys::rotation_alerted_at.eq(now))
+        .execute(conn)
+        .map(|n| n > 0)
+    }
+
+    /// The keys with any of these hashes, in one query.
+    pub fn find_by_hashes(conn: &mut DbConnection, hashes: &[String]) -> QueryResult<Vec<Self>> {
+        keys::table
+            .filter(keys::secret_hash.eq_any(hashes))
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    /// Revokes these keys (those not revoked yet); returns how many.
+    pub fn revoke_many(
+        conn: &mut DbConnection,
+        ids: &[ApiKeyId],
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            keys::table
+                .filter(keys::id.eq_any(ids))
+                .filter(keys::revoked_at.is_null()),
+        )
+        .set(keys::revoked_at.eq(now))
+        .execute(conn)
     }
 
     pub fn touch(&self, conn: &mut DbConnection, now: NaiveDateTime, ip: &str) -> QueryResult<()> {

@@ -7,11 +7,14 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::authz::Action;
-use crate::db::models::{CompanyDomain, User};
+use crate::db::models::{Company, CompanyDomain, PersonalAccessToken, User};
 use crate::domain::{FieldError, Role, UserId};
 use crate::error::AppError;
 use crate::paths;
 use crate::services::audit::{self, AuditKind, Event};
+use crate::services::credential_policy::{
+    self, parse_max_lifetime, PatPolicy, MAX_LIFETIME_CHOICES,
+};
 use crate::services::team;
 use crate::web::context::Member;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
@@ -43,6 +46,12 @@ struct CompanyPage {
     admins: Vec<AdminChoice>,
     errors: FormErrors,
     transfer_errors: FormErrors,
+    max_pat_lifetime_days: Option<i32>,
+    members_may_create_pats: bool,
+    lifetime_choices: &'static [i32],
+    /// Working tokens of members, shown while members may not create new ones.
+    active_member_tokens: i64,
+    policy_errors: FormErrors,
 }
 
 async fn page(shell: Shell, m: &Member) -> Result<CompanyPage, AppError> {
@@ -74,7 +83,27 @@ async fn page(shell: Shell, m: &Member) -> Result<CompanyPage, AppError> {
             domain: d.domain,
         })
         .collect();
+    let company = me.company.id.clone();
+    let now = m.now;
+    let active_member_tokens = m
+        .app
+        .db
+        .run(move |conn| PersonalAccessToken::count_active_of_members(conn, &company, now))
+        .await?;
+    // Fresh from the database: the signed-in context may predate a save.
+    let company = me.company.id.clone();
+    let policy = m
+        .app
+        .db
+        .run(move |conn| Company::find(conn, &company))
+        .await
+        .map(|c| PatPolicy::of(&c))?;
     Ok(CompanyPage {
+        max_pat_lifetime_days: policy.max_lifetime_days,
+        members_may_create_pats: policy.members_may_create,
+        lifetime_choices: &MAX_LIFETIME_CHOICES,
+        active_member_tokens,
+        policy_errors: FormErrors::default(),
         domains,
         shell,
         section: "company",
@@ -206,8 +235,73 @@ async fn transfer(
     render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct PolicyForm {
+    #[serde(default)]
+    max_pat_lifetime_days: String,
+    /// Present ("on") when the checkbox is ticked.
+    members_may_create_pats: Option<String>,
+}
+
+/// Settings → Company → Credential policy (owners). A new limit shortens longer-lived tokens;
+/// their owners are mailed.
+async fn save_policy(
+    m: Member,
+    shell: Shell,
+    form: web::Form<PolicyForm>,
+) -> Result<HttpResponse, AppError> {
+    m.require(Action::ManageCredentialPolicy)?;
+    let form = form.into_inner();
+    let members_may_create = form.members_may_create_pats.is_some();
+    let max_lifetime_days = match parse_max_lifetime(&form.max_pat_lifetime_days) {
+        Ok(days) => days,
+        Err(e) => {
+            let mut p = page(shell, &m).await?;
+            p.members_may_create_pats = members_may_create;
+            p.policy_errors = FormErrors(vec![e]);
+            return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &p);
+        }
+    };
+    let policy = PatPolicy {
+        max_lifetime_days,
+        members_may_create,
+    };
+    let saved = credential_policy::save(&m.app.db, m.acting(), policy).await?;
+    let mailer = m.app.mailer.clone();
+    let mails: Vec<_> = saved
+        .shortened
+        .iter()
+        .map(|s| credential_policy::shortened_mail(&m.app.settings.public_url, s))
+        .collect();
+    actix_web::rt::spawn(async move {
+        for mail in mails {
+            if let Err(e) = mailer.send(mail).await {
+                tracing::warn!(error = %e, "a shortened-token notice could not be sent");
+            }
+        }
+    });
+    let mut text = String::from("Credential policy saved.");
+    if !saved.shortened.is_empty() {
+        text.push_str(&format!(
+            " {} token(s) now expire sooner; their owners were mailed.",
+            saved.shortened.len()
+        ));
+    }
+    if !members_may_create {
+        text.push_str(&format!(
+            " Members can no longer create tokens; {} active member token(s) keep working.",
+            saved.active_member_tokens
+        ));
+    }
+    Ok(m.redirect_with_flash(paths::COMPANY, FlashKind::Success, &text))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::COMPANY, web::get().to(show))
+        .route(
+            paths::COMPANY_CREDENTIAL_POLICY,
+            web::post().to(save_policy),
+        )
         .route(paths::COMPANY, web::post().to(save))
         .route(paths::TRANSFER_OWNERSHIP, web::post().to(transfer))
         .route(paths::DOMAIN_VERIFY, web::post().to(verify_domain));

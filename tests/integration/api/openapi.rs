@@ -23,6 +23,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("/v4/appointment/paginated", "get"),
 ];
 
+/// Operations that take no credential.
+const UNAUTHENTICATED: &[(&str, &str)] = &[("/v4/credentials/revoke", "post")];
+
 /// The document, fetched without a credential.
 async fn document(app: &TestApp) -> Value {
     let r = app.anonymous().get("/v4/openapi.json").await;
@@ -56,9 +59,20 @@ async fn the_openapi_document_lists_every_route_its_refusals_and_security() {
     }
     let expected: BTreeSet<(String, String)> = ROUTES
         .iter()
+        .chain(UNAUTHENTICATED)
         .map(|(p, m)| ((*p).to_owned(), (*m).to_owned()))
         .collect();
     assert_eq!(documented, expected);
+    // The leak report takes no credential and answers 202 whatever matched.
+    let leak = &doc["paths"]["/v4/credentials/revoke"]["post"];
+    assert!(leak["responses"].get("202").is_some(), "{leak}");
+    for status in ["400", "413", "429"] {
+        assert_eq!(
+            leak["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody",
+            "leak report declares {status}"
+        );
+    }
 
     let schemes = &doc["components"]["securitySchemes"];
     for name in ["personal_access_token", "platform_api_key"] {

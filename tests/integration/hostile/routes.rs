@@ -219,6 +219,24 @@ pub const ROUTES: &[Route] = &[
         ..page("POST", "/login/two-factor")
     },
     page("GET", "/static/{file}"),
+    page("GET", "/integrations/api/tokens/{id}/regenerate"),
+    Route {
+        fields: &[("grace", "24h")],
+        ..page("POST", "/integrations/api/tokens/{id}/regenerate")
+    },
+    page("GET", "/admin/api-keys/{id}/regenerate"),
+    Route {
+        fields: &[("grace", "24h")],
+        ..page("POST", "/admin/api-keys/{id}/regenerate")
+    },
+    Route {
+        // No limit, members may create: the sweep's own token is left as it is.
+        fields: &[
+            ("max_pat_lifetime_days", "none"),
+            ("members_may_create_pats", "on"),
+        ],
+        ..page("POST", "/settings/company/credential-policy")
+    },
     // The JSON API: fields hold raw JSON.
     page("GET", "/v4/user/me"),
     Route {
@@ -262,6 +280,10 @@ pub const ROUTES: &[Route] = &[
         ..page("GET", "/v4/appointment/paginated")
     },
     page("GET", "/v4/openapi.json"),
+    Route {
+        fields: &[("credentials", r#"["rgo-not-a-token"]"#)],
+        ..page("POST", "/v4/credentials/revoke")
+    },
     // Last: it deletes the meeting type the routes above use.
     page("DELETE", "/v4/meeting-type/{id}"),
 ];

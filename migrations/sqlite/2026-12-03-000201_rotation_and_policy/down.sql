@@ -1,0 +1,12 @@
+ALTER TABLE companies DROP COLUMN members_may_create_pats;
+ALTER TABLE companies DROP COLUMN max_pat_lifetime_days;
+DROP INDEX pat_name_live;
+CREATE UNIQUE INDEX pat_name_live ON personal_access_tokens (user_id, name) WHERE revoked_at IS NULL;
+ALTER TABLE platform_api_keys DROP COLUMN rotation_alerted_at;
+ALTER TABLE platform_api_keys DROP COLUMN superseded_at;
+ALTER TABLE platform_api_keys DROP COLUMN replaced_by;
+ALTER TABLE platform_api_keys DROP COLUMN replaces;
+ALTER TABLE personal_access_tokens DROP COLUMN rotation_alerted_at;
+ALTER TABLE personal_access_tokens DROP COLUMN superseded_at;
+ALTER TABLE personal_access_tokens DROP COLUMN replaced_by;
+ALTER TABLE personal_access_tokens DROP COLUMN replaces;

@@ -64,6 +64,10 @@ pub enum Action<'a> {
     /// Change or remove the company's SAML identity provider and Enforce SSO: whoever controls
     /// the IdP can sign in as any member, so this is the owner's alone.
     ManageSso,
+    /// Settings → Credentials: every member's PATs and the company's API keys (owners, admins).
+    ViewCredentials,
+    /// Revoke this member's Personal Access Token from the credentials inventory.
+    RevokePatOf(&'a User),
 }
 
 /// meetergo's wording for a meeting type someone may not delete.
@@ -97,7 +101,8 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
         | Action::ChangeRole { target: t, .. }
         | Action::TransferOwnership { to: t }
         | Action::Offboard(t)
-        | Action::SignOutEverywhere(t) => Some(t),
+        | Action::SignOutEverywhere(t)
+        | Action::RevokePatOf(t) => Some(t),
         _ => None,
     };
     if let Some(t) = target {
@@ -109,7 +114,9 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
             Action::ManageApiKeys
             | Action::ManageOwnTokens
             | Action::ViewAdminArea
-            | Action::ManageSso => Err(Denied(
+            | Action::ManageSso
+            | Action::ViewCredentials
+            | Action::RevokePatOf(_) => Err(Denied(
                 "A Platform API Key cannot manage credentials or settings.",
             )),
             Action::DeleteUser(t) | Action::Offboard(t) => {
@@ -152,6 +159,7 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 Action::ManageSso => allow(owner, "Only the owner changes single sign-on."),
                 Action::ViewAdminArea
                 | Action::ManageApiKeys
+                | Action::ViewCredentials
                 | Action::ListUsers
                 | Action::CreateUser => allow(admin, "This page is for admins."),
                 Action::ReadAppointmentsOf(t) => allow(
@@ -207,6 +215,21 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                     allow(
                         owner || t.role() != Role::Admin,
                         "Only the owner offboards an admin.",
+                    )
+                }
+                Action::RevokePatOf(t) => {
+                    // One's own token is one's own business; the owner's is nobody else's.
+                    if t.id == me.id {
+                        return Ok(());
+                    }
+                    allow(admin, "Only admins revoke other members' tokens.")?;
+                    allow(
+                        t.role() != Role::Owner,
+                        "Only the owner revokes the owner's tokens.",
+                    )?;
+                    allow(
+                        owner || t.role() != Role::Admin,
+                        "Only the owner revokes an admin's tokens.",
                     )
                 }
                 Action::SignOutEverywhere(t) => {
@@ -341,6 +364,31 @@ mod tests {
         assert!(invite(&owner, Role::Admin).is_ok());
         assert!(invite(&owner, Role::Owner).is_err());
         assert!(invite(&member, Role::Member).is_err());
+    }
+
+    #[test]
+    fn who_revokes_whose_tokens_from_the_inventory() {
+        let c = CompanyId::new();
+        let (owner, admin, admin2, member, member2) = (
+            user(&c, Role::Owner),
+            user(&c, Role::Admin),
+            user(&c, Role::Admin),
+            user(&c, Role::Member),
+            user(&c, Role::Member),
+        );
+        let revoke = |a: &User, t: &User| authorize(Actor::Member(a), Action::RevokePatOf(t));
+        assert!(revoke(&admin, &member).is_ok());
+        assert!(revoke(&admin, &admin2).is_err());
+        assert!(revoke(&admin, &owner).is_err());
+        assert!(revoke(&owner, &admin).is_ok());
+        assert!(revoke(&owner, &member).is_ok());
+        assert!(revoke(&owner, &owner).is_ok());
+        assert!(revoke(&member, &member2).is_err());
+        assert!(authorize(Actor::Member(&member), Action::ViewCredentials).is_err());
+        assert!(authorize(Actor::Member(&admin), Action::ViewCredentials).is_ok());
+        assert!(authorize(Actor::Pat(&owner), Action::RevokePatOf(&member)).is_err());
+        let other = user(&CompanyId::new(), Role::Member);
+        assert!(revoke(&owner, &other).is_err());
     }
 
     #[test]

@@ -46,6 +46,7 @@ text_enum! {
         EmailVerified => "email.verified",
         EmailChanged => "email.changed",
         DomainVerified => "domain.verified",
+        PatRevokedByAdmin => "pat.revoked_by_admin",
     }
 }
 

@@ -67,6 +67,9 @@ pub const SSO_SETTINGS: &str = "/settings/sso";
 pub const SSO_SETTINGS_REMOVE: &str = "/settings/sso/remove";
 pub const AUDIT_LOG: &str = "/settings/audit";
 pub const AUDIT_LOG_CSV: &str = "/settings/audit.csv";
+pub const CREDENTIALS: &str = "/settings/credentials";
+pub const CREDENTIALS_CSV: &str = "/settings/credentials.csv";
+pub const CREDENTIAL_REVOKE: &str = "/settings/credentials/{id}/revoke";
 
 /// `pattern` with its one `{param}` segment replaced by `value`.
 fn fill(pattern: &str, value: impl Display) -> String {
@@ -145,6 +148,10 @@ pub fn invitation_resend(id: impl Display) -> String {
 
 pub fn invitation_revoke(id: impl Display) -> String {
     fill(INVITATION_REVOKE, id)
+}
+
+pub fn credential_revoke(id: impl Display) -> String {
+    fill(CREDENTIAL_REVOKE, id)
 }
 
 #[cfg(test)]
@@ -239,6 +246,9 @@ mod tests {
             SSO_SETTINGS_REMOVE,
             AUDIT_LOG,
             AUDIT_LOG_CSV,
+            CREDENTIALS,
+            CREDENTIALS_CSV,
+            CREDENTIAL_REVOKE,
         ];
         for pattern in every_page {
             let path = fill(pattern, "00000000-0000-4000-8000-000000000000");

@@ -16,7 +16,8 @@ use crate::services::credentials::{self, KeyChange};
 use super::context::Member;
 use super::integrations::expiry_from_preset;
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
-use super::views::{fmt_date, fmt_time, CredentialRow};
+use super::views::{fmt_date, fmt_time, key_detail_path, CredentialLists, CredentialRow};
+use crate::domain::Expiry;
 
 const KEY_EXPIRY_OPTIONS: &[(&str, &str)] = &[
     ("7", "7 days"),
@@ -31,7 +32,7 @@ const KEY_EXPIRY_OPTIONS: &[(&str, &str)] = &[
 struct ApiKeysPage {
     shell: Shell,
     section: &'static str,
-    keys: Vec<CredentialRow>,
+    keys: CredentialLists,
     new_secret: Option<String>,
     new_secret_name: String,
     form_name: String,
@@ -53,7 +54,7 @@ pub struct NewKeyForm {
     expires_at: String,
 }
 
-async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
+async fn load_rows(m: &Member) -> Result<CredentialLists, AppError> {
     let company = m.me.company.id.clone();
     let keys = m
         .app
@@ -61,10 +62,13 @@ async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
         .run(move |conn| PlatformApiKey::list_for_company(conn, &company))
         .await?;
     let at = m.now;
-    Ok(keys
+    let rows = keys
         .into_iter()
         .map(|(k, creator)| CredentialRow {
             status: k.status(at).label(),
+            expiry: Expiry::of(Some(k.expires_at), at),
+            expires_at: Some(k.expires_at),
+            detail_href: key_detail_path(&k.id),
             id: k.id.to_string(),
             name: k.name,
             prefix: k.prefix,
@@ -74,10 +78,11 @@ async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
             last_used: fmt_time(k.last_used_at),
             last_used_ip: k.last_used_ip.unwrap_or_default(),
         })
-        .collect())
+        .collect();
+    Ok(CredentialLists::split(rows))
 }
 
-fn page(shell: Shell, keys: Vec<CredentialRow>, now: chrono::NaiveDateTime) -> ApiKeysPage {
+fn page(shell: Shell, keys: CredentialLists, now: chrono::NaiveDateTime) -> ApiKeysPage {
     let today = now.date();
     ApiKeysPage {
         shell,

@@ -15,7 +15,8 @@ use crate::services::credentials;
 
 use super::context::Member;
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
-use super::views::{fmt_date, fmt_time, CredentialRow};
+use super::views::{fmt_date, fmt_time, pat_detail_path, CredentialLists, CredentialRow};
+use crate::domain::Expiry;
 
 const PAT_EXPIRY_OPTIONS: &[(&str, &str)] = &[
     ("7", "7 days"),
@@ -37,7 +38,7 @@ struct IntegrationsPage {
 #[template(path = "integrations/api.html")]
 struct TokensPage {
     shell: Shell,
-    tokens: Vec<CredentialRow>,
+    tokens: CredentialLists,
     new_secret: Option<String>,
     new_secret_name: String,
     form_name: String,
@@ -65,6 +66,9 @@ fn rows(tokens: Vec<PersonalAccessToken>, at: NaiveDateTime) -> Vec<CredentialRo
         .into_iter()
         .map(|t| CredentialRow {
             status: t.status(at).label(),
+            expiry: Expiry::of(t.expires_at, at),
+            expires_at: t.expires_at,
+            detail_href: pat_detail_path(&t.id),
             id: t.id.to_string(),
             name: t.name,
             prefix: t.prefix,
@@ -80,19 +84,18 @@ fn rows(tokens: Vec<PersonalAccessToken>, at: NaiveDateTime) -> Vec<CredentialRo
         .collect()
 }
 
-async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
+async fn load_rows(m: &Member) -> Result<CredentialLists, AppError> {
     let id = m.me.user.id.clone();
     let tokens = m
         .app
         .db
         .run(move |conn| PersonalAccessToken::list_for_user(conn, &id))
         .await?;
-    Ok(rows(tokens, m.now))
+    Ok(CredentialLists::split(rows(tokens, m.now)))
 }
 
 async fn integrations(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
-    let rows = load_rows(&m).await?;
-    let active_tokens = rows.iter().filter(|r| r.status == "active").count();
+    let active_tokens = load_rows(&m).await?.active_count();
     render(&IntegrationsPage {
         shell,
         active_tokens,
@@ -104,7 +107,7 @@ async fn tokens_page(m: Member, shell: Shell) -> Result<HttpResponse, AppError> 
     render(&page(shell, tokens, m.now))
 }
 
-fn page(shell: Shell, tokens: Vec<CredentialRow>, now: NaiveDateTime) -> TokensPage {
+fn page(shell: Shell, tokens: CredentialLists, now: NaiveDateTime) -> TokensPage {
     TokensPage {
         shell,
         tokens,

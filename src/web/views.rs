@@ -2,6 +2,9 @@
 
 use chrono::NaiveDateTime;
 
+use crate::domain::Expiry;
+use crate::paths;
+
 /// One credential in a list: a PAT or a Platform API Key.
 #[derive(Debug, Clone)]
 pub struct CredentialRow {
@@ -14,6 +17,58 @@ pub struct CredentialRow {
     pub last_used: String,
     pub last_used_ip: String,
     pub status: &'static str,
+    /// What the expiry badge says, seen now.
+    pub expiry: Expiry,
+    pub expires_at: Option<NaiveDateTime>,
+    /// The credential's detail page.
+    pub detail_href: String,
+}
+
+/// A credential list as the pages show it: the working ones (deactivated API keys included:
+/// they are paused, not ended, and can be activated again) soonest expiry first and those
+/// without expiry last; expired and revoked ones apart, for the collapsed "Inactive" section.
+pub struct CredentialLists {
+    pub active: Vec<CredentialRow>,
+    pub inactive: Vec<CredentialRow>,
+}
+
+impl CredentialLists {
+    pub fn split(rows: Vec<CredentialRow>) -> Self {
+        let (mut active, inactive): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|r| matches!(r.status, "active" | "deactivated"));
+        // Stable: equal expiries keep the newest-first order they were loaded in.
+        active.sort_by_key(|r| (r.expires_at.is_none(), r.expires_at));
+        Self { active, inactive }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.active.is_empty() && self.inactive.is_empty()
+    }
+
+    pub fn active_count(&self) -> usize {
+        self.active.iter().filter(|r| r.status == "active").count()
+    }
+}
+
+/// A PAT's detail page (`/integrations/api/tokens/{id}`, added with the usage counters).
+pub fn pat_detail_path(id: impl std::fmt::Display) -> String {
+    format!("{}/{id}", paths::API_TOKEN_CREATE)
+}
+
+/// Where a PAT is regenerated (`/integrations/api/tokens/{id}/regenerate`, added with rotation).
+pub fn pat_regenerate_path(id: impl std::fmt::Display) -> String {
+    format!("{}/{id}/regenerate", paths::API_TOKEN_CREATE)
+}
+
+/// An API key's detail page (`/admin/api-keys/{id}`, added with the usage counters).
+pub fn key_detail_path(id: impl std::fmt::Display) -> String {
+    format!("{}/{id}", paths::ADMIN_API_KEYS)
+}
+
+/// Where an API key is regenerated (`/admin/api-keys/{id}/regenerate`, added with rotation).
+pub fn key_regenerate_path(id: impl std::fmt::Display) -> String {
+    format!("{}/{id}/regenerate", paths::ADMIN_API_KEYS)
 }
 
 pub fn fmt_time(t: Option<NaiveDateTime>) -> String {

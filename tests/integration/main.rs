@@ -17,6 +17,7 @@ mod db_outage;
 mod domains;
 mod helpers;
 mod hostile;
+mod lifecycle_inventory;
 mod paths_and_time;
 mod races;
 mod shutdown;

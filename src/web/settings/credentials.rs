@@ -194,6 +194,8 @@ pub struct SortHeader {
     pub href: String,
     /// "ascending" or "descending" when the table is sorted by this column (aria-sort).
     pub current: Option<&'static str>,
+    /// ▲ or ▼ beside the current column (aria-sort says it to screen readers).
+    pub arrow: &'static str,
 }
 
 #[derive(Template)]
@@ -258,6 +260,11 @@ fn headers(query: &InventoryQuery) -> Vec<SortHeader> {
             } else {
                 "ascending"
             }),
+            arrow: match (active, query.descending()) {
+                (false, _) => "",
+                (true, true) => "\u{25bc}",
+                (true, false) => "\u{25b2}",
+            },
         }
     })
     .collect()

@@ -37,7 +37,7 @@ async fn admins_see_every_members_tokens_and_the_company_keys_but_not_another_co
         assert!(key_row
             .html
             .contains(&format!("href=\"/admin/api-keys/{}\"", key_row.id)));
-        for secret in [&w.member_pat, &w.admin_pat, &w.owner_pat, &w.key, &w.outsider_pat] {
+        for secret in [&w.member_pat, &w.admin_pat, &w.owner_pat, &w.key, &w.outsider_pat, &w.other_key] {
             assert!(!r.body.contains(secret_part(secret)), "no secret on the page");
         }
         assert!(!r.body.contains("Otto secret tool") && !r.body.contains("Outsider key"));

@@ -518,7 +518,8 @@ async fn revoke(
                 &back,
                 FlashKind::Success,
                 &format!(
-                    "Token \u{201c}{}\u{201d} of {} revoked. It no longer works; {} was told by mail.",
+                    // No ';' in a flash: the cookie that carries it is not percent-encoded.
+                    "Token \u{201c}{}\u{201d} of {} revoked. It no longer works, and {} was told by mail.",
                     revoked.token.name, revoked.owner.name, revoked.owner.name
                 ),
             ))

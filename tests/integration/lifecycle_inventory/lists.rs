@@ -39,7 +39,8 @@ fn split_inactive(html: &str) -> (&str, &str) {
     match html.find("data-testid=\"inactive-credentials\"") {
         Some(at) => {
             let (active, rest) = html.split_at(at);
-            let end = rest.find("</details>").expect("details end");
+            // The section ends the list (the rows hold disclosures of their own).
+            let end = rest.find("</section>").expect("section end");
             (active, rest.get(..end).expect("inactive"))
         }
         None => (html, ""),

@@ -111,10 +111,22 @@ mod tests {
     fn days_are_calendar_days() {
         // Expiring at the end of the 11th, seen at noon on the 1st: 10 days.
         let end_of = |d| at(d, 23);
-        assert_eq!(Expiry::of(Some(end_of(11)), at(1, 12)).days_left(), Some(10));
-        assert_eq!(Expiry::of(Some(end_of(1)), at(1, 12)).to_string(), "expires today");
-        assert_eq!(Expiry::of(Some(end_of(2)), at(1, 12)).to_string(), "expires tomorrow");
-        assert_eq!(Expiry::of(Some(end_of(5)), at(1, 12)).to_string(), "expires in 4 days");
+        assert_eq!(
+            Expiry::of(Some(end_of(11)), at(1, 12)).days_left(),
+            Some(10)
+        );
+        assert_eq!(
+            Expiry::of(Some(end_of(1)), at(1, 12)).to_string(),
+            "expires today"
+        );
+        assert_eq!(
+            Expiry::of(Some(end_of(2)), at(1, 12)).to_string(),
+            "expires tomorrow"
+        );
+        assert_eq!(
+            Expiry::of(Some(end_of(5)), at(1, 12)).to_string(),
+            "expires in 4 days"
+        );
     }
 
     #[test]

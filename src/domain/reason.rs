@@ -48,7 +48,9 @@ mod tests {
     fn a_reason_is_optional_capped_and_plain() {
         assert_eq!(Reason::parse("reason", "  ").map(|r| r.0), Ok(None));
         assert_eq!(
-            Reason::parse("reason", " left the team\n").ok().and_then(|r| r.0),
+            Reason::parse("reason", " left the team\n")
+                .ok()
+                .and_then(|r| r.0),
             Some("left the team".to_owned())
         );
         assert!(Reason::parse("reason", &"x".repeat(501)).is_err());

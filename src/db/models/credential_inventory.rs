@@ -174,7 +174,11 @@ impl InventoryItem {
 }
 
 /// A text column in bytewise order, lower-cased (ASCII), the same on both backends.
-fn text_order(conn: &DbConnection, column: &str, lower: bool) -> diesel::expression::SqlLiteral<Text> {
+fn text_order(
+    conn: &DbConnection,
+    column: &str,
+    lower: bool,
+) -> diesel::expression::SqlLiteral<Text> {
     let expr = if lower {
         format!("lower({column})")
     } else {
@@ -205,9 +209,7 @@ macro_rules! ordered {
             InventorySort::LastUsed if desc => {
                 q.order_by(($last_used.is_null().asc(), $last_used.desc()))
             }
-            InventorySort::LastUsed => {
-                q.order_by(($last_used.is_null().asc(), $last_used.asc()))
-            }
+            InventorySort::LastUsed => q.order_by(($last_used.is_null().asc(), $last_used.asc())),
             InventorySort::Name if desc => q.order_by(name.desc()),
             InventorySort::Name => q.order_by(name.asc()),
             InventorySort::Owner if desc => q.order_by(owner.desc()),
@@ -263,9 +265,9 @@ impl InventoryItem {
             }
             if let Some(since) = filter.unused_since {
                 q = q.filter(
-                    pats::last_used_at.le(since).or(pats::last_used_at
-                        .is_null()
-                        .and(pats::created_at.le(since))),
+                    pats::last_used_at
+                        .le(since)
+                        .or(pats::last_used_at.is_null().and(pats::created_at.le(since))),
                 );
             }
             q
@@ -278,7 +280,9 @@ impl InventoryItem {
             if let Some(person) = &filter.person {
                 q = q.filter(keys::created_by.eq(person));
             }
-            let live = keys::revoked_at.is_null().and(keys::deactivated_at.is_null());
+            let live = keys::revoked_at
+                .is_null()
+                .and(keys::deactivated_at.is_null());
             q = match filter.status {
                 Some(CredentialStatus::Active) => q.filter(live).filter(keys::expires_at.gt(now)),
                 Some(CredentialStatus::Expired) => q.filter(live).filter(keys::expires_at.le(now)),
@@ -296,9 +300,9 @@ impl InventoryItem {
             }
             if let Some(since) = filter.unused_since {
                 q = q.filter(
-                    keys::last_used_at.le(since).or(keys::last_used_at
-                        .is_null()
-                        .and(keys::created_at.le(since))),
+                    keys::last_used_at
+                        .le(since)
+                        .or(keys::last_used_at.is_null().and(keys::created_at.le(since))),
                 );
             }
             q
@@ -371,20 +375,6 @@ fn merge<T>(a: Vec<T>, b: Vec<T>, cmp: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::merge;
-
-    #[test]
-    fn merging_keeps_the_order() {
-        assert_eq!(
-            merge(vec![1, 4, 9], vec![2, 3, 10], |a, b| a.cmp(b)),
-            vec![1, 2, 3, 4, 9, 10]
-        );
-        assert_eq!(merge(vec![], vec![2], |a: &i32, b| a.cmp(b)), vec![2]);
-    }
-}
-
 impl PersonalAccessToken {
     /// The token `id` if its owner belongs to `company`, with that owner.
     pub fn find_in_company(
@@ -446,5 +436,19 @@ impl PlatformApiKey {
             .filter(keys::expires_at.le(by))
             .order((keys::expires_at.asc(), keys::created_at.asc()))
             .load(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge;
+
+    #[test]
+    fn merging_keeps_the_order() {
+        assert_eq!(
+            merge(vec![1, 4, 9], vec![2, 3, 10], |a, b| a.cmp(b)),
+            vec![1, 2, 3, 4, 9, 10]
+        );
+        assert_eq!(merge(vec![], vec![2], |a: &i32, b| a.cmp(b)), vec![2]);
     }
 }

@@ -285,13 +285,8 @@ async fn load(
             let (_, total) = InventoryItem::search(conn, &company, &filter, 0, 0)?;
             let last = ((total + page_size - 1) / page_size).max(1);
             let page = page.clamp(1, last);
-            let (items, total) = InventoryItem::search(
-                conn,
-                &company,
-                &filter,
-                page_size,
-                (page - 1) * page_size,
-            )?;
+            let (items, total) =
+                InventoryItem::search(conn, &company, &filter, page_size, (page - 1) * page_size)?;
             let people = User::list_in_company(conn, &company, 10_000, 0)?.0;
             Ok::<_, AppError>((items, total, page, people))
         })
@@ -437,8 +432,7 @@ async fn revoke_page(
     reason: String,
     errors: Vec<FieldError>,
 ) -> Result<RevokePage, AppError> {
-    let (token, owner) =
-        credential_inventory::find_revocable(&m.app.db, &m.me.user, id).await?;
+    let (token, owner) = credential_inventory::find_revocable(&m.app.db, &m.me.user, id).await?;
     Ok(RevokePage {
         shell,
         section: "credentials",

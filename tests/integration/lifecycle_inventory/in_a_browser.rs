@@ -31,7 +31,11 @@ async fn an_admin_revokes_a_members_token_in_a_browser() {
     // Filter by the member: only her token is left.
     let option = find(
         &c,
-        &format!("{} option[value=\"{}\"]", testid("filter-person"), w.member.id),
+        &format!(
+            "{} option[value=\"{}\"]",
+            testid("filter-person"),
+            w.member.id
+        ),
     )
     .await;
     option.click().await.expect("choose the member");
@@ -54,7 +58,10 @@ async fn an_admin_revokes_a_members_token_in_a_browser() {
     click(&c, "confirm-revoke").await;
     wait_for_path(&c, "/settings/credentials").await;
     let flash = text_of(&c, "flash").await;
-    assert!(flash.contains("revoked") && flash.contains("Mia CRM"), "{flash}");
+    assert!(
+        flash.contains("revoked") && flash.contains("Mia CRM"),
+        "{flash}"
+    );
     wait_for_row_status(&c, &row_css, "revoked").await;
     assert_eq!(count(&c, &testid("revoke-credential")).await, 0);
     let person = by_testid(&c, "filter-person").await;
@@ -64,7 +71,10 @@ async fn an_admin_revokes_a_members_token_in_a_browser() {
         "still filtered by the member"
     );
 
-    assert_eq!(app.token(&w.member_pat).get("/v4/user/me").await.status, 401);
+    assert_eq!(
+        app.token(&w.member_pat).get("/v4/user/me").await.status,
+        401
+    );
     let mails = wait_for_mails(&app, &w.member.email, 1).await;
     assert!(mails.last().expect("mail").contains("Leaving the project"));
 

@@ -21,25 +21,51 @@ async fn admins_see_every_members_tokens_and_the_company_keys_but_not_another_co
         seen.sort();
         assert_eq!(
             seen,
-            ["Abe backup", "Ada sync", "Mia CRM", "Olga forever", "Team key"],
+            [
+                "Abe backup",
+                "Ada sync",
+                "Mia CRM",
+                "Olga forever",
+                "Team key"
+            ],
             "every member's PAT and the company key, nothing of company B"
         );
-        let member_row = rows.iter().find(|r| r.name == "Mia CRM").expect("member row");
+        let member_row = rows
+            .iter()
+            .find(|r| r.name == "Mia CRM")
+            .expect("member row");
         assert_eq!(member_row.kind, "pat");
         assert_eq!(member_row.status, "active");
-        assert!(member_row.person.contains(&w.name_of(&w.member)), "{member_row:?}");
+        assert!(
+            member_row.person.contains(&w.name_of(&w.member)),
+            "{member_row:?}"
+        );
         let key_row = rows.iter().find(|r| r.name == "Team key").expect("key row");
         assert_eq!(key_row.kind, "api_key");
-        assert!(key_row.person.contains(&w.name_of(&w.owner)), "creator: {key_row:?}");
+        assert!(
+            key_row.person.contains(&w.name_of(&w.owner)),
+            "creator: {key_row:?}"
+        );
         // Names link to the detail pages.
-        assert!(member_row
-            .html
-            .contains(&format!("href=\"/integrations/api/tokens/{}\"", member_row.id)));
+        assert!(member_row.html.contains(&format!(
+            "href=\"/integrations/api/tokens/{}\"",
+            member_row.id
+        )));
         assert!(key_row
             .html
             .contains(&format!("href=\"/admin/api-keys/{}\"", key_row.id)));
-        for secret in [&w.member_pat, &w.admin_pat, &w.owner_pat, &w.key, &w.outsider_pat, &w.other_key] {
-            assert!(!r.body.contains(secret_part(secret)), "no secret on the page");
+        for secret in [
+            &w.member_pat,
+            &w.admin_pat,
+            &w.owner_pat,
+            &w.key,
+            &w.outsider_pat,
+            &w.other_key,
+        ] {
+            assert!(
+                !r.body.contains(secret_part(secret)),
+                "no secret on the page"
+            );
         }
         assert!(!r.body.contains("Otto secret tool") && !r.body.contains("Outsider key"));
     }
@@ -73,7 +99,10 @@ async fn each_filter_narrows_the_rows() {
     assert_eq!(olga, ["Olga forever", "Team key"]);
 
     // Kind.
-    assert_eq!(sorted(inventory(&w.owner, "kind=api_key").await), ["Team key"]);
+    assert_eq!(
+        sorted(inventory(&w.owner, "kind=api_key").await),
+        ["Team key"]
+    );
     assert_eq!(
         sorted(inventory(&w.owner, "kind=pat").await),
         ["Abe backup", "Ada sync", "Mia CRM", "Olga forever"]
@@ -84,7 +113,10 @@ async fn each_filter_narrows_the_rows() {
         .admin2
         .browser
         .post_form(
-            &format!("/integrations/api/tokens/{}/revoke", w.pat(&w.admin2, "Abe backup")),
+            &format!(
+                "/integrations/api/tokens/{}/revoke",
+                w.pat(&w.admin2, "Abe backup")
+            ),
             &[],
         )
         .await;
@@ -95,8 +127,14 @@ async fn each_filter_narrows_the_rows() {
         .post_form(&format!("/admin/api-keys/{}/deactivate", w.key_id()), &[])
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(sorted(inventory(&w.owner, "status=revoked").await), ["Abe backup"]);
-    assert_eq!(sorted(inventory(&w.owner, "status=deactivated").await), ["Team key"]);
+    assert_eq!(
+        sorted(inventory(&w.owner, "status=revoked").await),
+        ["Abe backup"]
+    );
+    assert_eq!(
+        sorted(inventory(&w.owner, "status=deactivated").await),
+        ["Team key"]
+    );
     assert_eq!(
         sorted(inventory(&w.owner, "status=active").await),
         ["Ada sync", "Mia CRM", "Olga forever"]
@@ -105,7 +143,10 @@ async fn each_filter_narrows_the_rows() {
 
     // Expiring within N days: only the 7-day token within 10 days; the 30-day ones within 31
     // (not the revoked one, not the one without expiry).
-    assert_eq!(sorted(inventory(&w.owner, "expiring_within=10").await), ["Ada sync"]);
+    assert_eq!(
+        sorted(inventory(&w.owner, "expiring_within=10").await),
+        ["Ada sync"]
+    );
     assert_eq!(
         sorted(inventory(&w.owner, "expiring_within=31").await),
         ["Ada sync", "Mia CRM", "Team key"]
@@ -123,13 +164,29 @@ async fn each_filter_narrows_the_rows() {
     );
     days_pass(&app, 2);
     // The 7-day token has expired; combined filters narrow together.
-    assert_eq!(sorted(inventory(&w.owner, "status=expired").await), ["Ada sync"]);
     assert_eq!(
-        sorted(inventory(&w.owner, &format!("status=active&kind=pat&person={}", w.member.id)).await),
+        sorted(inventory(&w.owner, "status=expired").await),
+        ["Ada sync"]
+    );
+    assert_eq!(
+        sorted(
+            inventory(
+                &w.owner,
+                &format!("status=active&kind=pat&person={}", w.member.id)
+            )
+            .await
+        ),
         ["Mia CRM"]
     );
     // Filters that name nothing valid are ignored, never an error.
-    for junk in ["status=bogus", "kind=x", "expiring_within=-3", "unused_for=abc", "sort=evil&dir=up", "person=nobody"] {
+    for junk in [
+        "status=bogus",
+        "kind=x",
+        "expiring_within=-3",
+        "unused_for=abc",
+        "sort=evil&dir=up",
+        "person=nobody",
+    ] {
         assert_eq!(inventory(&w.owner, junk).await.len(), 5, "{junk}");
     }
 }
@@ -140,17 +197,32 @@ async fn sorting_by_each_column_both_ways() {
     let w = World::build(&app).await;
 
     let by_name = names(&inventory(&w.owner, "sort=name&dir=asc").await);
-    assert_eq!(by_name, ["Abe backup", "Ada sync", "Mia CRM", "Olga forever", "Team key"]);
+    assert_eq!(
+        by_name,
+        [
+            "Abe backup",
+            "Ada sync",
+            "Mia CRM",
+            "Olga forever",
+            "Team key"
+        ]
+    );
     let mut reversed = by_name.clone();
     reversed.reverse();
-    assert_eq!(names(&inventory(&w.owner, "sort=name&dir=desc").await), reversed);
+    assert_eq!(
+        names(&inventory(&w.owner, "sort=name&dir=desc").await),
+        reversed
+    );
 
     // Soonest expiry first; no expiry last either way.
     let by_expiry = names(&inventory(&w.owner, "sort=expires&dir=asc").await);
     assert_eq!(by_expiry.first().map(String::as_str), Some("Ada sync"));
     assert_eq!(by_expiry.last().map(String::as_str), Some("Olga forever"));
     let by_expiry_desc = names(&inventory(&w.owner, "sort=expires&dir=desc").await);
-    assert_eq!(by_expiry_desc.last().map(String::as_str), Some("Olga forever"));
+    assert_eq!(
+        by_expiry_desc.last().map(String::as_str),
+        Some("Olga forever")
+    );
     assert_eq!(by_expiry_desc.get(3).map(String::as_str), Some("Ada sync"));
 
     // Creation order: the key came first, the member's token last.
@@ -158,7 +230,11 @@ async fn sorting_by_each_column_both_ways() {
     assert_eq!(by_created.first().map(String::as_str), Some("Team key"));
     assert_eq!(by_created.last().map(String::as_str), Some("Mia CRM"));
     let newest_first = names(&inventory(&w.owner, "").await);
-    assert_eq!(newest_first.first().map(String::as_str), Some("Mia CRM"), "default: newest first");
+    assert_eq!(
+        newest_first.first().map(String::as_str),
+        Some("Mia CRM"),
+        "default: newest first"
+    );
 
     // Owner / creator name: Abe, Ada, Mia, then Olga's two.
     let by_owner = inventory(&w.owner, "sort=owner&dir=asc").await;
@@ -168,20 +244,42 @@ async fn sorting_by_each_column_both_ways() {
 
     // Last used: the one used most recently first when descending; never used last.
     days_pass(&app, 1);
-    assert_eq!(app.token(&w.admin2_pat).get("/v4/user/me").await.status, 200);
+    assert_eq!(
+        app.token(&w.admin2_pat).get("/v4/user/me").await.status,
+        200
+    );
     days_pass(&app, 1);
-    assert_eq!(app.token(&w.member_pat).get("/v4/user/me").await.status, 200);
+    assert_eq!(
+        app.token(&w.member_pat).get("/v4/user/me").await.status,
+        200
+    );
     // (The key was used when the fixtures created users through the API.)
     let used = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     let by_use = names(&inventory(&w.owner, "sort=last_used&dir=desc").await);
-    assert_eq!(by_use.get(..3), Some(&used(&["Mia CRM", "Abe backup", "Team key"])[..]));
+    assert_eq!(
+        by_use.get(..3),
+        Some(&used(&["Mia CRM", "Abe backup", "Team key"])[..])
+    );
     let by_use_asc = names(&inventory(&w.owner, "sort=last_used&dir=asc").await);
-    assert_eq!(by_use_asc.get(..3), Some(&used(&["Team key", "Abe backup", "Mia CRM"])[..]));
+    assert_eq!(
+        by_use_asc.get(..3),
+        Some(&used(&["Team key", "Abe backup", "Mia CRM"])[..])
+    );
 
     // The column headers link to the other direction of the current sort.
-    let r = w.owner.browser.get("/settings/credentials?sort=name&dir=asc").await;
-    assert!(r.body.contains("aria-sort=\"ascending\""), "current column marked");
-    assert!(unescape(&r.body).contains("sort=name&dir=desc"), "its link turns it around");
+    let r = w
+        .owner
+        .browser
+        .get("/settings/credentials?sort=name&dir=asc")
+        .await;
+    assert!(
+        r.body.contains("aria-sort=\"ascending\""),
+        "current column marked"
+    );
+    assert!(
+        unescape(&r.body).contains("sort=name&dir=desc"),
+        "its link turns it around"
+    );
 }
 
 #[actix_web::test]
@@ -189,7 +287,10 @@ async fn pages_hold_fifty_rows_and_the_filters_carry_over() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
     for i in 0..48 {
-        w.member.browser.create_pat(&format!("bulk {i:02}"), "30").await;
+        w.member
+            .browser
+            .create_pat(&format!("bulk {i:02}"), "30")
+            .await;
     }
     // 4 + 48 PATs and one key: 53 rows, two pages.
     let first = inventory(&w.owner, "sort=name&dir=asc").await;
@@ -203,32 +304,59 @@ async fn pages_hold_fifty_rows_and_the_filters_carry_over() {
     assert_eq!(all, sorted, "pages continue the order without overlap");
     all.dedup();
     assert_eq!(all.len(), 53);
-    let r = w.owner.browser.get("/settings/credentials?sort=name&dir=asc").await;
-    assert!(unescape(&r.body).contains("sort=name&dir=asc&page=2"), "next page keeps the sort");
+    let r = w
+        .owner
+        .browser
+        .get("/settings/credentials?sort=name&dir=asc")
+        .await;
+    assert!(
+        unescape(&r.body).contains("sort=name&dir=asc&page=2"),
+        "next page keeps the sort"
+    );
     // A page past the end shows the last one.
-    assert_eq!(inventory(&w.owner, "sort=name&dir=asc&page=999").await.len(), 3);
+    assert_eq!(
+        inventory(&w.owner, "sort=name&dir=asc&page=999")
+            .await
+            .len(),
+        3
+    );
 }
 
 #[actix_web::test]
 async fn csv_export_follows_the_filters_and_neutralises_formulas() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    w.member.browser.create_pat("=HYPERLINK(\"http://evil\")", "30").await;
+    w.member
+        .browser
+        .create_pat("=HYPERLINK(\"http://evil\")", "30")
+        .await;
     w.member.browser.create_pat("@SUM(A1), nightly", "30").await;
 
     let r = w
         .admin
         .browser
-        .get(&format!("/settings/credentials.csv?kind=pat&person={}", w.member.id))
+        .get(&format!(
+            "/settings/credentials.csv?kind=pat&person={}",
+            w.member.id
+        ))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.content_type().starts_with("text/csv"), "{}", r.content_type());
+    assert!(
+        r.content_type().starts_with("text/csv"),
+        "{}",
+        r.content_type()
+    );
     let disposition = r.header("content-disposition").unwrap_or_default();
     assert!(disposition.starts_with("attachment"), "{disposition}");
     assert!(disposition.contains("credentials.csv"));
 
     let mut reader = csv::Reader::from_reader(r.body.as_bytes());
-    let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
     assert_eq!(
         header.join(","),
         "kind,owner,owner_email,name,prefix,created,expires,last_used,last_used_ip,status"
@@ -242,7 +370,11 @@ async fn csv_export_follows_the_filters_and_neutralises_formulas() {
     cells.sort();
     assert_eq!(
         cells,
-        ["'=HYPERLINK(\"http://evil\")", "'@SUM(A1), nightly", "Mia CRM"],
+        [
+            "'=HYPERLINK(\"http://evil\")",
+            "'@SUM(A1), nightly",
+            "Mia CRM"
+        ],
         "formulas neutralised, commas and quotes escaped"
     );
     for record in &records {
@@ -252,8 +384,15 @@ async fn csv_export_follows_the_filters_and_neutralises_formulas() {
         assert!(record[4].starts_with("rgo-"), "a prefix: {}", record[4]);
     }
     // The raw text quotes the cell with the comma and doubles the quotes.
-    assert!(r.body.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "{}", r.body);
-    assert!(!r.body.contains(secret_part(&w.member_pat)), "no secret in the export");
+    assert!(
+        r.body.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains(secret_part(&w.member_pat)),
+        "no secret in the export"
+    );
 
     // Without filters: every credential of the company and only those.
     let all = w.owner.browser.get("/settings/credentials.csv").await;

@@ -12,7 +12,9 @@ fn token_rows(html: &str, row_testid: &str, id_attr: &str) -> Vec<(String, Strin
     html.split(&format!("<tr data-testid=\"{row_testid}\""))
         .skip(1)
         .map(|chunk| {
-            let row = chunk.get(..chunk.find("</tr>").expect("row end")).expect("row");
+            let row = chunk
+                .get(..chunk.find("</tr>").expect("row end"))
+                .expect("row");
             let tag = row.get(..row.find('>').expect("tag")).expect("tag");
             let (level, text) = match row.find("data-testid=\"expiry-badge\"") {
                 Some(at) => {
@@ -24,7 +26,11 @@ fn token_rows(html: &str, row_testid: &str, id_attr: &str) -> Vec<(String, Strin
                     let badge_tag = row.get(start..at + open).expect("badge tag");
                     (
                         attr(badge_tag, "data-level"),
-                        badge.get(open..close).expect("badge text").trim().to_owned(),
+                        badge
+                            .get(open..close)
+                            .expect("badge text")
+                            .trim()
+                            .to_owned(),
                     )
                 }
                 None => (String::new(), String::new()),
@@ -59,7 +65,10 @@ async fn token_badges_warn_as_expiry_nears_and_ended_tokens_move_to_inactive() {
     b.create_pat("to revoke", "60").await;
     let id = |name: &str| crate::helpers::db::pat_id(&app, &owner.id, name);
     let r = b
-        .post_form(&format!("/integrations/api/tokens/{}/revoke", id("to revoke")), &[])
+        .post_form(
+            &format!("/integrations/api/tokens/{}/revoke", id("to revoke")),
+            &[],
+        )
         .await;
     assert_eq!(r.status, 303);
 
@@ -84,7 +93,9 @@ async fn token_badges_warn_as_expiry_nears_and_ended_tokens_move_to_inactive() {
         ]
     );
     // The revoked one sits in the collapsed section, which works without script.
-    assert!(page.body.contains("<details class=\"inactive\" data-testid=\"inactive-credentials\">"));
+    assert!(page
+        .body
+        .contains("<details class=\"inactive\" data-testid=\"inactive-credentials\">"));
     let ended = token_rows(inactive, "token-row", "data-token-id");
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].0, id("to revoke"));
@@ -95,7 +106,10 @@ async fn token_badges_warn_as_expiry_nears_and_ended_tokens_move_to_inactive() {
     let (active, inactive) = split_inactive(&page.body);
     let rows = token_rows(active, "token-row", "data-token-id");
     let month = rows.iter().find(|r| r.0 == id("month")).expect("month row");
-    assert_eq!((month.1.as_str(), month.2.as_str()), ("warning", "expires in 10 days"));
+    assert_eq!(
+        (month.1.as_str(), month.2.as_str()),
+        ("warning", "expires in 10 days")
+    );
     assert_eq!(rows.first().map(|r| r.0.clone()), Some(id("month")));
     let ended: Vec<String> = token_rows(inactive, "token-row", "data-token-id")
         .into_iter()
@@ -106,7 +120,10 @@ async fn token_badges_warn_as_expiry_nears_and_ended_tokens_move_to_inactive() {
             r.0
         })
         .collect();
-    assert!(ended.contains(&id("week")) && ended.contains(&id("to revoke")), "{ended:?}");
+    assert!(
+        ended.contains(&id("week")) && ended.contains(&id("to revoke")),
+        "{ended:?}"
+    );
     assert!(page.body.contains("Inactive (2)"));
 
     // 8 more days: 2 days left, red.
@@ -114,7 +131,10 @@ async fn token_badges_warn_as_expiry_nears_and_ended_tokens_move_to_inactive() {
     let page = b.get("/integrations/api").await;
     let rows = token_rows(split_inactive(&page.body).0, "token-row", "data-token-id");
     let month = rows.iter().find(|r| r.0 == id("month")).expect("month row");
-    assert_eq!((month.1.as_str(), month.2.as_str()), ("urgent", "expires in 2 days"));
+    assert_eq!(
+        (month.1.as_str(), month.2.as_str()),
+        ("urgent", "expires in 2 days")
+    );
 }
 
 #[actix_web::test]
@@ -126,24 +146,46 @@ async fn api_key_badges_and_the_inactive_section() {
     let week = key_id_of(&b.create_api_key("week", "7").await);
     let paused = key_id_of(&b.create_api_key("paused", "60").await);
     let gone = key_id_of(&b.create_api_key("gone", "90").await);
-    assert_eq!(b.post_form(&format!("/admin/api-keys/{paused}/deactivate"), &[]).await.status, 303);
-    assert_eq!(b.post_form(&format!("/admin/api-keys/{gone}/revoke"), &[]).await.status, 303);
+    assert_eq!(
+        b.post_form(&format!("/admin/api-keys/{paused}/deactivate"), &[])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        b.post_form(&format!("/admin/api-keys/{gone}/revoke"), &[])
+            .await
+            .status,
+        303
+    );
 
     let page = b.get("/admin/api-keys").await;
     let (active, inactive) = split_inactive(&page.body);
     let rows = token_rows(active, "key-row", "data-key-id");
     let order: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-    assert_eq!(order, [week.clone(), month.clone(), paused.clone()], "deactivated stays, by expiry");
+    assert_eq!(
+        order,
+        [week.clone(), month.clone(), paused.clone()],
+        "deactivated stays, by expiry"
+    );
     assert_eq!(rows[0].1, "warning");
     assert_eq!(rows[0].2, "expires in 7 days");
-    assert!(active.contains(&format!("data-key-id=\"{paused}\" data-status=\"deactivated\"")));
+    assert!(active.contains(&format!(
+        "data-key-id=\"{paused}\" data-status=\"deactivated\""
+    )));
     let ended = token_rows(inactive, "key-row", "data-key-id");
-    assert_eq!(ended.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), [gone]);
+    assert_eq!(
+        ended.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        [gone]
+    );
 
     days_pass(&app, 5);
     let page = b.get("/admin/api-keys").await;
     let rows = token_rows(split_inactive(&page.body).0, "key-row", "data-key-id");
-    assert_eq!((rows[0].1.as_str(), rows[0].2.as_str()), ("urgent", "expires in 2 days"));
+    assert_eq!(
+        (rows[0].1.as_str(), rows[0].2.as_str()),
+        ("urgent", "expires in 2 days")
+    );
 }
 
 #[actix_web::test]
@@ -156,7 +198,11 @@ async fn the_dashboard_lists_what_expires_soon_to_the_right_people() {
 
     // Nothing expires soon yet: empty states.
     let dash = owner.browser.get("/dashboard").await;
-    assert!(dash.body.contains("data-testid=\"expiring-tokens-empty\""), "{}", dash.body);
+    assert!(
+        dash.body.contains("data-testid=\"expiring-tokens-empty\""),
+        "{}",
+        dash.body
+    );
     assert!(dash.body.contains("data-testid=\"expiring-keys-empty\""));
 
     member.browser.create_pat("Max weekly", "7").await;
@@ -171,7 +217,9 @@ async fn the_dashboard_lists_what_expires_soon_to_the_right_people() {
     assert!(dash.body.contains("Max weekly"));
     assert!(!dash.body.contains("Max monthly"), "30 days is not soon");
     assert!(!dash.body.contains("Dora daily"), "only one's own tokens");
-    assert!(dash.body.contains(&format!("href=\"/integrations/api/tokens/{weekly}/regenerate\"")));
+    assert!(dash.body.contains(&format!(
+        "href=\"/integrations/api/tokens/{weekly}/regenerate\""
+    )));
     assert!(!dash.body.contains("Short key") && !dash.body.contains("expiring-keys"));
     assert!(dash.body.contains("data-testid=\"expiry-badge\""));
 
@@ -179,9 +227,14 @@ async fn the_dashboard_lists_what_expires_soon_to_the_right_people() {
     let dash = admin.browser.get("/dashboard").await;
     assert!(dash.body.contains("data-testid=\"expiring-tokens-empty\""));
     assert!(dash.body.contains("Short key"));
-    assert!(dash.body.contains(&format!("href=\"/admin/api-keys/{short_key}/regenerate\"")));
+    assert!(dash
+        .body
+        .contains(&format!("href=\"/admin/api-keys/{short_key}/regenerate\"")));
     assert!(!dash.body.contains("Long key"), "90 days is not soon");
-    assert!(!dash.body.contains("Max weekly"), "not other people's tokens");
+    assert!(
+        !dash.body.contains("Max weekly"),
+        "not other people's tokens"
+    );
 
     // The owner: their token and the key.
     let dash = owner.browser.get("/dashboard").await;

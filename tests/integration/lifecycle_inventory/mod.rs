@@ -110,7 +110,9 @@ fn rows(html: &str) -> Vec<Row> {
     html.split("<tr data-testid=\"credential-row\"")
         .skip(1)
         .map(|chunk| {
-            let row = chunk.get(..chunk.find("</tr>").expect("row end")).expect("row");
+            let row = chunk
+                .get(..chunk.find("</tr>").expect("row end"))
+                .expect("row");
             let tag = row.get(..row.find('>').expect("tag end")).expect("tag");
             Row {
                 id: attr(tag, "data-credential-id"),
@@ -130,7 +132,14 @@ fn names(rows: &[Row]) -> Vec<String> {
 
 /// The inventory as `who` sees it with this query string; must answer 200.
 async fn inventory(who: &Person, query: &str) -> Vec<Row> {
-    let r = who.browser.get(&format!("/settings/credentials?{query}")).await;
-    assert_eq!(r.status, 200, "GET /settings/credentials?{query}: {}", r.body);
+    let r = who
+        .browser
+        .get(&format!("/settings/credentials?{query}"))
+        .await;
+    assert_eq!(
+        r.status, 200,
+        "GET /settings/credentials?{query}: {}",
+        r.body
+    );
     rows(&r.body)
 }

@@ -22,10 +22,17 @@ async fn an_admin_revokes_a_members_token_with_a_reason() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
     let id = w.pat(&w.member, "Mia CRM");
-    assert_eq!(app.token(&w.member_pat).get("/v4/user/me").await.status, 200);
+    assert_eq!(
+        app.token(&w.member_pat).get("/v4/user/me").await.status,
+        200
+    );
 
     // The confirmation page names the token and asks for a reason; no secret on it.
-    let page = w.admin.browser.get(&format!("/settings/credentials/{id}/revoke")).await;
+    let page = w
+        .admin
+        .browser
+        .get(&format!("/settings/credentials/{id}/revoke"))
+        .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Mia CRM"));
     assert!(page.body.contains("name=\"reason\""));
@@ -34,18 +41,33 @@ async fn an_admin_revokes_a_members_token_with_a_reason() {
     // The inventory row links to it.
     let rows = inventory(&w.admin, "").await;
     let row = rows.iter().find(|r| r.id == id).expect("row");
-    assert!(row.html.contains(&format!("/settings/credentials/{id}/revoke")));
+    assert!(row
+        .html
+        .contains(&format!("/settings/credentials/{id}/revoke")));
 
     let reason = "Laptop stolen; rotate everything";
     let r = revoke(&w.admin, &id, reason).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert!(r.location().starts_with("/settings/credentials"), "{}", r.location());
+    assert!(
+        r.location().starts_with("/settings/credentials"),
+        "{}",
+        r.location()
+    );
     let after = w.admin.browser.get(r.location()).await;
     let flash = testid_text(&after.body, "flash").unwrap_or_default();
-    assert!(flash.contains("revoked") && flash.contains("Mia CRM"), "{flash}");
-    let row = super::rows(&after.body).into_iter().find(|r| r.id == id).expect("row");
+    assert!(
+        flash.contains("revoked") && flash.contains("Mia CRM"),
+        "{flash}"
+    );
+    let row = super::rows(&after.body)
+        .into_iter()
+        .find(|r| r.id == id)
+        .expect("row");
     assert_eq!(row.status, "revoked");
-    assert!(!row.html.contains("revoke-credential"), "no second revoke link");
+    assert!(
+        !row.html.contains("revoke-credential"),
+        "no second revoke link"
+    );
 
     // The token stops working at once.
     let r = app.token(&w.member_pat).get("/v4/user/me").await;
@@ -55,10 +77,16 @@ async fn an_admin_revokes_a_members_token_with_a_reason() {
     let mails = wait_for_mails(&app, &w.member.email, 1).await;
     let mail = mails.last().expect("mail");
     assert!(mail.contains("Mia CRM"), "{mail}");
-    assert!(mail.contains(&w.name_of(&w.admin)), "names the admin: {mail}");
+    assert!(
+        mail.contains(&w.name_of(&w.admin)),
+        "names the admin: {mail}"
+    );
     assert!(mail.contains(&w.admin.email), "{mail}");
     assert!(mail.contains("Laptop stolen"), "gives the reason: {mail}");
-    assert!(!mail.contains(secret_part(&w.member_pat)), "never the secret");
+    assert!(
+        !mail.contains(secret_part(&w.member_pat)),
+        "never the secret"
+    );
 
     // Audited with the reason.
     let events = company_events(&app, &w.company, "pat.revoked_by_admin");
@@ -72,8 +100,14 @@ async fn an_admin_revokes_a_members_token_with_a_reason() {
     let again = revoke(&w.admin, &id, "").await;
     assert_eq!(again.status, 409, "{}", again.body);
     assert!(again.body.contains("already revoked"), "{}", again.body);
-    assert_eq!(mails_to_besides_confirmation(&app, &w.member.email).len(), 1);
-    assert_eq!(company_events(&app, &w.company, "pat.revoked_by_admin").len(), 1);
+    assert_eq!(
+        mails_to_besides_confirmation(&app, &w.member.email).len(),
+        1
+    );
+    assert_eq!(
+        company_events(&app, &w.company, "pat.revoked_by_admin").len(),
+        1
+    );
 }
 
 #[actix_web::test]
@@ -101,12 +135,19 @@ async fn who_may_revoke_whose_token() {
 
     // An admin touches neither the owner's token nor another admin's: 403, page and form.
     for target in [&owners, &admin2s] {
-        let page = w.admin.browser.get(&format!("/settings/credentials/{target}/revoke")).await;
+        let page = w
+            .admin
+            .browser
+            .get(&format!("/settings/credentials/{target}/revoke"))
+            .await;
         assert_eq!(page.status, 403, "{}", page.body);
         let r = revoke(&w.admin, target, "no").await;
         assert_eq!(r.status, 403, "{}", r.body);
     }
-    assert!(revoke(&w.admin, &owners, "").await.body.contains("owner"), "says why");
+    assert!(
+        revoke(&w.admin, &owners, "").await.body.contains("owner"),
+        "says why"
+    );
     // The inventory offers no revoke link for them either.
     let rows = inventory(&w.admin, "").await;
     for target in [&owners, &admin2s] {
@@ -119,19 +160,36 @@ async fn who_may_revoke_whose_token() {
     assert_eq!(revoke(&w.admin, &outsiders, "").await.status, 404);
     assert_eq!(revoke(&w.owner, &outsiders, "").await.status, 404);
     assert_eq!(
-        w.owner.browser.get(&format!("/settings/credentials/{outsiders}/revoke")).await.status,
+        w.owner
+            .browser
+            .get(&format!("/settings/credentials/{outsiders}/revoke"))
+            .await
+            .status,
         404
     );
     assert_eq!(revoke(&w.outsider, &members, "").await.status, 404);
     // Nothing changed so far.
-    for secret in [&w.owner_pat, &w.admin_pat, &w.admin2_pat, &w.member_pat, &w.outsider_pat] {
+    for secret in [
+        &w.owner_pat,
+        &w.admin_pat,
+        &w.admin2_pat,
+        &w.member_pat,
+        &w.outsider_pat,
+    ] {
         assert_eq!(app.token(secret).get("/v4/user/me").await.status, 200);
     }
 
     // The owner may revoke an admin's token.
     assert_eq!(revoke(&w.owner, &admin2s, "role change").await.status, 303);
-    assert_eq!(app.token(&w.admin2_pat).get("/v4/user/me").await.status, 401);
-    assert!(wait_for_mails(&app, &w.admin2.email, 1).await.last().expect("mail").contains("role change"));
+    assert_eq!(
+        app.token(&w.admin2_pat).get("/v4/user/me").await.status,
+        401
+    );
+    assert!(wait_for_mails(&app, &w.admin2.email, 1)
+        .await
+        .last()
+        .expect("mail")
+        .contains("role change"));
 }
 
 #[actix_web::test]
@@ -142,12 +200,20 @@ async fn a_reason_is_checked() {
     for bad in ["x".repeat(501), "evil\u{202e}txt".to_owned()] {
         let r = revoke(&w.admin, &id, &bad).await;
         assert_eq!(r.status, 422, "{}", r.body);
-        assert!(r.body.contains("data-testid=\"error-reason\""), "{}", r.body);
+        assert!(
+            r.body.contains("data-testid=\"error-reason\""),
+            "{}",
+            r.body
+        );
     }
     // A NUL byte is refused at the door.
     let r = revoke(&w.admin, &id, "a\u{0}b").await;
     assert!(r.status == 400 || r.status == 422, "{}", r.status);
-    assert_eq!(app.token(&w.member_pat).get("/v4/user/me").await.status, 200, "still works");
+    assert_eq!(
+        app.token(&w.member_pat).get("/v4/user/me").await.status,
+        200,
+        "still works"
+    );
     assert!(company_events(&app, &w.company, "pat.revoked_by_admin").is_empty());
 }
 
@@ -159,11 +225,26 @@ async fn two_admins_revoking_at_once_make_one_revocation() {
     // Both forms loaded first, so the two requests leave together.
     w.owner.browser.get("/dashboard").await;
     w.admin.browser.get("/dashboard").await;
-    let (a, b) = futures_util::join!(revoke(&w.owner, &id, "first"), revoke(&w.admin, &id, "second"));
+    let (a, b) = futures_util::join!(
+        revoke(&w.owner, &id, "first"),
+        revoke(&w.admin, &id, "second")
+    );
     let mut statuses = [a.status, b.status];
     statuses.sort_unstable();
-    assert_eq!(statuses, [303, 409], "one wins, one is told: {} / {}", a.body, b.body);
-    assert_eq!(company_events(&app, &w.company, "pat.revoked_by_admin").len(), 1);
-    assert_eq!(app.token(&w.member_pat).get("/v4/user/me").await.status, 401);
+    assert_eq!(
+        statuses,
+        [303, 409],
+        "one wins, one is told: {} / {}",
+        a.body,
+        b.body
+    );
+    assert_eq!(
+        company_events(&app, &w.company, "pat.revoked_by_admin").len(),
+        1
+    );
+    assert_eq!(
+        app.token(&w.member_pat).get("/v4/user/me").await.status,
+        401
+    );
     assert_eq!(wait_for_mails(&app, &w.member.email, 1).await.len(), 1);
 }

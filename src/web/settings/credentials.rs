@@ -533,3 +533,40 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(paths::CREDENTIAL_REVOKE, web::get().to(confirm_revoke))
         .route(paths::CREDENTIAL_REVOKE, web::post().to(revoke));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)"] {
+            assert_eq!(csv_cell(formula.into()), format!("'{formula}"));
+        }
+        assert_eq!(csv_cell("CRM sync".into()), "CRM sync");
+        assert_eq!(csv_cell(String::new()), "");
+    }
+
+    #[test]
+    fn filters_take_only_sensible_days() {
+        assert_eq!(days("14"), Some(14));
+        assert_eq!(days(" 7 "), Some(7));
+        for bad in ["0", "-3", "3651", "abc", ""] {
+            assert_eq!(days(bad), None, "{bad}");
+        }
+        let q = InventoryQuery {
+            sort: "expires".into(),
+            dir: "asc".into(),
+            status: "deactivated".into(),
+            ..InventoryQuery::default()
+        };
+        let f = q.filter(crate::db::models::now());
+        assert_eq!(f.sort, InventorySort::Expires);
+        assert!(!f.descending);
+        assert_eq!(f.status, Some(CredentialStatus::Deactivated));
+        assert!(
+            InventoryQuery::default().descending(),
+            "newest first by default"
+        );
+    }
+}

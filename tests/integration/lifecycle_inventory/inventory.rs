@@ -70,6 +70,10 @@ async fn admins_see_every_members_tokens_and_the_company_keys_but_not_another_co
         assert!(!r.body.contains("Otto secret tool") && !r.body.contains("Outsider key"));
     }
 
+    // Signed-out visitors are sent to sign in.
+    let r = app.browser().get("/settings/credentials").await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), "/login");
     // Members are refused the page and the export.
     for path in ["/settings/credentials", "/settings/credentials.csv"] {
         let r = w.member.browser.get(path).await;

@@ -71,6 +71,10 @@ pub enum Action<'a> {
     },
     /// The company's credential policy (maximum PAT lifetime, who may create PATs).
     ManageCredentialPolicy,
+    /// Settings → Credentials: every member's PATs and the company's API keys (owners, admins).
+    ViewCredentials,
+    /// Revoke this member's Personal Access Token from the credentials inventory.
+    RevokePatOf(&'a User),
 }
 
 /// meetergo's wording for a meeting type someone may not delete.
@@ -104,7 +108,8 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
         | Action::ChangeRole { target: t, .. }
         | Action::TransferOwnership { to: t }
         | Action::Offboard(t)
-        | Action::SignOutEverywhere(t) => Some(t),
+        | Action::SignOutEverywhere(t)
+        | Action::RevokePatOf(t) => Some(t),
         _ => None,
     };
     if let Some(t) = target {
@@ -118,7 +123,9 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
             | Action::ViewAdminArea
             | Action::ManageSso
             | Action::CreatePat { .. }
-            | Action::ManageCredentialPolicy => Err(Denied(
+            | Action::ManageCredentialPolicy
+            | Action::ViewCredentials
+            | Action::RevokePatOf(_) => Err(Denied(
                 "A Platform API Key cannot manage credentials or settings.",
             )),
             Action::DeleteUser(t) | Action::Offboard(t) => {
@@ -168,6 +175,7 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 }
                 Action::ViewAdminArea
                 | Action::ManageApiKeys
+                | Action::ViewCredentials
                 | Action::ListUsers
                 | Action::CreateUser => allow(admin, "This page is for admins."),
                 Action::ReadAppointmentsOf(t) => allow(
@@ -223,6 +231,21 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                     allow(
                         owner || t.role() != Role::Admin,
                         "Only the owner offboards an admin.",
+                    )
+                }
+                Action::RevokePatOf(t) => {
+                    // One's own token is one's own business; the owner's is nobody else's.
+                    if t.id == me.id {
+                        return Ok(());
+                    }
+                    allow(admin, "Only admins revoke other members' tokens.")?;
+                    allow(
+                        t.role() != Role::Owner,
+                        "Only the owner revokes the owner's tokens.",
+                    )?;
+                    allow(
+                        owner || t.role() != Role::Admin,
+                        "Only the owner revokes an admin's tokens.",
                     )
                 }
                 Action::SignOutEverywhere(t) => {
@@ -388,6 +411,31 @@ mod tests {
             pat
         )
         .is_err());
+    }
+
+    #[test]
+    fn who_revokes_whose_tokens_from_the_inventory() {
+        let c = CompanyId::new();
+        let (owner, admin, admin2, member, member2) = (
+            user(&c, Role::Owner),
+            user(&c, Role::Admin),
+            user(&c, Role::Admin),
+            user(&c, Role::Member),
+            user(&c, Role::Member),
+        );
+        let revoke = |a: &User, t: &User| authorize(Actor::Member(a), Action::RevokePatOf(t));
+        assert!(revoke(&admin, &member).is_ok());
+        assert!(revoke(&admin, &admin2).is_err());
+        assert!(revoke(&admin, &owner).is_err());
+        assert!(revoke(&owner, &admin).is_ok());
+        assert!(revoke(&owner, &member).is_ok());
+        assert!(revoke(&owner, &owner).is_ok());
+        assert!(revoke(&member, &member2).is_err());
+        assert!(authorize(Actor::Member(&member), Action::ViewCredentials).is_err());
+        assert!(authorize(Actor::Member(&admin), Action::ViewCredentials).is_ok());
+        assert!(authorize(Actor::Pat(&owner), Action::RevokePatOf(&member)).is_err());
+        let other = user(&CompanyId::new(), Role::Member);
+        assert!(revoke(&owner, &other).is_err());
     }
 
     #[test]

@@ -51,6 +51,7 @@ text_enum! {
         CredentialUsedAfterRotation => "credential.used_after_rotation",
         CredentialReportedLeaked => "credential.reported_leaked",
         CredentialPolicyChanged => "credential_policy.changed",
+        PatRevokedByAdmin => "pat.revoked_by_admin",
     }
 }
 

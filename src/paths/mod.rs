@@ -74,6 +74,9 @@ pub const ADMIN_API_KEY: &str = "/admin/api-keys/{id}";
 pub const API_TOKEN_REGENERATE: &str = "/integrations/api/tokens/{id}/regenerate";
 pub const ADMIN_API_KEY_REGENERATE: &str = "/admin/api-keys/{id}/regenerate";
 pub const COMPANY_CREDENTIAL_POLICY: &str = "/settings/company/credential-policy";
+pub const CREDENTIALS: &str = "/settings/credentials";
+pub const CREDENTIALS_CSV: &str = "/settings/credentials.csv";
+pub const CREDENTIAL_REVOKE: &str = "/settings/credentials/{id}/revoke";
 
 /// `pattern` with its one `{param}` segment replaced by `value`.
 fn fill(pattern: &str, value: impl Display) -> String {
@@ -168,6 +171,10 @@ pub fn api_token_regenerate(id: impl Display) -> String {
 
 pub fn admin_api_key_regenerate(id: impl Display) -> String {
     fill(ADMIN_API_KEY_REGENERATE, id)
+}
+
+pub fn credential_revoke(id: impl Display) -> String {
+    fill(CREDENTIAL_REVOKE, id)
 }
 
 #[cfg(test)]
@@ -267,6 +274,9 @@ mod tests {
             API_TOKEN_REGENERATE,
             ADMIN_API_KEY_REGENERATE,
             COMPANY_CREDENTIAL_POLICY,
+            CREDENTIALS,
+            CREDENTIALS_CSV,
+            CREDENTIAL_REVOKE,
         ];
         for pattern in every_page {
             let path = fill(pattern, "00000000-0000-4000-8000-000000000000");

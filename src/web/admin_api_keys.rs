@@ -18,7 +18,8 @@ use super::context::Member;
 use super::integrations::{cut_over_note, expiry_from_preset, RegenerateForm, RegeneratePage};
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 use super::usage_view::UsageView;
-use super::views::{fmt_date, fmt_time, CredentialRow};
+use super::views::{fmt_date, fmt_time, CredentialLists, CredentialRow};
+use crate::domain::Expiry;
 
 const KEY_EXPIRY_OPTIONS: &[(&str, &str)] = &[
     ("7", "7 days"),
@@ -33,7 +34,7 @@ const KEY_EXPIRY_OPTIONS: &[(&str, &str)] = &[
 struct ApiKeysPage {
     shell: Shell,
     section: &'static str,
-    keys: Vec<CredentialRow>,
+    keys: CredentialLists,
     new_secret: Option<String>,
     new_secret_name: String,
     form_name: String,
@@ -57,7 +58,7 @@ pub struct NewKeyForm {
     expires_at: String,
 }
 
-async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
+async fn load_rows(m: &Member) -> Result<CredentialLists, AppError> {
     let company = m.me.company.id.clone();
     let keys = m
         .app
@@ -73,7 +74,7 @@ async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
         id.as_ref()
             .map(|id| prefixes.get(id).cloned().unwrap_or_else(|| id.to_string()))
     };
-    Ok(keys
+    let rows = keys
         .into_iter()
         .map(|(k, creator)| CredentialRow {
             replaced_by: prefix_of(&k.replaced_by),
@@ -83,6 +84,9 @@ async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
                 .filter(|s| *s > at && k.revoked_at.is_none())
                 .map(|s| fmt_time(Some(s))),
             status: k.status(at).label(),
+            expiry: Expiry::of(Some(k.expires_at), at),
+            expires_at: Some(k.expires_at),
+            detail_href: paths::admin_api_key(&k.id),
             id: k.id.to_string(),
             name: k.name,
             prefix: k.prefix,
@@ -92,10 +96,11 @@ async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
             last_used: fmt_time(k.last_used_at),
             last_used_ip: k.last_used_ip.unwrap_or_default(),
         })
-        .collect())
+        .collect();
+    Ok(CredentialLists::split(rows))
 }
 
-fn page(shell: Shell, keys: Vec<CredentialRow>, now: chrono::NaiveDateTime) -> ApiKeysPage {
+fn page(shell: Shell, keys: CredentialLists, now: chrono::NaiveDateTime) -> ApiKeysPage {
     let today = now.date();
     ApiKeysPage {
         shell,
@@ -275,9 +280,11 @@ async fn key_page(
     let report = usage::report(&m.app.db, key.id.to_string(), m.now).await?;
     // The row as the list shows it (creator's name, predecessor and successor).
     let id = key.id.to_string();
-    let credential = load_rows(&m)
-        .await?
+    let lists = load_rows(&m).await?;
+    let credential = lists
+        .active
         .into_iter()
+        .chain(lists.inactive)
         .find(|row| row.id == id)
         .ok_or(AppError::NotFound)?;
     render(&ApiKeyPage {

@@ -17,7 +17,8 @@ use crate::services::usage;
 use super::context::Member;
 use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 use super::usage_view::UsageView;
-use super::views::{fmt_date, fmt_time, CredentialRow};
+use super::views::{fmt_date, fmt_time, CredentialLists, CredentialRow};
+use crate::domain::Expiry;
 
 const PAT_EXPIRY_OPTIONS: &[(&str, &str)] = &[
     ("7", "7 days"),
@@ -48,7 +49,7 @@ struct IntegrationsPage {
 #[template(path = "integrations/api.html")]
 struct TokensPage {
     shell: Shell,
-    tokens: Vec<CredentialRow>,
+    tokens: CredentialLists,
     new_secret: Option<String>,
     new_secret_name: String,
     form_name: String,
@@ -95,6 +96,9 @@ fn rows(tokens: Vec<PersonalAccessToken>, at: NaiveDateTime) -> Vec<CredentialRo
                 .filter(|s| *s > at && t.revoked_at.is_none())
                 .map(|s| fmt_time(Some(s))),
             status: t.status(at).label(),
+            expiry: Expiry::of(t.expires_at, at),
+            expires_at: t.expires_at,
+            detail_href: paths::api_token(&t.id),
             id: t.id.to_string(),
             name: t.name,
             prefix: t.prefix,
@@ -110,19 +114,18 @@ fn rows(tokens: Vec<PersonalAccessToken>, at: NaiveDateTime) -> Vec<CredentialRo
         .collect()
 }
 
-async fn load_rows(m: &Member) -> Result<Vec<CredentialRow>, AppError> {
+async fn load_rows(m: &Member) -> Result<CredentialLists, AppError> {
     let id = m.me.user.id.clone();
     let tokens = m
         .app
         .db
         .run(move |conn| PersonalAccessToken::list_for_user(conn, &id))
         .await?;
-    Ok(rows(tokens, m.now))
+    Ok(CredentialLists::split(rows(tokens, m.now)))
 }
 
 async fn integrations(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
-    let rows = load_rows(&m).await?;
-    let active_tokens = rows.iter().filter(|r| r.status == "active").count();
+    let active_tokens = load_rows(&m).await?.active_count();
     render(&IntegrationsPage {
         shell,
         active_tokens,
@@ -135,11 +138,7 @@ async fn tokens_page(m: Member, shell: Shell) -> Result<HttpResponse, AppError> 
 }
 
 /// The page, with the form as the company's policy allows it for this member.
-async fn page(
-    m: &Member,
-    shell: Shell,
-    tokens: Vec<CredentialRow>,
-) -> Result<TokensPage, AppError> {
+async fn page(m: &Member, shell: Shell, tokens: CredentialLists) -> Result<TokensPage, AppError> {
     let base = bare_page(shell, tokens, m.now);
     Ok(
         match credentials::may_create_pat(&m.app.db, m.me.user.clone()).await? {
@@ -160,7 +159,7 @@ async fn page(
     )
 }
 
-fn bare_page(shell: Shell, tokens: Vec<CredentialRow>, now: NaiveDateTime) -> TokensPage {
+fn bare_page(shell: Shell, tokens: CredentialLists, now: NaiveDateTime) -> TokensPage {
     TokensPage {
         shell,
         tokens,

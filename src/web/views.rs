@@ -2,6 +2,8 @@
 
 use chrono::NaiveDateTime;
 
+use crate::domain::Expiry;
+
 /// One credential in a list: a PAT or a Platform API Key.
 #[derive(Debug, Clone)]
 pub struct CredentialRow {
@@ -19,6 +21,38 @@ pub struct CredentialRow {
     pub replaced_by: Option<String>,
     pub works_until: Option<String>,
     pub replaces: Option<String>,
+    /// What the expiry badge says, seen now.
+    pub expiry: Expiry,
+    pub expires_at: Option<NaiveDateTime>,
+    /// The credential's detail page.
+    pub detail_href: String,
+}
+
+/// A credential list as the pages show it: the working ones (deactivated API keys included:
+/// they are paused, not ended, and can be activated again) soonest expiry first and those
+/// without expiry last; expired and revoked ones apart, for the collapsed "Inactive" section.
+pub struct CredentialLists {
+    pub active: Vec<CredentialRow>,
+    pub inactive: Vec<CredentialRow>,
+}
+
+impl CredentialLists {
+    pub fn split(rows: Vec<CredentialRow>) -> Self {
+        let (mut active, inactive): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|r| matches!(r.status, "active" | "deactivated"));
+        // Stable: equal expiries keep the newest-first order they were loaded in.
+        active.sort_by_key(|r| (r.expires_at.is_none(), r.expires_at));
+        Self { active, inactive }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.active.is_empty() && self.inactive.is_empty()
+    }
+
+    pub fn active_count(&self) -> usize {
+        self.active.iter().filter(|r| r.status == "active").count()
+    }
 }
 
 pub fn fmt_time(t: Option<NaiveDateTime>) -> String {

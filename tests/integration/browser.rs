@@ -121,6 +121,8 @@ async fn pat_lifecycle_in_a_browser() {
     })
     .await;
     confirm.click().await.expect("confirm revoke");
+    // A revoked credential moves to the collapsed "Inactive" section: open it to see it.
+    click(&c, "inactive-summary").await;
     wait_for_row_status(&c, &row_css, "revoked").await;
     assert!(
         text_of(&c, "flash").await.contains("revoked"),
@@ -198,6 +200,8 @@ async fn admin_api_key_lifecycle_in_a_browser() {
     })
     .await;
     confirm.click().await.expect("confirm revoke");
+    // A revoked credential moves to the collapsed "Inactive" section: open it to see it.
+    click(&c, "inactive-summary").await;
     wait_for_row_status(&c, &row_css, "revoked").await;
     for gone in ["deactivate-key", "activate-key", "revoke-key"] {
         assert_eq!(count(&c, &testid(gone)).await, 0, "{gone} after revoke");

@@ -17,6 +17,7 @@ mod db_outage;
 mod domains;
 mod helpers;
 mod hostile;
+mod lifecycle_inventory;
 mod lifecycle_jobs;
 mod lifecycle_rotation;
 mod lifecycle_usage;

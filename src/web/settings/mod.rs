@@ -2,6 +2,7 @@
 
 pub mod audit_log;
 pub mod company;
+pub mod credentials;
 pub mod invitations;
 pub mod members;
 pub mod offboarding;
@@ -23,4 +24,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     offboarding::routes(cfg);
     audit_log::routes(cfg);
     sso::routes(cfg);
+    credentials::routes(cfg);
 }

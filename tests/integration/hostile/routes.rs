@@ -146,6 +146,36 @@ pub const ROUTES: &[Route] = &[
         query: &["actor", "kind", "from", "to"],
         ..page("GET", "/settings/audit.csv")
     },
+    Route {
+        query: &[
+            "person",
+            "kind",
+            "status",
+            "expiring_within",
+            "unused_for",
+            "sort",
+            "dir",
+            "page",
+        ],
+        ..page("GET", "/settings/credentials")
+    },
+    Route {
+        query: &[
+            "person",
+            "kind",
+            "status",
+            "expiring_within",
+            "unused_for",
+            "sort",
+            "dir",
+        ],
+        ..page("GET", "/settings/credentials.csv")
+    },
+    page("GET", "/settings/credentials/{id}/revoke"),
+    Route {
+        fields: &[("reason", "hostile sweep")],
+        ..page("POST", "/settings/credentials/{id}/revoke")
+    },
     page("GET", "/settings/company"),
     Route {
         fields: &[

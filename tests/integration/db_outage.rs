@@ -242,7 +242,15 @@ async fn the_console_recovers_by_itself_when_postgresql_restarts_or_stops() {
     let stopped = Instant::now();
     actix_web::rt::time::sleep(Duration::from_secs(1)).await;
     let readyz_down = app.anonymous().get("/readyz").await.status;
-    actix_web::rt::time::sleep(Duration::from_secs(3)).await;
+    // The periodic work meanwhile: a round of jobs fails and says so (the loop goes on), and
+    // the usage counted in memory is kept for the next flush rather than lost.
+    let counted = app.usage.pending_requests();
+    let jobs_started = Instant::now();
+    let jobs_down = app.run_jobs().await;
+    let jobs_took = jobs_started.elapsed();
+    let flush_down = app.usage.flush(&app.db, app.clock.now()).await;
+    let kept = app.usage.pending_requests();
+    actix_web::rt::time::sleep(Duration::from_secs(1)).await;
     let starting = Instant::now();
     cluster_op(&cluster, &["start"]).await;
     let back_after_stop = Instant::now();
@@ -252,6 +260,27 @@ async fn the_console_recovers_by_itself_when_postgresql_restarts_or_stops() {
     for w in workers {
         w.await.expect("load worker");
     }
+    let jobs_up = app.run_jobs().await;
+    let written = app.flush_usage().await;
+
+    assert!(
+        jobs_down.failures > 0,
+        "a round while down fails: {jobs_down}"
+    );
+    assert!(
+        jobs_took < Duration::from_secs(30),
+        "and does not hang ({jobs_took:?})"
+    );
+    assert_eq!(jobs_up.failures, 0, "the next round succeeds: {jobs_up}");
+    assert!(flush_down.is_err(), "a flush while down fails");
+    assert!(
+        counted > 0 && kept >= counted,
+        "its counts are kept ({counted} counted, {kept} kept)"
+    );
+    assert!(
+        written >= kept,
+        "and written once the database is back ({written} written, {kept} kept)"
+    );
 
     let samples = samples.lock().unwrap().clone();
     assert!(

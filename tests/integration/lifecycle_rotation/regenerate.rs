@@ -65,6 +65,26 @@ async fn a_regenerated_token_overlaps_until_the_successor_is_first_used() {
     assert!(
         list.contains("data-testid=\"replaced-by\"") && list.contains("data-testid=\"replaces\"")
     );
+    // So do the detail pages (where the reminder mails lead): the old one says what replaced
+    // it and offers no second regeneration; the new one offers it and shows its expiry badge.
+    let old_page = owner
+        .browser
+        .get(&format!("/integrations/api/tokens/{id}"))
+        .await
+        .body;
+    assert!(
+        old_page.contains("data-testid=\"replaced-by\""),
+        "{old_page}"
+    );
+    assert!(!old_page.contains("data-testid=\"regenerate-token\""));
+    let new_page = owner
+        .browser
+        .get(&format!("/integrations/api/tokens/{successor}"))
+        .await
+        .body;
+    assert!(new_page.contains("data-testid=\"replaces\""), "{new_page}");
+    assert!(new_page.contains(&format!("href=\"{}\"", token_regenerate_path(&successor))));
+    assert!(new_page.contains("data-testid=\"expiry-badge\""));
     let events = events_of_kind(&app, "pat.regenerated");
     assert_eq!(events.len(), 1);
     let target = events[0].target.clone().unwrap_or_default();

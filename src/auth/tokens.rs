@@ -81,7 +81,11 @@ pub fn issue_api_key(id: &ApiKeyId) -> Issued {
 pub fn issue_scim_secret() -> Issued {
     let body = format!("{SCIM_PREFIX}{}", random_base62(SECRET_LEN));
     let clear = format!("{body}{}", checksum(&body));
-    let display_prefix = clear.chars().take(SCIM_PREFIX.len() + 6).collect::<String>() + "…";
+    let display_prefix = clear
+        .chars()
+        .take(SCIM_PREFIX.len() + 6)
+        .collect::<String>()
+        + "…";
     Issued {
         clear: SecretString::from(clear),
         display_prefix,
@@ -161,7 +165,10 @@ mod tests {
         assert_eq!(clear.len(), 5 + 30 + 6);
         assert!(is_scim_secret(clear));
         assert_eq!(parse(clear), None, "not a PAT or an API key");
-        let typo = clear.replace(&clear[10..11], if &clear[10..11] == "a" { "b" } else { "a" });
+        let typo = clear.replace(
+            &clear[10..11],
+            if &clear[10..11] == "a" { "b" } else { "a" },
+        );
         assert!(!is_scim_secret(&typo));
         assert!(!is_scim_secret(reveal(&issue_pat())));
         assert!(!is_scim_secret("scim_short"));

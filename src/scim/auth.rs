@@ -130,7 +130,13 @@ mod tests {
             with(&format!("Basic {basic}")).ok(),
             Some((Some("c-1".into()), "scim_y".into()))
         );
-        for bad in ["", "scim_x", "Token scim_x", "Basic !!!", "Basic Y29tcGFueQ=="] {
+        for bad in [
+            "",
+            "scim_x",
+            "Token scim_x",
+            "Basic !!!",
+            "Basic Y29tcGFueQ==",
+        ] {
             assert_eq!(
                 with(bad).err().map(|e| e.status().as_u16()),
                 Some(401),

@@ -65,7 +65,11 @@ impl ScimError {
         Self::new(StatusCode::NOT_FOUND, None, "Resource not found.")
     }
     pub fn bad_request(problem: Problem) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, Some(problem.scim_type), problem.detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            Some(problem.scim_type),
+            problem.detail,
+        )
     }
     pub fn invalid_syntax(detail: impl Into<String>) -> Self {
         Self::bad_request(Problem::new("invalidSyntax", detail))
@@ -74,7 +78,11 @@ impl ScimError {
         Self::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
     }
     pub fn payload_too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, None, "Request body too large.")
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            "Request body too large.",
+        )
     }
     pub fn not_implemented(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_IMPLEMENTED, None, detail)
@@ -193,7 +201,10 @@ mod tests {
         let e = ScimError::from(AppError::from(taken));
         assert_eq!((e.status.as_u16(), e.scim_type), (409, Some("uniqueness")));
         let e = ScimError::from(AppError::from(Refusal::field("name", "Too long.")));
-        assert_eq!((e.status.as_u16(), e.scim_type), (400, Some("invalidValue")));
+        assert_eq!(
+            (e.status.as_u16(), e.scim_type),
+            (400, Some("invalidValue"))
+        );
         assert_eq!(e.detail, "name: Too long.");
         let e = ScimError::from(AppError::from(Refusal::conflict("Twice.")));
         assert_eq!((e.status.as_u16(), e.scim_type), (409, None));
@@ -203,10 +214,15 @@ mod tests {
     async fn the_body_is_the_scim_error_schema() {
         let response = ScimError::uniqueness("Taken.").error_response();
         assert_eq!(
-            response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
             Some(CONTENT_TYPE)
         );
-        let body = actix_web::body::to_bytes(response.into_body()).await.unwrap_or_default();
+        let body = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap_or_default();
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         assert_eq!(
             json,

@@ -35,9 +35,7 @@ pub fn parse(raw: &str) -> Result<ScimMatch, Problem> {
         "username" | "emails" | "emails.value" => Ok(ScimMatch::Email(value.to_lowercase())),
         "externalid" => Ok(ScimMatch::ExternalId(value)),
         // An id that is not one of ours matches nobody.
-        "id" => Ok(value
-            .parse()
-            .map_or(ScimMatch::Nobody, ScimMatch::Id)),
+        "id" => Ok(value.parse().map_or(ScimMatch::Nobody, ScimMatch::Id)),
         _ => Err(invalid(format!(
             "Filtering by {attribute} is not supported; use userName, externalId, id or emails."
         ))),

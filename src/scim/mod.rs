@@ -53,7 +53,9 @@ fn resources(scope: actix_web::Scope) -> actix_web::Scope {
         .route(paths::RESOURCE_TYPE, web::get().to(resource_type))
         .route(paths::SCHEMAS, web::get().to(schemas))
         .route(paths::SCHEMA, web::get().to(schema))
-        .default_service(web::to(|| async { Err::<HttpResponse, _>(ScimError::not_found()) }))
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ScimError::not_found())
+        }))
 }
 
 /// A user is a few hundred bytes; IdPs send nothing near this.
@@ -94,7 +96,10 @@ fn paging(params: &[(String, String)]) -> Result<(i64, i64), ScimError> {
 async fn list_users(req: HttpRequest, scim: Scim) -> Result<HttpResponse, ScimError> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
         .map_err(|_| ScimError::invalid_syntax("The query string cannot be read."))?;
-    let matching = match params.iter().find(|(k, _)| k.eq_ignore_ascii_case("filter")) {
+    let matching = match params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("filter"))
+    {
         Some((_, f)) => filter::parse(f)?,
         None => ScimMatch::All,
     };
@@ -216,10 +221,7 @@ async fn resource_types(req: HttpRequest) -> Result<HttpResponse, ScimError> {
     )))
 }
 
-async fn resource_type(
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
+async fn resource_type(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
     if id.as_str() != "User" {
         return Err(ScimError::not_found());
     }
@@ -229,7 +231,11 @@ async fn resource_type(
 
 async fn schemas(req: HttpRequest) -> Result<HttpResponse, ScimError> {
     let base = auth::base_of(&req, &app(&req)?);
-    Ok(ok(&resource::list(vec![resource::user_schema(&base)], 1, 1)))
+    Ok(ok(&resource::list(
+        vec![resource::user_schema(&base)],
+        1,
+        1,
+    )))
 }
 
 async fn schema(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {

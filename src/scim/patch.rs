@@ -172,15 +172,12 @@ pub fn email_of(emails: &Value) -> Result<Option<String>, Problem> {
         Value::Null => Vec::new(),
         _ => return Err(value_problem("emails must be a list of objects.")),
     };
-    let is = |v: &&Value, key: &str, want: &dyn Fn(&Value) -> bool| {
-        v.as_object().and_then(|o| field(o, key)).is_some_and(want)
-    };
     let chosen = list
         .iter()
-        .find(|v| is(v, "primary", &|p| boolish(p).unwrap_or(false)))
+        .find(|v| flag(v, "primary", |p| boolish(p).unwrap_or(false)))
         .or_else(|| {
             list.iter().find(|v| {
-                is(v, "type", &|t| {
+                flag(v, "type", |t| {
                     t.as_str().is_some_and(|t| t.eq_ignore_ascii_case("work"))
                 })
             })
@@ -197,6 +194,11 @@ pub fn email_of(emails: &Value) -> Result<Option<String>, Problem> {
     }
 }
 
+/// Whether the object `v` has `key` and its value passes `want`.
+fn flag(v: &Value, key: &str, want: impl Fn(&Value) -> bool) -> bool {
+    v.as_object().and_then(|o| field(o, key)).is_some_and(want)
+}
+
 /// An `emails[...]` path with a filter: `emails[type eq "work"].value`, `emails[primary eq true]`.
 fn email_filter_path(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("emails[")?;
@@ -211,7 +213,10 @@ fn set(draft: &mut Draft, raw_path: &str, value: Option<&Value>) -> Result<(), P
         return if rest.is_empty() || rest.starts_with(':') {
             Ok(())
         } else {
-            Err(Problem::new("invalidPath", format!("Unknown attribute {raw_path}.")))
+            Err(Problem::new(
+                "invalidPath",
+                format!("Unknown attribute {raw_path}."),
+            ))
         };
     }
     let path = match lower.strip_prefix(USER_URN) {
@@ -225,7 +230,8 @@ fn set(draft: &mut Draft, raw_path: &str, value: Option<&Value>) -> Result<(), P
             changes.active = Some(boolish(v)?);
         }
         "username" => {
-            let v = value.ok_or_else(|| Problem::new("mutability", "userName cannot be removed."))?;
+            let v =
+                value.ok_or_else(|| Problem::new("mutability", "userName cannot be removed."))?;
             draft.user_name = Some(text(v, "userName")?);
         }
         "displayname" | "name.formatted" => {
@@ -263,7 +269,8 @@ fn set(draft: &mut Draft, raw_path: &str, value: Option<&Value>) -> Result<(), P
         }
         _ => {
             if let Some((filter, after)) = email_filter_path(path) {
-                let wanted = filter.contains("\"work\"") || filter.replace(' ', "").contains("primaryeqtrue");
+                let wanted = filter.contains("\"work\"")
+                    || filter.replace(' ', "").contains("primaryeqtrue");
                 if let (Some(v), true) = (value, wanted) {
                     let email = match after {
                         ".value" => Some(text(v, "emails.value")?),
@@ -346,7 +353,11 @@ mod tests {
         assert_eq!(c.given_name, Some(Some("Grace".into())));
         assert_eq!(c.family_name, Some(Some("Hopper".into())));
         assert_eq!(c.formatted, Some(Some("Grace B. Hopper".into())));
-        assert_eq!(c.email.as_deref(), Some("grace@example.com"), "userName wins");
+        assert_eq!(
+            c.email.as_deref(),
+            Some("grace@example.com"),
+            "userName wins"
+        );
     }
 
     #[test]
@@ -382,12 +393,35 @@ mod tests {
         let kind = |body: Value| parse(&body).err().map(|p| p.scim_type);
         assert_eq!(kind(json!([])), Some("invalidSyntax"));
         assert_eq!(kind(json!({"Operations": []})), Some("invalidSyntax"));
-        assert_eq!(kind(json!({"schemas": ["nope"], "Operations": [{"op": "add", "path": "active", "value": true}]})), Some("invalidSyntax"));
-        assert_eq!(kind(json!({"Operations": [{"op": "move", "path": "active", "value": true}]})), Some("invalidSyntax"));
-        assert_eq!(kind(json!({"Operations": [{"op": "add", "path": "favouriteColour", "value": "red"}]})), Some("invalidPath"));
-        assert_eq!(kind(json!({"Operations": [{"op": "add", "path": 7, "value": "red"}]})), Some("invalidPath"));
-        assert_eq!(kind(json!({"Operations": [{"op": "add", "value": "not an object"}]})), Some("invalidValue"));
-        assert_eq!(kind(json!({"Operations": [{"op": "add", "path": "userName", "value": 5}]})), Some("invalidValue"));
-        assert_eq!(kind(json!({"Operations": [{"op": "add", "path": "userName"}]})), Some("invalidValue"));
+        assert_eq!(
+            kind(
+                json!({"schemas": ["nope"], "Operations": [{"op": "add", "path": "active", "value": true}]})
+            ),
+            Some("invalidSyntax")
+        );
+        assert_eq!(
+            kind(json!({"Operations": [{"op": "move", "path": "active", "value": true}]})),
+            Some("invalidSyntax")
+        );
+        assert_eq!(
+            kind(json!({"Operations": [{"op": "add", "path": "favouriteColour", "value": "red"}]})),
+            Some("invalidPath")
+        );
+        assert_eq!(
+            kind(json!({"Operations": [{"op": "add", "path": 7, "value": "red"}]})),
+            Some("invalidPath")
+        );
+        assert_eq!(
+            kind(json!({"Operations": [{"op": "add", "value": "not an object"}]})),
+            Some("invalidValue")
+        );
+        assert_eq!(
+            kind(json!({"Operations": [{"op": "add", "path": "userName", "value": 5}]})),
+            Some("invalidValue")
+        );
+        assert_eq!(
+            kind(json!({"Operations": [{"op": "add", "path": "userName"}]})),
+            Some("invalidValue")
+        );
     }
 }

@@ -21,7 +21,8 @@ const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 pub const MAX_RESULTS: i64 = 200;
 
 fn timestamp(at: NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A person as a SCIM User; `base` is the public URL with the scope asked under.
@@ -85,7 +86,10 @@ fn optional_text(value: Option<&Value>, what: &str) -> Result<Option<String>, Pr
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Problem::new("invalidValue", format!("{what} must be a string."))),
+        Some(_) => Err(Problem::new(
+            "invalidValue",
+            format!("{what} must be a string."),
+        )),
     }
 }
 
@@ -95,8 +99,8 @@ pub fn user_from_body(body: &Value) -> Result<Changes, Problem> {
     let object = body
         .as_object()
         .ok_or_else(|| Problem::new("invalidSyntax", "The body must be a User object."))?;
-    let user_name = optional_text(field(object, "userName"), "userName")?
-        .filter(|u| !u.trim().is_empty());
+    let user_name =
+        optional_text(field(object, "userName"), "userName")?.filter(|u| !u.trim().is_empty());
     let email = match user_name {
         Some(u) => Some(u),
         None => match field(object, "emails") {
@@ -206,12 +210,20 @@ fn with(mut value: Value, changes: Value) -> Value {
 /// The attributes the console keeps, as the User schema (RFC 7643 §7) describes them.
 pub fn user_schema(base: &str) -> Value {
     let name_parts = vec![
-        attribute("formatted", "string", "The full name; the console keeps one name."),
+        attribute(
+            "formatted",
+            "string",
+            "The full name; the console keeps one name.",
+        ),
         attribute("givenName", "string", "Given name."),
         attribute("familyName", "string", "Family name."),
     ];
     let email_parts = vec![
-        attribute("value", "string", "The address; the console keeps one, the userName."),
+        attribute(
+            "value",
+            "string",
+            "The address; the console keeps one, the userName.",
+        ),
         attribute("type", "string", "Always work."),
         attribute("primary", "boolean", "Always true."),
     ];
@@ -288,10 +300,19 @@ mod tests {
     #[test]
     fn a_user_needs_a_user_name_and_well_typed_attributes() {
         let kind = |body: Value| user_from_body(&body).err().map(|p| p.scim_type);
-        assert_eq!(kind(json!({"name": {"givenName": "x"}})), Some("invalidValue"));
+        assert_eq!(
+            kind(json!({"name": {"givenName": "x"}})),
+            Some("invalidValue")
+        );
         assert_eq!(kind(json!({"userName": 5})), Some("invalidValue"));
-        assert_eq!(kind(json!({"userName": "a@b.c", "name": "x"})), Some("invalidValue"));
-        assert_eq!(kind(json!({"userName": "a@b.c", "active": "perhaps"})), Some("invalidValue"));
+        assert_eq!(
+            kind(json!({"userName": "a@b.c", "name": "x"})),
+            Some("invalidValue")
+        );
+        assert_eq!(
+            kind(json!({"userName": "a@b.c", "active": "perhaps"})),
+            Some("invalidValue")
+        );
         assert_eq!(kind(json!(["userName"])), Some("invalidSyntax"));
         let c = user_from_body(&json!({"userName": "a@b.c"})).unwrap_or_default();
         assert_eq!((c.active, c.given_name), (None, Some(None)));

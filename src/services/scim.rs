@@ -50,7 +50,8 @@ pub async fn provisioning(
     now: NaiveDateTime,
 ) -> Result<Provisioning, AppError> {
     db.run(move |conn| {
-        let config = ScimConfig::find(conn, &company)?.unwrap_or_else(|| ScimConfig::off(&company, now));
+        let config =
+            ScimConfig::find(conn, &company)?.unwrap_or_else(|| ScimConfig::off(&company, now));
         let candidates = User::active_in_company(conn, &company)?;
         let chosen = config
             .successor_id
@@ -156,7 +157,9 @@ pub async fn revoke_secret(db: &Db, by: Acting) -> Result<(), AppError> {
         let mut config = config_of(conn, &admin, by.now)?;
         let (Some(id), Some(prefix)) = (config.secret_id.take(), config.secret_prefix.take())
         else {
-            return Err(Refusal::new(RefusalKind::Gone, "There is no SCIM secret to revoke.").into());
+            return Err(
+                Refusal::new(RefusalKind::Gone, "There is no SCIM secret to revoke.").into(),
+            );
         };
         config.secret_hash = None;
         config.secret_created_at = None;
@@ -296,13 +299,24 @@ fn name_of(
 
 fn external_id(value: Option<String>) -> Result<Option<String>, AppError> {
     let value = clean(value);
-    if value.as_ref().is_some_and(|v| v.chars().count() > EXTERNAL_ID_MAX || v.chars().any(char::is_control)) {
-        return Err(Refusal::field("externalId", "Use at most 255 characters, no control characters.").into());
+    if value
+        .as_ref()
+        .is_some_and(|v| v.chars().count() > EXTERNAL_ID_MAX || v.chars().any(char::is_control))
+    {
+        return Err(Refusal::field(
+            "externalId",
+            "Use at most 255 characters, no control characters.",
+        )
+        .into());
     }
     Ok(value)
 }
 
-fn ensure_email_free(conn: &mut Tx<'_>, email: &Email, except: Option<&UserId>) -> Result<(), AppError> {
+fn ensure_email_free(
+    conn: &mut Tx<'_>,
+    email: &Email,
+    except: Option<&UserId>,
+) -> Result<(), AppError> {
     match User::find_by_email(conn, email)? {
         Some(other) if Some(&other.id) != except => Err(Refusal::field(USER_NAME, EMAIL_TAKEN)
             .with_kind(RefusalKind::Conflict)
@@ -322,18 +336,28 @@ fn scim_event(kind: AuditKind, by: &ScimCaller, user: &User) -> Event {
 /// authoritative), with the default meeting type; `active: false` creates them deprovisioned.
 pub async fn create(db: &Db, by: ScimCaller, new: Changes) -> Result<ScimPerson, AppError> {
     db.transaction(move |conn| {
-        authorize(Actor::Scim { company: &by.company }, Action::CreateUser).map_err(denied)?;
-        let raw_email = new
-            .email
-            .as_deref()
-            .ok_or_else(|| Refusal::field(USER_NAME, "userName (the person's email) is required."))?;
+        authorize(
+            Actor::Scim {
+                company: &by.company,
+            },
+            Action::CreateUser,
+        )
+        .map_err(denied)?;
+        let raw_email = new.email.as_deref().ok_or_else(|| {
+            Refusal::field(USER_NAME, "userName (the person's email) is required.")
+        })?;
         let email = Email::parse(USER_NAME, raw_email).map_err(invalid)?;
         ensure_email_free(conn, &email, None)?;
         let (given, family) = (
             clean(new.given_name.clone().flatten()),
             clean(new.family_name.clone().flatten()),
         );
-        let local = email.as_str().split('@').next().unwrap_or_default().to_owned();
+        let local = email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let name = name_of(
             new.formatted.clone().flatten().as_deref(),
             given.as_deref(),
@@ -365,8 +389,10 @@ pub async fn create(db: &Db, by: ScimCaller, new: Changes) -> Result<ScimPerson,
         audit::record(
             conn,
             &by.origin,
-            scim_event(AuditKind::UserCreated, &by, &user)
-                .detail(format!("via SCIM{}", if active { "" } else { ", deprovisioned" })),
+            scim_event(AuditKind::UserCreated, &by, &user).detail(format!(
+                "via SCIM{}",
+                if active { "" } else { ", deprovisioned" }
+            )),
         )?;
         ScimUser::person(conn, &by.company, &user.id)?.ok_or(AppError::NotFound)
     })
@@ -380,13 +406,27 @@ pub struct Updated {
 }
 
 /// PUT and PATCH: attribute changes, then deprovisioning or reactivation, in one transaction.
-pub async fn update(db: &Db, by: ScimCaller, id: UserId, changes: Changes) -> Result<Updated, AppError> {
+pub async fn update(
+    db: &Db,
+    by: ScimCaller,
+    id: UserId,
+    changes: Changes,
+) -> Result<Updated, AppError> {
     db.transaction(move |conn| {
+        User::hold(conn, &id)?;
         let (user, row) = ScimUser::person(conn, &by.company, &id)?.ok_or(AppError::NotFound)?;
-        authorize(Actor::Scim { company: &by.company }, Action::UpdateUser(&user)).map_err(denied)?;
+        authorize(
+            Actor::Scim {
+                company: &by.company,
+            },
+            Action::UpdateUser(&user),
+        )
+        .map_err(denied)?;
         let user = apply_attributes(conn, &by, user, row, &changes)?;
         let offboarded = match changes.active {
-            Some(false) if user.status() != UserStatus::Removed => Some(deprovision(conn, &by, user)?),
+            Some(false) if user.status() != UserStatus::Removed => {
+                Some(deprovision(conn, &by, user)?)
+            }
             Some(true) if !user.is_active() => {
                 reactivate(conn, &by, &user)?;
                 None
@@ -400,10 +440,21 @@ pub async fn update(db: &Db, by: ScimCaller, id: UserId, changes: Changes) -> Re
 }
 
 /// DELETE: deprovisions the person (unless already done) and hides them from SCIM.
-pub async fn delete(db: &Db, by: ScimCaller, id: UserId) -> Result<Option<OffboardingReport>, AppError> {
+pub async fn delete(
+    db: &Db,
+    by: ScimCaller,
+    id: UserId,
+) -> Result<Option<OffboardingReport>, AppError> {
     db.transaction(move |conn| {
+        User::hold(conn, &id)?;
         let (user, row) = ScimUser::person(conn, &by.company, &id)?.ok_or(AppError::NotFound)?;
-        authorize(Actor::Scim { company: &by.company }, Action::DeleteUser(&user)).map_err(denied_as_refusal)?;
+        authorize(
+            Actor::Scim {
+                company: &by.company,
+            },
+            Action::DeleteUser(&user),
+        )
+        .map_err(denied_as_refusal)?;
         let mut row = row.unwrap_or_else(|| unmanaged(&by, &user));
         let report = if user.status() == UserStatus::Removed {
             None
@@ -488,7 +539,8 @@ fn apply_attributes(
         audit::record(
             conn,
             &by.origin,
-            scim_event(AuditKind::UserUpdated, by, &user).detail(format!("via SCIM: {}", what.join(", "))),
+            scim_event(AuditKind::UserUpdated, by, &user)
+                .detail(format!("via SCIM: {}", what.join(", "))),
         )?;
     }
     row.save(conn)?;
@@ -497,8 +549,18 @@ fn apply_attributes(
 
 /// The console's offboarding to the configured successor (the owner when none is chosen, or
 /// the chosen one is the leaver or no longer active).
-fn deprovision(conn: &mut Tx<'_>, by: &ScimCaller, leaver: User) -> Result<OffboardingReport, AppError> {
-    authorize(Actor::Scim { company: &by.company }, Action::Offboard(&leaver)).map_err(denied_as_refusal)?;
+fn deprovision(
+    conn: &mut Tx<'_>,
+    by: &ScimCaller,
+    leaver: User,
+) -> Result<OffboardingReport, AppError> {
+    authorize(
+        Actor::Scim {
+            company: &by.company,
+        },
+        Action::Offboard(&leaver),
+    )
+    .map_err(denied_as_refusal)?;
     let successor = ScimConfig::find(conn, &by.company)?.and_then(|c| c.successor_id);
     let receiver = match successor {
         Some(id) if id != leaver.id => User::find_in_company(conn, &by.company, &id)?
@@ -539,9 +601,18 @@ mod tests {
     #[test]
     fn the_name_comes_from_formatted_then_parts_then_the_fallback() {
         let name = |f, g, fam| name_of(f, g, fam, "ada").map(Label::into_string).ok();
-        assert_eq!(name(Some("Ada L."), Some("Ada"), None), Some("Ada L.".into()));
-        assert_eq!(name(None, Some("Ada"), Some("Lovelace")), Some("Ada Lovelace".into()));
-        assert_eq!(name(Some("  "), None, Some("Lovelace")), Some("Lovelace".into()));
+        assert_eq!(
+            name(Some("Ada L."), Some("Ada"), None),
+            Some("Ada L.".into())
+        );
+        assert_eq!(
+            name(None, Some("Ada"), Some("Lovelace")),
+            Some("Ada Lovelace".into())
+        );
+        assert_eq!(
+            name(Some("  "), None, Some("Lovelace")),
+            Some("Lovelace".into())
+        );
         assert_eq!(name(None, None, None), Some("ada".into()));
         assert_eq!(name(Some("a\u{202e}b"), None, None), None);
     }

@@ -165,8 +165,12 @@ pub async fn refuse_unreadable_input(
                             ))
                         };
                         let response = match surface {
-                            Surface::Scim if too_large => ScimError::payload_too_large().error_response(),
-                            Surface::Scim => ScimError::invalid_syntax(refusal.to_string()).error_response(),
+                            Surface::Scim if too_large => {
+                                ScimError::payload_too_large().error_response()
+                            }
+                            Surface::Scim => {
+                                ScimError::invalid_syntax(refusal.to_string()).error_response()
+                            }
                             _ => refusal.error_response(),
                         };
                         return Ok(req.into_response(response).map_into_right_body());

@@ -196,14 +196,30 @@ impl ScimUser {
 
 /// Status changes SCIM makes besides offboarding.
 impl User {
+    /// Holds the person's row until the transaction ends (a write that changes nothing), so
+    /// two SCIM changes of one person run one after the other, each reading the other's result.
+    pub fn hold(conn: &mut DbConnection, id: &UserId) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set(users::status.eq(users::status))
+            .execute(conn)
+            .map(|_| ())
+    }
+
     /// A deprovisioned person comes back: active again, with nothing of theirs restored.
-    pub fn reactivate(conn: &mut DbConnection, id: &UserId, at: NaiveDateTime) -> QueryResult<bool> {
+    pub fn reactivate(
+        conn: &mut DbConnection,
+        id: &UserId,
+        at: NaiveDateTime,
+    ) -> QueryResult<bool> {
         let n = diesel::update(
             users::table
                 .find(id)
                 .filter(users::status.ne(UserStatus::Active)),
         )
-        .set((users::status.eq(UserStatus::Active), users::updated_at.eq(at)))
+        .set((
+            users::status.eq(UserStatus::Active),
+            users::updated_at.eq(at),
+        ))
         .execute(conn)?;
         Ok(n == 1)
     }

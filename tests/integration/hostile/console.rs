@@ -127,9 +127,7 @@ pub async fn callers(console: &Console) -> (Vec<Caller>, Known) {
     assert_eq!(r.status, 303, "SAML set up for the sweep's company");
     let pat = admin.create_pat("sweep", "30").await;
     let api_key = admin.create_api_key("sweep", "30").await;
-    let r = admin
-        .post_form("/settings/provisioning/secret", &[])
-        .await;
+    let r = admin.post_form("/settings/provisioning/secret", &[]).await;
     assert_eq!(r.status, 200, "SCIM secret generated: {}", r.body);
     let scim_secret = new_secret_in(&r.body).expect("the SCIM secret is shown");
     let csrf = admin.csrf_token().await;

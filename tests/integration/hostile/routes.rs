@@ -288,7 +288,10 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         fields: &[
-            ("schemas", r#"["urn:ietf:params:scim:schemas:core:2.0:User"]"#),
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:schemas:core:2.0:User"]"#,
+            ),
             ("userName", r#""not-an-address""#),
             ("name", r#"{"givenName": "Ada"}"#),
             ("active", "true"),
@@ -302,8 +305,14 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         fields: &[
-            ("schemas", r#"["urn:ietf:params:scim:api:messages:2.0:PatchOp"]"#),
-            ("Operations", r#"[{"op": "Replace", "path": "name.givenName", "value": "Ada"}]"#),
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:api:messages:2.0:PatchOp"]"#,
+            ),
+            (
+                "Operations",
+                r#"[{"op": "Replace", "path": "name.givenName", "value": "Ada"}]"#,
+            ),
         ],
         ..page("PATCH", "/scim/v2/Users/{id}")
     },
@@ -325,7 +334,10 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         fields: &[
-            ("schemas", r#"["urn:ietf:params:scim:schemas:core:2.0:User"]"#),
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:schemas:core:2.0:User"]"#,
+            ),
             ("userName", r#""not-an-address""#),
             ("name", r#"{"givenName": "Ada"}"#),
             ("active", "true"),
@@ -339,8 +351,14 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         fields: &[
-            ("schemas", r#"["urn:ietf:params:scim:api:messages:2.0:PatchOp"]"#),
-            ("Operations", r#"[{"op": "Replace", "path": "name.givenName", "value": "Ada"}]"#),
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:api:messages:2.0:PatchOp"]"#,
+            ),
+            (
+                "Operations",
+                r#"[{"op": "Replace", "path": "name.givenName", "value": "Ada"}]"#,
+            ),
         ],
         ..page("PATCH", "/scim/Users/{id}")
     },

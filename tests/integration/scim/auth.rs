@@ -33,13 +33,31 @@ async fn a_secret_works_only_for_its_own_company() {
     let ada_id = ada["id"].as_str().unwrap();
 
     // B's secret with A's company id, and A's secret with B's: both refused.
-    let r = basic(&app, Method::GET, "/scim/v2/Users", &a.owner.company_id, &b.secret).await;
+    let r = basic(
+        &app,
+        Method::GET,
+        "/scim/v2/Users",
+        &a.owner.company_id,
+        &b.secret,
+    )
+    .await;
     assert_scim_error(&r, 401, None);
-    let r = basic(&app, Method::GET, "/scim/v2/Users", &b.owner.company_id, &a.secret).await;
+    let r = basic(
+        &app,
+        Method::GET,
+        "/scim/v2/Users",
+        &b.owner.company_id,
+        &a.secret,
+    )
+    .await;
     assert_scim_error(&r, 401, None);
     // B's own secret sees B's people only: A's person is not found, not listed, not changed.
     let as_b = idp(&app, &b.secret);
-    assert_scim_error(&as_b.get(&format!("/scim/v2/Users/{ada_id}")).await, 404, None);
+    assert_scim_error(
+        &as_b.get(&format!("/scim/v2/Users/{ada_id}")).await,
+        404,
+        None,
+    );
     let r = as_b.get("/scim/v2/Users").await;
     assert_eq!(r.json()["totalResults"], 1, "{}", r.body);
     let r = super::send(
@@ -50,8 +68,14 @@ async fn a_secret_works_only_for_its_own_company() {
     )
     .await;
     assert_scim_error(&r, 404, None);
-    assert_scim_error(&as_b.delete(&format!("/scim/v2/Users/{ada_id}")).await, 404, None);
-    let r = idp(&app, &a.secret).get(&format!("/scim/v2/Users/{ada_id}")).await;
+    assert_scim_error(
+        &as_b.delete(&format!("/scim/v2/Users/{ada_id}")).await,
+        404,
+        None,
+    );
+    let r = idp(&app, &a.secret)
+        .get(&format!("/scim/v2/Users/{ada_id}"))
+        .await;
     assert_eq!(r.json()["active"], true, "{}", r.body);
 }
 
@@ -65,13 +89,27 @@ async fn anything_but_a_valid_secret_is_a_scim_401() {
     typo[12] = if typo[12] == b'a' { b'b' } else { b'a' };
     let typo = String::from_utf8(typo).unwrap();
     let unknown = "scim_000000000000000000000000000000000000";
-    for bad in [pat.as_str(), key.as_str(), typo.as_str(), unknown, "", "scim_"] {
+    for bad in [
+        pat.as_str(),
+        key.as_str(),
+        typo.as_str(),
+        unknown,
+        "",
+        "scim_",
+    ] {
         assert_scim_error(&idp(&app, bad).get("/scim/v2/Users").await, 401, None);
     }
     let r = nobody(&app).get("/scim/v2/Users").await;
     assert_scim_error(&r, 401, None);
     assert!(r.header("www-authenticate").is_some());
-    let r = basic(&app, Method::GET, "/scim/v2/Users", "not-a-company", &p.secret).await;
+    let r = basic(
+        &app,
+        Method::GET,
+        "/scim/v2/Users",
+        "not-a-company",
+        &p.secret,
+    )
+    .await;
     assert_scim_error(&r, 401, None);
     // And a SCIM secret is no API credential.
     let r = app.token(&p.secret).get("/v4/user/me").await;
@@ -94,5 +132,8 @@ async fn requests_are_rate_limited_per_secret() {
     assert!(r.header("retry-after").is_some());
     // Another company's secret has its own allowance.
     let other = provisioned(&app, "Calm Co").await;
-    assert_eq!(idp(&app, &other.secret).get("/scim/v2/Users").await.status, 200);
+    assert_eq!(
+        idp(&app, &other.secret).get("/scim/v2/Users").await.status,
+        200
+    );
 }

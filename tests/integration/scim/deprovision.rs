@@ -32,8 +32,12 @@ async fn leaver(app: &TestApp, secret: &str, key: &str, who: &str) -> Leaver {
     browser.sign_in(&address).await;
     let pat = browser.create_pat("sync", "30").await;
     assert_eq!(app.token(&pat).get("/v4/user/me").await.status, 200);
-    let meeting_type =
-        create_meeting_type(&app.token(key).acting_as(&id), "Demo", &format!("demo-{who}")).await;
+    let meeting_type = create_meeting_type(
+        &app.token(key).acting_as(&id),
+        "Demo",
+        &format!("demo-{who}"),
+    )
+    .await;
     let appointment = random_id();
     let starts = app.clock.now() + chrono::Duration::days(2);
     diesel::insert_into(appointments::table)
@@ -125,20 +129,42 @@ async fn patch_active_false_offboards_to_the_successor_and_true_brings_back_noth
     // The IdP still sees the person, inactive; a second deactivation changes nothing.
     let r = as_idp.get(&path).await;
     assert_eq!((r.status, r.json()["active"].as_bool()), (200, Some(false)));
-    let r = send(&as_idp, Method::PATCH, &path, &patch(json!([{"op": "replace", "value": {"active": false}}]))).await;
+    let r = send(
+        &as_idp,
+        Method::PATCH,
+        &path,
+        &patch(json!([{"op": "replace", "value": {"active": false}}])),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(company_events(&app, &p.owner.company_id, "member.offboarded").len(), 1);
+    assert_eq!(
+        company_events(&app, &p.owner.company_id, "member.offboarded").len(),
+        1
+    );
 
     // Okta's reactivation: active again, with no token and nothing moved back.
-    let r = send(&as_idp, Method::PATCH, &path, &patch(json!([{"op": "replace", "value": {"active": true}}]))).await;
+    let r = send(
+        &as_idp,
+        Method::PATCH,
+        &path,
+        &patch(json!([{"op": "replace", "value": {"active": true}}])),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["active"], true);
     assert_eq!(status_of(&app, &l.id), "active");
     assert_eq!(app.token(&l.pat).get("/v4/user/me").await.status, 401);
     assert_eq!(meeting_type_owner(&app, &l.meeting_type), successor);
     assert_eq!(host_of(&app, &l.appointment), successor);
-    assert_eq!(company_events(&app, &p.owner.company_id, "user.reactivated").len(), 1);
-    let r = app.token(&key).acting_as(&l.id).get("/v4/meeting-type").await;
+    assert_eq!(
+        company_events(&app, &p.owner.company_id, "user.reactivated").len(),
+        1
+    );
+    let r = app
+        .token(&key)
+        .acting_as(&l.id)
+        .get("/v4/meeting-type")
+        .await;
     assert_eq!(r.json(), &json!([]), "{}", r.body);
 }
 
@@ -173,7 +199,9 @@ async fn delete_and_put_active_false_offboard_to_the_owner_by_default() {
     assert_eq!(meeting_type_owner(&app, &put.meeting_type), p.owner.id);
     let details = company_events(&app, &p.owner.company_id, "member.offboarded");
     assert_eq!(details.len(), 2);
-    assert!(details.iter().all(|e| e.credential_id.is_some() && e.actor_id.is_none()));
+    assert!(details
+        .iter()
+        .all(|e| e.credential_id.is_some() && e.actor_id.is_none()));
 }
 
 #[actix_web::test]
@@ -182,7 +210,13 @@ async fn the_owner_is_never_deprovisioned() {
     let p = provisioned(&app, "Owner Co").await;
     let as_idp = idp(&app, &p.secret);
     let path = format!("/scim/v2/Users/{}", p.owner.id);
-    let r = send(&as_idp, Method::PATCH, &path, &patch(json!([{"op": "replace", "value": {"active": false}}]))).await;
+    let r = send(
+        &as_idp,
+        Method::PATCH,
+        &path,
+        &patch(json!([{"op": "replace", "value": {"active": false}}])),
+    )
+    .await;
     assert_scim_error(&r, 403, None);
     assert_scim_error(&as_idp.delete(&path).await, 403, None);
     assert_eq!(status_of(&app, &p.owner.id), "active");

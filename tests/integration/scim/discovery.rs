@@ -11,7 +11,9 @@ use super::{assert_scim_error, idp, nobody, provisioned, USER_SCHEMA};
 async fn service_provider_config_resource_types_and_schemas_describe_what_is_there() {
     let app = TestApp::spawn().await;
     for scope in ["/scim/v2", "/scim"] {
-        let r = nobody(&app).get(&format!("{scope}/ServiceProviderConfig")).await;
+        let r = nobody(&app)
+            .get(&format!("{scope}/ServiceProviderConfig"))
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(r.content_type().starts_with("application/scim+json"));
         let c = r.json();
@@ -41,11 +43,22 @@ async fn service_provider_config_resource_types_and_schemas_describe_what_is_the
         assert_eq!(r.status, 200);
         assert_eq!(r.json()["totalResults"], 1);
         let user = &r.json()["Resources"][0];
-        assert_eq!((user["id"].as_str(), user["endpoint"].as_str()), (Some("User"), Some("/Users")));
+        assert_eq!(
+            (user["id"].as_str(), user["endpoint"].as_str()),
+            (Some("User"), Some("/Users"))
+        );
         assert_eq!(user["schema"], USER_SCHEMA);
-        let r = nobody(&app).get(&format!("{scope}/ResourceTypes/User")).await;
+        let r = nobody(&app)
+            .get(&format!("{scope}/ResourceTypes/User"))
+            .await;
         assert_eq!(r.json()["name"], "User");
-        assert_scim_error(&nobody(&app).get(&format!("{scope}/ResourceTypes/Group")).await, 404, None);
+        assert_scim_error(
+            &nobody(&app)
+                .get(&format!("{scope}/ResourceTypes/Group"))
+                .await,
+            404,
+            None,
+        );
 
         let r = nobody(&app).get(&format!("{scope}/Schemas")).await;
         assert_eq!(r.status, 200);
@@ -60,9 +73,15 @@ async fn service_provider_config_resource_types_and_schemas_describe_what_is_the
         for kept in ["userName", "name", "emails", "active"] {
             assert!(names.contains(&kept), "{kept} in {names:?}");
         }
-        let r = nobody(&app).get(&format!("{scope}/Schemas/{USER_SCHEMA}")).await;
+        let r = nobody(&app)
+            .get(&format!("{scope}/Schemas/{USER_SCHEMA}"))
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
-        assert_scim_error(&nobody(&app).get(&format!("{scope}/Schemas/urn:nope")).await, 404, None);
+        assert_scim_error(
+            &nobody(&app).get(&format!("{scope}/Schemas/urn:nope")).await,
+            404,
+            None,
+        );
     }
 }
 
@@ -76,19 +95,37 @@ async fn groups_are_not_supported_and_unknown_paths_are_scim_404s() {
             (Method::GET, "/Groups"),
             (Method::POST, "/Groups"),
             (Method::GET, "/Groups/0b6f4d1e-3c2a-4f5b-9d8e-7a6b5c4d3e2f"),
-            (Method::PATCH, "/Groups/0b6f4d1e-3c2a-4f5b-9d8e-7a6b5c4d3e2f"),
-            (Method::DELETE, "/Groups/0b6f4d1e-3c2a-4f5b-9d8e-7a6b5c4d3e2f"),
+            (
+                Method::PATCH,
+                "/Groups/0b6f4d1e-3c2a-4f5b-9d8e-7a6b5c4d3e2f",
+            ),
+            (
+                Method::DELETE,
+                "/Groups/0b6f4d1e-3c2a-4f5b-9d8e-7a6b5c4d3e2f",
+            ),
         ] {
-            let r = as_idp.call(method.clone(), &format!("{scope}{path}"), None).await;
+            let r = as_idp
+                .call(method.clone(), &format!("{scope}{path}"), None)
+                .await;
             assert_scim_error(&r, 501, None);
         }
         // Without the secret, Groups is no more than a 401.
-        assert_scim_error(&nobody(&app).get(&format!("{scope}/Groups")).await, 401, None);
+        assert_scim_error(
+            &nobody(&app).get(&format!("{scope}/Groups")).await,
+            401,
+            None,
+        );
         assert_scim_error(&as_idp.get(&format!("{scope}/Nothing")).await, 404, None);
-        assert_scim_error(&as_idp.get(&format!("{scope}/Users/not-an-id")).await, 404, None);
+        assert_scim_error(
+            &as_idp.get(&format!("{scope}/Users/not-an-id")).await,
+            404,
+            None,
+        );
         assert_scim_error(
             &as_idp
-                .get(&format!("{scope}/Users/0b6f4d1e-3c2a-4f5b-9d8e-7a6b5c4d3e2f"))
+                .get(&format!(
+                    "{scope}/Users/0b6f4d1e-3c2a-4f5b-9d8e-7a6b5c4d3e2f"
+                ))
                 .await,
             404,
             None,

@@ -50,9 +50,16 @@ pub fn idp(app: &TestApp, secret: &str) -> TokenUser {
 }
 
 /// A request with `Authorization: Basic base64(company:secret)`.
-pub async fn basic(app: &TestApp, method: reqwest::Method, path: &str, company: &str, secret: &str) -> Reply {
+pub async fn basic(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    company: &str,
+    secret: &str,
+) -> Reply {
     let caller = app.anonymous();
-    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{company}:{secret}"));
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{company}:{secret}"));
     caller
         .send(
             caller
@@ -78,7 +85,12 @@ pub fn okta_user(address: &str, given: &str, family: &str) -> Value {
 }
 
 /// A SCIM request with a JSON body as IdPs send it (`application/scim+json`).
-pub async fn send(caller: &impl RequestHelper, method: reqwest::Method, path: &str, body: &Value) -> Reply {
+pub async fn send(
+    caller: &impl RequestHelper,
+    method: reqwest::Method,
+    path: &str,
+    body: &Value,
+) -> Reply {
     caller
         .send(
             caller
@@ -122,7 +134,10 @@ pub fn assert_scim_error(r: &Reply, status: u16, scim_type: Option<&str>) {
 }
 
 /// The stored SCIM configuration: (enabled, secret hash, prefix, successor).
-pub fn stored_config(app: &TestApp, company: &str) -> (bool, Option<String>, Option<String>, Option<String>) {
+pub fn stored_config(
+    app: &TestApp,
+    company: &str,
+) -> (bool, Option<String>, Option<String>, Option<String>) {
     scim_configs::table
         .filter(scim_configs::company_id.eq(company))
         .select((

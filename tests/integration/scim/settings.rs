@@ -17,7 +17,10 @@ async fn the_secret_is_shown_once_and_stored_as_an_hmac() {
     let (enabled, hash, prefix, successor) = stored_config(&app, &p.owner.company_id);
     assert!(enabled, "generating the secret turns SCIM on");
     let keys = Keys::derive(app.settings.secret_key_bytes());
-    assert_eq!(hash.as_deref(), Some(keys.credential_hash(&p.secret).as_str()));
+    assert_eq!(
+        hash.as_deref(),
+        Some(keys.credential_hash(&p.secret).as_str())
+    );
     let prefix = prefix.expect("a display prefix");
     assert!(p.secret.starts_with(prefix.trim_end_matches('…')));
     assert!(prefix.len() < p.secret.len());
@@ -31,14 +34,20 @@ async fn the_secret_is_shown_once_and_stored_as_an_hmac() {
         testid_text(&page.body, "company-id").as_deref(),
         Some(p.owner.company_id.as_str())
     );
-    assert_eq!(testid_text(&page.body, "scim-last-used").as_deref(), Some("never"));
+    assert_eq!(
+        testid_text(&page.body, "scim-last-used").as_deref(),
+        Some("never")
+    );
     assert!(page.body.contains("name=\"scim_successor\""));
     assert!(page.body.contains("/scim/v2"));
 
     let r = idp(&app, &p.secret).get("/scim/v2/Users").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let page = p.owner.browser.get("/settings/provisioning").await;
-    assert_ne!(testid_text(&page.body, "scim-last-used").as_deref(), Some("never"));
+    assert_ne!(
+        testid_text(&page.body, "scim-last-used").as_deref(),
+        Some("never")
+    );
 
     let events = company_events(&app, &p.owner.company_id, "scim.secret_generated");
     assert_eq!(events.len(), 1);
@@ -89,12 +98,18 @@ async fn turning_scim_off_refuses_the_secret_and_the_successor_is_saved() {
     assert_eq!(chosen.as_deref(), Some(successor.as_str()));
     let r = idp(&app, &p.secret).get("/scim/v2/Users").await;
     assert_scim_error(&r, 401, None);
-    assert!(r.json()["detail"].as_str().unwrap_or_default().contains("turned off"));
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("turned off"));
 
     let r = p
         .owner
         .browser
-        .post_form("/settings/provisioning", &[("enabled", "on"), ("scim_successor", "")])
+        .post_form(
+            "/settings/provisioning",
+            &[("enabled", "on"), ("scim_successor", "")],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(stored_config(&app, &p.owner.company_id).3, None);
@@ -106,7 +121,10 @@ async fn turning_scim_off_refuses_the_secret_and_the_successor_is_saved() {
         let r = p
             .owner
             .browser
-            .post_form("/settings/provisioning", &[("enabled", "on"), ("scim_successor", bad)])
+            .post_form(
+                "/settings/provisioning",
+                &[("enabled", "on"), ("scim_successor", bad)],
+            )
             .await;
         assert_eq!(r.status, 422, "{bad}: {}", r.body);
         assert!(r.body.contains("data-testid=\"error-scim_successor\""));
@@ -124,8 +142,14 @@ async fn only_owners_and_admins_manage_provisioning() {
     let key = p.owner.browser.create_api_key("Production", "30").await;
     let admin = signed_in_user(&app, &key, "Ada", "admin").await;
     let member = signed_in_user(&app, &key, "Mia", "member").await;
-    assert_eq!(admin.browser.get("/settings/provisioning").await.status, 200);
-    assert_eq!(member.browser.get("/settings/provisioning").await.status, 403);
+    assert_eq!(
+        admin.browser.get("/settings/provisioning").await.status,
+        200
+    );
+    assert_eq!(
+        member.browser.get("/settings/provisioning").await.status,
+        403
+    );
     for path in [
         "/settings/provisioning",
         "/settings/provisioning/secret",
@@ -141,7 +165,10 @@ async fn only_owners_and_admins_manage_provisioning() {
         .send(
             admin
                 .browser
-                .request(reqwest::Method::POST, "/settings/provisioning/secret/revoke")
+                .request(
+                    reqwest::Method::POST,
+                    "/settings/provisioning/secret/revoke",
+                )
                 .form(&[("x", "y")]),
         )
         .await;

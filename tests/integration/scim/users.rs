@@ -36,16 +36,27 @@ async fn create_makes_a_member_even_when_the_company_requires_invitations() {
     assert!(created["externalId"].as_str().unwrap().starts_with("00u"));
     let id = created["id"].as_str().unwrap();
     let location = created["meta"]["location"].as_str().unwrap();
-    assert!(location.ends_with(&format!("/scim/v2/Users/{id}")), "{location}");
+    assert!(
+        location.ends_with(&format!("/scim/v2/Users/{id}")),
+        "{location}"
+    );
     assert_eq!(r.header("location"), Some(location));
 
     let stored = user(&app, id);
     assert_eq!(stored.company_id.as_str(), p.owner.company_id);
     assert_eq!(stored.role.as_str(), "member");
     assert_eq!(stored.name, "Isaac Brock");
-    assert!(stored.email_verified_at.is_some(), "the IdP vouches for the address");
+    assert!(
+        stored.email_verified_at.is_some(),
+        "the IdP vouches for the address"
+    );
     let events = company_events(&app, &p.owner.company_id, "user.created");
-    assert!(events.iter().any(|e| e.detail.as_deref() == Some("via SCIM")), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail.as_deref() == Some("via SCIM")),
+        "{events:?}"
+    );
 }
 
 #[actix_web::test]
@@ -55,7 +66,13 @@ async fn an_email_with_an_account_anywhere_is_a_uniqueness_conflict() {
     let elsewhere = sign_up(&app, "Other Co", "Otto", &email("otto")).await;
     let as_idp = idp(&app, &p.secret);
     for taken in [elsewhere.email.as_str(), p.owner.email.as_str()] {
-        let r = send(&as_idp, Method::POST, "/scim/v2/Users", &okta_user(taken, "X", "Y")).await;
+        let r = send(
+            &as_idp,
+            Method::POST,
+            "/scim/v2/Users",
+            &okta_user(taken, "X", "Y"),
+        )
+        .await;
         assert_scim_error(&r, 409, Some("uniqueness"));
     }
     // Changing someone's email to a taken one is the same conflict.
@@ -68,10 +85,21 @@ async fn an_email_with_an_account_anywhere_is_a_uniqueness_conflict() {
     )
     .await;
     assert_scim_error(&r, 409, Some("uniqueness"));
-    let r = send(&as_idp, Method::POST, "/scim/v2/Users", &json!({"userName": "not-an-address"})).await;
+    let r = send(
+        &as_idp,
+        Method::POST,
+        "/scim/v2/Users",
+        &json!({"userName": "not-an-address"}),
+    )
+    .await;
     assert_scim_error(&r, 400, Some("invalidValue"));
     let r = as_idp
-        .send(as_idp.request(Method::POST, "/scim/v2/Users").header("content-type", "application/scim+json").body("{nope"))
+        .send(
+            as_idp
+                .request(Method::POST, "/scim/v2/Users")
+                .header("content-type", "application/scim+json")
+                .body("{nope"),
+        )
         .await;
     assert_scim_error(&r, 400, Some("invalidSyntax"));
 }
@@ -88,24 +116,49 @@ async fn list_filters_by_user_name_in_any_case_and_pages() {
     let wanted = made[1]["userName"].as_str().unwrap();
     let filter = format!("userName eq \"{}\"", wanted.to_uppercase());
     let r = as_idp
-        .send(as_idp.request(Method::GET, "/scim/v2/Users").query(&[("filter", filter.as_str())]))
+        .send(
+            as_idp
+                .request(Method::GET, "/scim/v2/Users")
+                .query(&[("filter", filter.as_str())]),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let list = r.json();
-    assert_eq!(list["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]));
+    assert_eq!(
+        list["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
+    );
     assert_eq!(list["totalResults"], 1);
     assert_eq!(list["Resources"][0]["id"], made[1]["id"]);
     let r = as_idp
-        .send(as_idp.request(Method::GET, "/scim/Users").query(&[("filter", "userName eq \"nobody@example.com\"")]))
+        .send(
+            as_idp
+                .request(Method::GET, "/scim/Users")
+                .query(&[("filter", "userName eq \"nobody@example.com\"")]),
+        )
         .await;
-    assert_eq!((r.json()["totalResults"].as_i64(), r.json()["Resources"].as_array().map(Vec::len)), (Some(0), Some(0)));
+    assert_eq!(
+        (
+            r.json()["totalResults"].as_i64(),
+            r.json()["Resources"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
     let external = made[2]["externalId"].as_str().unwrap();
     let r = as_idp
-        .send(as_idp.request(Method::GET, "/scim/v2/Users").query(&[("filter", format!("externalId eq \"{external}\""))]))
+        .send(
+            as_idp
+                .request(Method::GET, "/scim/v2/Users")
+                .query(&[("filter", format!("externalId eq \"{external}\""))]),
+        )
         .await;
     assert_eq!(r.json()["Resources"][0]["id"], made[2]["id"]);
     let r = as_idp
-        .send(as_idp.request(Method::GET, "/scim/v2/Users").query(&[("filter", "title co \"x\"")]))
+        .send(
+            as_idp
+                .request(Method::GET, "/scim/v2/Users")
+                .query(&[("filter", "title co \"x\"")]),
+        )
         .await;
     assert_scim_error(&r, 400, Some("invalidFilter"));
 
@@ -118,8 +171,19 @@ async fn list_filters_by_user_name_in_any_case_and_pages() {
     assert_eq!(page["Resources"][0]["id"], made[1]["id"]);
     assert_eq!(page["Resources"][1]["id"], made[2]["id"]);
     let r = as_idp.get("/scim/v2/Users?count=0").await;
-    assert_eq!((r.json()["totalResults"].as_i64(), r.json()["itemsPerPage"].as_i64()), (Some(4), Some(0)));
-    let r = as_idp.get(&format!("/scim/v2/Users/{}", made[0]["id"].as_str().unwrap())).await;
+    assert_eq!(
+        (
+            r.json()["totalResults"].as_i64(),
+            r.json()["itemsPerPage"].as_i64()
+        ),
+        (Some(4), Some(0))
+    );
+    let r = as_idp
+        .get(&format!(
+            "/scim/v2/Users/{}",
+            made[0]["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["userName"], made[0]["userName"]);
 }
@@ -142,16 +206,33 @@ async fn put_replaces_name_and_email_as_entra_sends_them() {
         "name": {"formatted": "Ada King", "familyName": "King", "givenName": "Ada"},
         "roles": []
     });
-    let r = send(&idp(&app, &p.secret), Method::PUT, &format!("/scim/v2/Users/{id}"), &body).await;
+    let r = send(
+        &idp(&app, &p.secret),
+        Method::PUT,
+        &format!("/scim/v2/Users/{id}"),
+        &body,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["userName"], new_address.as_str());
     assert_eq!(r.json()["name"]["familyName"], "King");
-    assert_eq!(r.json()["externalId"], "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef");
+    assert_eq!(
+        r.json()["externalId"],
+        "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"
+    );
     let stored = user(&app, id);
-    assert_eq!((stored.name.as_str(), stored.email.as_str()), ("Ada King", new_address.as_str()));
+    assert_eq!(
+        (stored.name.as_str(), stored.email.as_str()),
+        ("Ada King", new_address.as_str())
+    );
     assert_eq!(stored.status.as_str(), "active");
     let events = company_events(&app, &p.owner.company_id, "user.updated");
-    assert!(events.iter().any(|e| e.detail.as_deref() == Some("via SCIM: name, email, externalId")), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail.as_deref() == Some("via SCIM: name, email, externalId")),
+        "{events:?}"
+    );
 }
 
 #[actix_web::test]
@@ -184,24 +265,50 @@ async fn patch_takes_both_rfc_forms_and_the_idps_quirks() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let stored = user(&app, id);
-    assert_eq!((stored.name.as_str(), stored.email.as_str()), ("Grace Brewster Hopper", moved.as_str()));
+    assert_eq!(
+        (stored.name.as_str(), stored.email.as_str()),
+        ("Grace Brewster Hopper", moved.as_str())
+    );
 
     // A path with a plain value, and a removal.
-    let r = send(&as_idp, Method::PATCH, &path, &patch(json!([
-        {"op": "replace", "path": "displayName", "value": "Amazing Grace"},
-        {"op": "remove", "path": "externalId"}
-    ]))).await;
+    let r = send(
+        &as_idp,
+        Method::PATCH,
+        &path,
+        &patch(json!([
+            {"op": "replace", "path": "displayName", "value": "Amazing Grace"},
+            {"op": "remove", "path": "externalId"}
+        ])),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(user(&app, id).name, "Amazing Grace");
     assert!(r.json().get("externalId").is_none(), "{}", r.body);
 
     for (bad, kind) in [
-        (patch(json!([{"op": "replace", "path": "favouriteColour", "value": "red"}])), "invalidPath"),
-        (patch(json!([{"op": "jump", "path": "active", "value": true}])), "invalidSyntax"),
-        (patch(json!([{"op": "replace", "path": "active", "value": "perhaps"}])), "invalidValue"),
+        (
+            patch(json!([{"op": "replace", "path": "favouriteColour", "value": "red"}])),
+            "invalidPath",
+        ),
+        (
+            patch(json!([{"op": "jump", "path": "active", "value": true}])),
+            "invalidSyntax",
+        ),
+        (
+            patch(json!([{"op": "replace", "path": "active", "value": "perhaps"}])),
+            "invalidValue",
+        ),
         (json!({"schemas": [super::PATCH_SCHEMA]}), "invalidSyntax"),
     ] {
-        assert_scim_error(&send(&as_idp, Method::PATCH, &path, &bad).await, 400, Some(kind));
+        assert_scim_error(
+            &send(&as_idp, Method::PATCH, &path, &bad).await,
+            400,
+            Some(kind),
+        );
     }
-    assert_eq!(user(&app, id).status.as_str(), "active", "nothing of that changed anything");
+    assert_eq!(
+        user(&app, id).status.as_str(),
+        "active",
+        "nothing of that changed anything"
+    );
 }

@@ -101,13 +101,12 @@ pub fn user_from_body(body: &Value) -> Result<Changes, Problem> {
         .ok_or_else(|| Problem::new("invalidSyntax", "The body must be a User object."))?;
     let user_name =
         optional_text(field(object, "userName"), "userName")?.filter(|u| !u.trim().is_empty());
-    let email = match user_name {
-        Some(u) => Some(u),
-        None => match field(object, "emails") {
-            Some(emails) => email_of(emails)?,
-            None => None,
-        },
+    // Checked even when userName is there: a malformed list is refused, not skipped.
+    let from_emails = match field(object, "emails") {
+        Some(emails) => email_of(emails)?,
+        None => None,
     };
+    let email = user_name.or(from_emails);
     let email = email.ok_or_else(|| {
         Problem::new("invalidValue", "userName (the person's email) is required.")
     })?;
@@ -209,7 +208,7 @@ fn with(mut value: Value, changes: Value) -> Value {
 
 /// The attributes the console keeps, as the User schema (RFC 7643 §7) describes them.
 pub fn user_schema(base: &str) -> Value {
-    let name_parts = vec![
+    let name_parts = [
         attribute(
             "formatted",
             "string",
@@ -218,7 +217,7 @@ pub fn user_schema(base: &str) -> Value {
         attribute("givenName", "string", "Given name."),
         attribute("familyName", "string", "Family name."),
     ];
-    let email_parts = vec![
+    let email_parts = [
         attribute(
             "value",
             "string",
@@ -314,6 +313,10 @@ mod tests {
             Some("invalidValue")
         );
         assert_eq!(kind(json!(["userName"])), Some("invalidSyntax"));
+        assert_eq!(
+            kind(json!({"userName": "a@b.c", "emails": "nope"})),
+            Some("invalidValue")
+        );
         let c = user_from_body(&json!({"userName": "a@b.c"})).unwrap_or_default();
         assert_eq!((c.active, c.given_name), (None, Some(None)));
     }

@@ -76,7 +76,10 @@ fn admin(conn: &mut Tx<'_>, by: &Acting) -> Result<User, AppError> {
     Ok(actor)
 }
 
+/// The company's configuration (as it is before anyone turned SCIM on, if so), its row held
+/// for the rest of the transaction.
 fn config_of(conn: &mut Tx<'_>, admin: &User, now: NaiveDateTime) -> Result<ScimConfig, AppError> {
+    ScimConfig::hold(conn, &admin.company_id)?;
     Ok(ScimConfig::find(conn, &admin.company_id)?
         .unwrap_or_else(|| ScimConfig::off(&admin.company_id, now)))
 }

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{scim_configs, scim_users, users};
+use crate::db::schema::{companies, scim_configs, scim_users, users};
 use crate::db::DbConnection;
 use crate::domain::{CompanyId, ScimSecretId, UserId, UserStatus};
 
@@ -42,6 +42,15 @@ impl ScimConfig {
 
     pub fn find(conn: &mut DbConnection, company: &CompanyId) -> QueryResult<Option<Self>> {
         scim_configs::table.find(company).first(conn).optional()
+    }
+
+    /// Holds the company's row until the transaction ends, so two changes of the settings
+    /// (the first one inserting the row) run one after the other.
+    pub fn hold(conn: &mut DbConnection, company: &CompanyId) -> QueryResult<()> {
+        diesel::update(companies::table.find(company))
+            .set(companies::id.eq(companies::id))
+            .execute(conn)
+            .map(|_| ())
     }
 
     /// The configuration whose secret has this HMAC (the secret's only lookup, indexed).

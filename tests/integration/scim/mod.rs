@@ -4,6 +4,7 @@
 mod auth;
 mod deprovision;
 mod discovery;
+mod hostile;
 mod settings;
 mod users;
 

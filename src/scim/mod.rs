@@ -114,6 +114,12 @@ async fn list_users(req: HttpRequest, scim: Scim) -> Result<HttpResponse, ScimEr
     Ok(ok(&resource::list(resources, page.total, start)))
 }
 
+/// The public URL with the scope the request came under.
+fn base(req: &HttpRequest) -> Result<String, ScimError> {
+    let app = app(req)?;
+    Ok(auth::base_of(req, &app))
+}
+
 fn app(req: &HttpRequest) -> Result<web::Data<AppState>, ScimError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
@@ -208,12 +214,12 @@ async fn groups(_scim: Scim) -> Result<HttpResponse, ScimError> {
 // Discovery documents describe the service and hold no company data: no credential needed.
 
 async fn service_provider_config(req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    let base = auth::base_of(&req, &app(&req)?);
+    let base = base(&req)?;
     Ok(ok(&resource::service_provider_config(&base)))
 }
 
 async fn resource_types(req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    let base = auth::base_of(&req, &app(&req)?);
+    let base = base(&req)?;
     Ok(ok(&resource::list(
         vec![resource::user_resource_type(&base)],
         1,
@@ -225,12 +231,12 @@ async fn resource_type(req: HttpRequest, id: web::Path<String>) -> Result<HttpRe
     if id.as_str() != "User" {
         return Err(ScimError::not_found());
     }
-    let base = auth::base_of(&req, &app(&req)?);
+    let base = base(&req)?;
     Ok(ok(&resource::user_resource_type(&base)))
 }
 
 async fn schemas(req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    let base = auth::base_of(&req, &app(&req)?);
+    let base = base(&req)?;
     Ok(ok(&resource::list(
         vec![resource::user_schema(&base)],
         1,
@@ -242,7 +248,7 @@ async fn schema(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse,
     if id.as_str() != resource::USER_SCHEMA {
         return Err(ScimError::not_found());
     }
-    let base = auth::base_of(&req, &app(&req)?);
+    let base = base(&req)?;
     Ok(ok(&resource::user_schema(&base)))
 }
 

@@ -84,8 +84,9 @@ impl ScimError {
             "Request body too large.",
         )
     }
-    pub fn not_implemented(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_IMPLEMENTED, None, detail)
+    /// A resource this service provider does not offer (404, not 501: nothing is broken).
+    pub fn not_supported(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, None, detail)
     }
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, None, "Too Many Requests");

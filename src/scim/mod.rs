@@ -204,9 +204,10 @@ async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Groups are not supported (ServiceProviderConfig and ResourceTypes do not list them).
+/// Groups are not supported (ServiceProviderConfig and ResourceTypes do not list them): a
+/// SCIM 404 that says so, as for any resource type a service provider does not offer.
 async fn groups(_scim: Scim) -> Result<HttpResponse, ScimError> {
-    Err(ScimError::not_implemented(
+    Err(ScimError::not_supported(
         "Groups are not supported by this service provider.",
     ))
 }

@@ -107,7 +107,8 @@ async fn groups_are_not_supported_and_unknown_paths_are_scim_404s() {
             let r = as_idp
                 .call(method.clone(), &format!("{scope}{path}"), None)
                 .await;
-            assert_scim_error(&r, 501, None);
+            assert_scim_error(&r, 404, None);
+            assert!(r.body.contains("Groups are not supported"), "{}", r.body);
         }
         // Without the secret, Groups is no more than a 401.
         assert_scim_error(

@@ -5,6 +5,7 @@ mod auth;
 mod deprovision;
 mod discovery;
 mod hostile;
+mod in_a_browser;
 mod settings;
 mod users;
 

@@ -400,6 +400,33 @@ pub async fn create(db: &Db, by: ScimCaller, new: Changes) -> Result<ScimPerson,
         ScimUser::person(conn, &by.company, &user.id)?.ok_or(AppError::NotFound)
     })
     .await
+    .map_err(taken_meanwhile)
+}
+
+/// Two creations of one email at once: the second finds the first's account when the joining
+/// rule checks again, or fails on the unique index of live emails; either is the same refusal
+/// as the check before them.
+fn taken_meanwhile(e: AppError) -> AppError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let taken = || -> AppError {
+        Refusal::field(USER_NAME, EMAIL_TAKEN)
+            .with_kind(RefusalKind::Conflict)
+            .into()
+    };
+    match &e {
+        AppError::Refused(r) if r.kind == RefusalKind::Conflict && r.field == Some("email") => {
+            taken()
+        }
+        AppError::Internal(inner)
+            if matches!(
+                inner.downcast_ref::<Error>(),
+                Some(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+            ) =>
+        {
+            taken()
+        }
+        _ => e,
+    }
 }
 
 /// What an update did besides attributes: the offboarding report when it deprovisioned.

@@ -312,3 +312,21 @@ async fn patch_takes_both_rfc_forms_and_the_idps_quirks() {
         "nothing of that changed anything"
     );
 }
+
+#[actix_web::test]
+async fn creations_of_one_email_at_once_make_one_person_and_conflicts() {
+    let app = TestApp::spawn().await;
+    let p = provisioned(&app, "Race Co").await;
+    let as_idp = idp(&app, &p.secret);
+    let body = okta_user(&email("twin"), "Twin", "Example");
+    let answers = futures_util::future::join_all(
+        (0..6).map(|_| send(&as_idp, Method::POST, "/scim/v2/Users", &body)),
+    )
+    .await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409], "{statuses:?}");
+    for r in answers.iter().filter(|r| r.status == 409) {
+        assert_scim_error(r, 409, Some("uniqueness"));
+    }
+}

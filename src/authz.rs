@@ -18,6 +18,9 @@ pub enum Actor<'a> {
         company: &'a CompanyId,
         acting: Option<&'a UserId>,
     },
+    /// The company's identity provider through SCIM: creates, updates and deprovisions its
+    /// people, and nothing else.
+    Scim { company: &'a CompanyId },
 }
 
 /// Anything that acts as an `Actor`: what services take when they run on their own thread
@@ -75,6 +78,9 @@ pub enum Action<'a> {
     ViewCredentials,
     /// Revoke this member's Personal Access Token from the credentials inventory.
     RevokePatOf(&'a User),
+    /// Settings → Provisioning: turn SCIM on or off, issue or revoke the SCIM secret, choose
+    /// who receives a deprovisioned person's work (owners, admins).
+    ManageProvisioning,
 }
 
 /// meetergo's wording for a meeting type someone may not delete.
@@ -87,7 +93,7 @@ pub struct Denied(pub &'static str);
 fn same_company(actor: &Actor<'_>, target: &User) -> bool {
     match actor {
         Actor::Member(u) | Actor::Pat(u) => u.company_id == target.company_id,
-        Actor::ApiKey { company, .. } => **company == target.company_id,
+        Actor::ApiKey { company, .. } | Actor::Scim { company } => **company == target.company_id,
     }
 }
 
@@ -125,6 +131,7 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
             | Action::CreatePat { .. }
             | Action::ManageCredentialPolicy
             | Action::ViewCredentials
+            | Action::ManageProvisioning
             | Action::RevokePatOf(_) => Err(Denied(
                 "A Platform API Key cannot manage credentials or settings.",
             )),
@@ -143,6 +150,16 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 Err(Denied("Only the owner can transfer ownership."))
             }
             _ => Ok(()),
+        },
+        Actor::Scim { .. } => match action {
+            Action::ListUsers | Action::CreateUser | Action::UpdateUser(_) => Ok(()),
+            Action::DeleteUser(t) | Action::Offboard(t) => allow(
+                t.role() != Role::Owner,
+                "The company owner cannot be deprovisioned; transfer ownership first.",
+            ),
+            _ => Err(Denied(
+                "SCIM provisions people; it cannot do anything else.",
+            )),
         },
         Actor::Pat(me) => match action {
             Action::ListUsers => allow(me.role().is_admin(), "Listing users needs an admin role."),
@@ -175,6 +192,7 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 }
                 Action::ViewAdminArea
                 | Action::ManageApiKeys
+                | Action::ManageProvisioning
                 | Action::ViewCredentials
                 | Action::ListUsers
                 | Action::CreateUser => allow(admin, "This page is for admins."),
@@ -436,6 +454,31 @@ mod tests {
         assert!(authorize(Actor::Pat(&owner), Action::RevokePatOf(&member)).is_err());
         let other = user(&CompanyId::new(), Role::Member);
         assert!(revoke(&owner, &other).is_err());
+    }
+
+    #[test]
+    fn scim_provisions_its_own_company_only_and_never_removes_the_owner() {
+        let c = CompanyId::new();
+        let (owner, admin, member) = (
+            user(&c, Role::Owner),
+            user(&c, Role::Admin),
+            user(&c, Role::Member),
+        );
+        let scim = Actor::Scim { company: &c };
+        assert!(authorize(scim, Action::CreateUser).is_ok());
+        assert!(authorize(scim, Action::UpdateUser(&admin)).is_ok());
+        assert!(authorize(scim, Action::Offboard(&member)).is_ok());
+        assert!(authorize(scim, Action::Offboard(&admin)).is_ok());
+        assert!(authorize(scim, Action::Offboard(&owner)).is_err());
+        assert!(authorize(scim, Action::ManageApiKeys).is_err());
+        assert!(authorize(scim, Action::ManageProvisioning).is_err());
+        let stranger = user(&CompanyId::new(), Role::Member);
+        assert!(authorize(scim, Action::UpdateUser(&stranger)).is_err());
+        assert!(authorize(scim, Action::Offboard(&stranger)).is_err());
+        assert!(authorize(Actor::Member(&admin), Action::ManageProvisioning).is_ok());
+        assert!(authorize(Actor::Member(&owner), Action::ManageProvisioning).is_ok());
+        assert!(authorize(Actor::Member(&member), Action::ManageProvisioning).is_err());
+        assert!(authorize(Actor::Pat(&owner), Action::ManageProvisioning).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod jobs;
 pub mod paths;
+pub mod scim;
 pub mod services;
 pub mod shutdown;
 pub mod startup;

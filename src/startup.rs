@@ -253,6 +253,7 @@ fn serve(
             .wrap(from_fn(shutdown::close_connections_while_draining))
             .configure(pages::health::routes)
             .configure(api::routes)
+            .configure(crate::scim::routes)
             .service(
                 actix_files::Files::new(crate::paths::STATIC, static_dir.clone()).prefer_utf8(true),
             )

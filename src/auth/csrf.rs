@@ -46,11 +46,11 @@ fn fresh_nonce() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Paths that accept POSTs from elsewhere by design: the bearer-authenticated JSON API and the
-/// SAML assertion consumer (its response is checked by signature instead).
+/// Paths that accept POSTs from elsewhere by design: the bearer-authenticated JSON API and SCIM,
+/// and the SAML assertion consumer (its response is checked by signature instead).
 fn exempt(path: &str) -> bool {
     static SAML_ACS: LazyLock<ResourceDef> = LazyLock::new(|| ResourceDef::new(paths::SAML_ACS));
-    paths::api::is_api(path) || SAML_ACS.is_match(path)
+    paths::api::is_api(path) || paths::scim::is_scim(path) || SAML_ACS.is_match(path)
 }
 
 fn submitted_token(body: &[u8]) -> Option<String> {

@@ -3,6 +3,7 @@
 //!
 //! - Personal Access Token: `rgo-<30 base62 chars: ~178 random bits><checksum>`
 //! - Platform API Key: `ak_live:<key uuid>:<30 base62 chars><checksum>`
+//! - SCIM secret (one per company, for its identity provider): `scim_<30 base62 chars><checksum>`
 
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
@@ -11,6 +12,7 @@ use crate::domain::ApiKeyId;
 
 pub const PAT_PREFIX: &str = "rgo-";
 pub const API_KEY_PREFIX: &str = "ak_live:";
+pub const SCIM_PREFIX: &str = "scim_";
 const SECRET_LEN: usize = 30;
 const CHECKSUM_LEN: usize = 6;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -76,6 +78,27 @@ pub fn issue_api_key(id: &ApiKeyId) -> Issued {
     }
 }
 
+pub fn issue_scim_secret() -> Issued {
+    let body = format!("{SCIM_PREFIX}{}", random_base62(SECRET_LEN));
+    let clear = format!("{body}{}", checksum(&body));
+    let display_prefix = clear
+        .chars()
+        .take(SCIM_PREFIX.len() + 6)
+        .collect::<String>()
+        + "…";
+    Issued {
+        clear: SecretString::from(clear),
+        display_prefix,
+    }
+}
+
+/// Whether `presented` has the shape of a SCIM secret (checksum included), offline.
+pub fn is_scim_secret(presented: &str) -> bool {
+    presented.strip_prefix(SCIM_PREFIX).is_some_and(|rest| {
+        rest.len() == SECRET_LEN + CHECKSUM_LEN && is_base62(rest) && checksum_holds(presented)
+    })
+}
+
 /// What a bearer value looks like, checked offline before any database lookup.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Presented<'a> {
@@ -132,6 +155,24 @@ mod tests {
         assert_eq!(parse("ak_live:not-a-uuid:abc"), None);
         assert_eq!(parse("Bearer nonsense"), None);
         assert_eq!(parse("rgo-short"), None);
+    }
+
+    #[test]
+    fn scim_secrets_have_their_own_prefix_and_checksum() {
+        let issued = issue_scim_secret();
+        let clear = reveal(&issued);
+        assert!(clear.starts_with("scim_"));
+        assert_eq!(clear.len(), 5 + 30 + 6);
+        assert!(is_scim_secret(clear));
+        assert_eq!(parse(clear), None, "not a PAT or an API key");
+        let typo = clear.replace(
+            &clear[10..11],
+            if &clear[10..11] == "a" { "b" } else { "a" },
+        );
+        assert!(!is_scim_secret(&typo));
+        assert!(!is_scim_secret(reveal(&issue_pat())));
+        assert!(!is_scim_secret("scim_short"));
+        assert!(issued.display_prefix.starts_with("scim_"));
     }
 
     #[test]

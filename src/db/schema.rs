@@ -271,6 +271,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scim_configs (company_id) {
+        company_id -> Text,
+        enabled -> Bool,
+        secret_id -> Nullable<Text>,
+        secret_hash -> Nullable<Text>,
+        secret_prefix -> Nullable<Text>,
+        secret_created_at -> Nullable<Timestamp>,
+        secret_last_used_at -> Nullable<Timestamp>,
+        successor_id -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_users (user_id) {
+        user_id -> Text,
+        company_id -> Text,
+        external_id -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> companies (company_id));
 diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(invitations -> companies (company_id));
@@ -281,6 +307,8 @@ diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(platform_api_keys -> companies (company_id));
 diesel::joinable!(company_domains -> companies (company_id));
 diesel::joinable!(email_verifications -> users (user_id));
+diesel::joinable!(scim_configs -> companies (company_id));
+diesel::joinable!(scim_users -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     companies,
@@ -304,4 +332,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     credential_usage_daily,
     credential_ips,
     credential_reminders,
+    scim_configs,
+    scim_users,
 );

@@ -86,4 +86,5 @@ typed_id!(
     ApiKeyId,
     AuditEventId,
     IdentityId,
+    ScimSecretId,
 );

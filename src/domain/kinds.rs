@@ -52,6 +52,10 @@ text_enum! {
         CredentialReportedLeaked => "credential.reported_leaked",
         CredentialPolicyChanged => "credential_policy.changed",
         PatRevokedByAdmin => "pat.revoked_by_admin",
+        ScimSettingsChanged => "scim.settings_changed",
+        ScimSecretGenerated => "scim.secret_generated",
+        ScimSecretRevoked => "scim.secret_revoked",
+        UserReactivated => "user.reactivated",
     }
 }
 

@@ -4,6 +4,7 @@
 //! `api` and `auth`, so the middleware can name paths without depending on the pages.
 
 pub mod api;
+pub mod scim;
 
 use std::fmt::Display;
 
@@ -77,6 +78,10 @@ pub const COMPANY_CREDENTIAL_POLICY: &str = "/settings/company/credential-policy
 pub const CREDENTIALS: &str = "/settings/credentials";
 pub const CREDENTIALS_CSV: &str = "/settings/credentials.csv";
 pub const CREDENTIAL_REVOKE: &str = "/settings/credentials/{id}/revoke";
+/// Settings → Provisioning: SCIM on or off, its secret, the successor (owners and admins).
+pub const PROVISIONING: &str = "/settings/provisioning";
+pub const PROVISIONING_SECRET: &str = "/settings/provisioning/secret";
+pub const PROVISIONING_SECRET_REVOKE: &str = "/settings/provisioning/secret/revoke";
 
 /// `pattern` with its one `{param}` segment replaced by `value`.
 fn fill(pattern: &str, value: impl Display) -> String {
@@ -277,6 +282,9 @@ mod tests {
             CREDENTIALS,
             CREDENTIALS_CSV,
             CREDENTIAL_REVOKE,
+            PROVISIONING,
+            PROVISIONING_SECRET,
+            PROVISIONING_SECRET_REVOKE,
         ];
         for pattern in every_page {
             let path = fill(pattern, "00000000-0000-4000-8000-000000000000");

@@ -16,6 +16,7 @@ pub mod meeting_types;
 pub mod offboarding;
 pub mod passwords;
 pub mod platform_users;
+pub mod scim;
 pub mod sso;
 pub mod sso_settings;
 pub mod team;

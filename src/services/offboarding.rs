@@ -128,6 +128,8 @@ pub enum Requester {
     Member(UserId),
     /// A Platform API key (its id), through `DELETE /v4/user/{id}`.
     ApiKey(String),
+    /// The company's identity provider through SCIM (the SCIM secret's id): deprovisioning.
+    Scim(String),
 }
 
 /// One offboarding as asked for: who leaves, who receives (the company's owner when `None`),
@@ -147,7 +149,9 @@ pub async fn offboard(db: &Db, job: Offboarding) -> Result<OffboardingReport, Ap
     db.transaction(move |tx| offboard_in(tx, &job)).await
 }
 
-fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingReport, AppError> {
+/// The offboarding as one step of a larger transaction (SCIM deprovisioning changes the
+/// person's attributes in the same one).
+pub fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingReport, AppError> {
     let leaver = &job.leaver;
     let receiver_id = &match &job.receiver {
         Some(id) => id.clone(),
@@ -156,8 +160,9 @@ fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingReport
     let handover = job.handover;
     let (actor, credential) = match &job.requester {
         Requester::Member(id) => (Some(id), None),
-        Requester::ApiKey(key) => (None, Some(key.as_str())),
+        Requester::ApiKey(key) | Requester::Scim(key) => (None, Some(key.as_str())),
     };
+    let via_scim = matches!(job.requester, Requester::Scim(_));
     // Re-read both inside the transaction: the receiver may have been removed meanwhile.
     let receiver = User::find_in_company(conn, &leaver.company_id, receiver_id)?
         .filter(|r| r.is_active() && r.id != leaver.id)
@@ -175,6 +180,12 @@ fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingReport
                 .ok_or(AppError::Forbidden)?;
             authorize(Actor::Member(&actor), Action::Offboard(&leaver_now))
         }
+        None if via_scim => authorize(
+            Actor::Scim {
+                company: &leaver.company_id,
+            },
+            Action::Offboard(&leaver_now),
+        ),
         None => authorize(
             Actor::ApiKey {
                 company: &leaver.company_id,
@@ -225,7 +236,8 @@ fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingReport
         .company(&leaver.company_id)
         .target(format!("{} ({})", leaver.email, leaver.id))
         .detail(format!(
-            "to {}: {} meeting types ({} renamed), {} appointments, {} tokens revoked, {} sessions ended, {} invitations revoked{}",
+            "{}to {}: {} meeting types ({} renamed), {} appointments, {} tokens revoked, {} sessions ended, {} invitations revoked{}",
+            if via_scim { "via SCIM, " } else { "" },
             receiver.email,
             report.meeting_types_moved,
             report.slugs_renamed,

@@ -12,6 +12,7 @@ use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
 
 use crate::api::error::ApiError;
 use crate::error::AppError;
+use crate::scim::error::ScimError;
 
 /// Where a text came from, which decides what may be in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,26 +98,42 @@ fn body_kind(req: &ServiceRequest) -> BodyKind {
     }
 }
 
-fn is_api(path: &str) -> bool {
-    crate::paths::api::is_api(path)
+/// Who answers a refusal: the pages (HTML), `/v4` (its JSON) or SCIM (its error schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    Page,
+    Api,
+    Scim,
 }
 
-fn not_found(api: bool) -> HttpResponse {
-    if api {
-        ApiError::not_found().error_response()
-    } else {
-        AppError::NotFound.error_response()
+impl Surface {
+    fn of(path: &str) -> Self {
+        if crate::paths::api::is_api(path) {
+            Self::Api
+        } else if crate::paths::scim::is_scim(path) {
+            Self::Scim
+        } else {
+            Self::Page
+        }
     }
 }
 
-fn bad_request(api: bool, what: &str) -> HttpResponse {
+fn not_found(surface: Surface) -> HttpResponse {
+    match surface {
+        Surface::Api => ApiError::not_found().error_response(),
+        Surface::Scim => ScimError::not_found().error_response(),
+        Surface::Page => AppError::NotFound.error_response(),
+    }
+}
+
+fn bad_request(surface: Surface, what: &str) -> HttpResponse {
     let message = format!(
         "The {what} contains characters that are not allowed (control characters or text that is not UTF-8)."
     );
-    if api {
-        ApiError::bad_request(message).error_response()
-    } else {
-        AppError::BadRequest(message).error_response()
+    match surface {
+        Surface::Api => ApiError::bad_request(message).error_response(),
+        Surface::Scim => ScimError::invalid_syntax(message).error_response(),
+        Surface::Page => AppError::BadRequest(message).error_response(),
     }
 }
 
@@ -124,11 +141,12 @@ pub async fn refuse_unreadable_input(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let api = is_api(req.path());
+    let surface = Surface::of(req.path());
+    let api = surface != Surface::Page;
     let refusal = if !readable(req.path().as_bytes(), false, Place::Address) {
-        Some(not_found(api))
+        Some(not_found(surface))
     } else if !form_is_readable(req.query_string().as_bytes(), Place::Address) {
-        Some(bad_request(api, "address"))
+        Some(bad_request(surface, "address"))
     } else {
         match body_kind(&req) {
             BodyKind::Other => None,
@@ -146,9 +164,16 @@ pub async fn refuse_unreadable_input(
                                 "The request body could not be read: {e}"
                             ))
                         };
-                        return Ok(req
-                            .into_response(refusal.error_response())
-                            .map_into_right_body());
+                        let response = match surface {
+                            Surface::Scim if too_large => {
+                                ScimError::payload_too_large().error_response()
+                            }
+                            Surface::Scim => {
+                                ScimError::invalid_syntax(refusal.to_string()).error_response()
+                            }
+                            _ => refusal.error_response(),
+                        };
+                        return Ok(req.into_response(response).map_into_right_body());
                     }
                     Err(e) => return Err(e),
                 };
@@ -157,7 +182,7 @@ pub async fn refuse_unreadable_input(
                     _ => json_is_readable(&body),
                 };
                 req.set_payload(crate::auth::csrf::bytes_payload(body));
-                (!ok).then(|| bad_request(api, if api { "request body" } else { "form" }))
+                (!ok).then(|| bad_request(surface, if api { "request body" } else { "form" }))
             }
         }
     };

@@ -23,6 +23,7 @@ mod lifecycle_rotation;
 mod lifecycle_usage;
 mod paths_and_time;
 mod races;
+mod scim;
 mod shutdown;
 mod sign_in;
 mod sso_oidc;

@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod invitations;
 pub mod members;
 pub mod offboarding;
+pub mod provisioning;
 pub mod sso;
 
 use actix_web::{web, HttpResponse};
@@ -25,4 +26,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     audit_log::routes(cfg);
     sso::routes(cfg);
     credentials::routes(cfg);
+    provisioning::routes(cfg);
 }

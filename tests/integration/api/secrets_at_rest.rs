@@ -147,6 +147,20 @@ async fn no_credential_is_stored_or_logged_in_clear() {
     create_user(&app, &key, "Newbie", "member").await;
     let page = vault.browser.get("/admin/api-keys").await.body;
     assert!(!secrets.iter().any(|s| page.contains(s.as_str())));
+    // The SCIM secret, used both ways and mistyped.
+    let scim = crate::scim::generate_secret(&vault).await;
+    assert_eq!(app.token(&scim).get("/scim/v2/Users").await.status, 200);
+    let r = crate::scim::basic(
+        &app,
+        reqwest::Method::GET,
+        "/scim/Users",
+        &vault.company_id,
+        &scim,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = app.token(&format!("{scim}x")).get("/scim/v2/Users").await;
+    assert_eq!(r.status, 401);
 
     // Stored: only the HMAC of each, as hex.
     let keys = Keys::derive(app.settings.secret_key_bytes());
@@ -186,6 +200,11 @@ async fn no_credential_is_stored_or_logged_in_clear() {
         contains(&db, &pat_hashes[0]),
         "the scan sees the stored hashes"
     );
+    assert!(!contains(&db, &scim), "the SCIM secret is stored in clear");
+    assert!(
+        contains(&db, &keys.credential_hash(&scim)),
+        "the SCIM secret's HMAC is stored"
+    );
     for s in &secrets {
         assert!(!contains(&db, s), "a credential is stored in clear");
         assert!(
@@ -207,6 +226,10 @@ async fn no_credential_is_stored_or_logged_in_clear() {
                     "a credential is logged in clear"
                 );
             }
+            assert!(
+                !contains(&logged, &scim),
+                "the SCIM secret is logged in clear"
+            );
         }
         None => eprintln!("another tracing subscriber was installed first: logs not checked"),
     }

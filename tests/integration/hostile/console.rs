@@ -14,6 +14,7 @@ use crate::helpers::{
 
 use super::probes::{Caller, Known};
 use super::values::IDP_METADATA;
+use crate::helpers::html::new_secret_in;
 
 /// The console binary, spawned with its output in a log file; killed on drop.
 pub struct Console {
@@ -126,6 +127,9 @@ pub async fn callers(console: &Console) -> (Vec<Caller>, Known) {
     assert_eq!(r.status, 303, "SAML set up for the sweep's company");
     let pat = admin.create_pat("sweep", "30").await;
     let api_key = admin.create_api_key("sweep", "30").await;
+    let r = admin.post_form("/settings/provisioning/secret", &[]).await;
+    assert_eq!(r.status, 200, "SCIM secret generated: {}", r.body);
+    let scim_secret = new_secret_in(&r.body).expect("the SCIM secret is shown");
     let csrf = admin.csrf_token().await;
     let as_admin = TokenUser::new(&console.address, cookie_less_http(), &pat);
     let me = as_admin.get("/v4/user/me").await;
@@ -162,6 +166,10 @@ pub async fn callers(console: &Console) -> (Vec<Caller>, Known) {
         let r = admin.send(with_both).await;
         assert_eq!(r.status, 200, "{page}");
     }
+    let r = TokenUser::new(&console.address, cookie_less_http(), &scim_secret)
+        .get(&format!("/scim/v2/Users/{}", known.member))
+        .await;
+    assert_eq!(r.status, 200, "SCIM reaches the member: {}", r.body);
     let callers = vec![
         Caller {
             name: "anonymous",
@@ -171,6 +179,7 @@ pub async fn callers(console: &Console) -> (Vec<Caller>, Known) {
             user_header: None,
             signed_in: false,
             api_only: false,
+            scim_bearer: None,
         },
         Caller {
             name: "admin",
@@ -180,6 +189,7 @@ pub async fn callers(console: &Console) -> (Vec<Caller>, Known) {
             user_header: None,
             signed_in: true,
             api_only: false,
+            scim_bearer: Some(scim_secret),
         },
         Caller {
             name: "api key",
@@ -189,6 +199,7 @@ pub async fn callers(console: &Console) -> (Vec<Caller>, Known) {
             user_header: Some(known.me.clone()),
             signed_in: false,
             api_only: true,
+            scim_bearer: None,
         },
     ];
     (callers, known)

@@ -200,6 +200,12 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
     let api_paths = constants(&src.join("paths/api.rs"));
     let scope = api_paths.get("SCOPE").unwrap().clone();
     walk(&src.join("api"), &scope, &api_paths, &mut found);
+    // SCIM: the same resources under both of its scopes.
+    let scim_paths = constants(&src.join("paths/scim.rs"));
+    for scope in ["SCOPE_V2", "SCOPE"] {
+        let scope = scim_paths.get(scope).unwrap().clone();
+        walk(&src.join("scim"), &scope, &scim_paths, &mut found);
+    }
     found
 }
 

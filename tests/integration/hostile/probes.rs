@@ -20,6 +20,10 @@ fn harmless_param(route: &Route, name: &str, known: &Known) -> String {
         // The admin's own id where changing it is harmless, so the handler reads the body.
         ("/v4/user/{id}", _) if route.method == "PATCH" => known.me.clone(),
         ("/v4/meeting-type/{id}", _) => known.meeting_type.clone(),
+        // A member whose given name changes: SCIM reads the body (DELETE keeps the unknown id).
+        ("/scim/v2/Users/{id}" | "/scim/Users/{id}", _) if route.method == "PATCH" => {
+            known.member.clone()
+        }
         (path, "id") if path.starts_with("/settings/members/{id}") => known.member.clone(),
         (_, "provider") => "okta".into(),
         (_, "slug") => "hostile-co".into(),
@@ -57,10 +61,14 @@ pub struct Caller {
     pub signed_in: bool,
     /// Sends only the `/v4` probes (a Platform API key has no pages).
     pub api_only: bool,
+    /// The company's SCIM secret, sent to the SCIM routes.
+    pub scim_bearer: Option<String>,
 }
 
 pub fn probes_for(route: &Route, caller: &Caller, known: &Known, values: &[Hostile]) -> Vec<Probe> {
     let api = route.path.starts_with("/v4");
+    let scim = route.path.starts_with("/scim");
+    let json_body = api || scim;
     let method = Method::from_bytes(route.method.as_bytes()).unwrap();
     let params = params_of(route.path);
     let build = |param: Option<(&str, &[u8])>,
@@ -82,7 +90,7 @@ pub fn probes_for(route: &Route, caller: &Caller, known: &Known, values: &[Hosti
         }
         let body = if method == Method::GET || method == Method::DELETE {
             None
-        } else if api {
+        } else if json_body {
             let mut json = b"{".to_vec();
             for (i, (name, harmless)) in route.fields.iter().enumerate() {
                 if i > 0 {
@@ -96,7 +104,14 @@ pub fn probes_for(route: &Route, caller: &Caller, known: &Known, values: &[Hosti
                 }
             }
             json.push(b'}');
-            Some(("application/json", json))
+            Some((
+                if scim {
+                    "application/scim+json"
+                } else {
+                    "application/json"
+                },
+                json,
+            ))
         } else {
             let mut form: Vec<String> = route
                 .fields
@@ -113,6 +128,18 @@ pub fn probes_for(route: &Route, caller: &Caller, known: &Known, values: &[Hosti
             ))
         };
         let mut headers = Vec::new();
+        if scim {
+            let bearer = match header {
+                Some(("authorization", v)) => Some([b"Bearer ".as_slice(), v].concat()),
+                _ => caller
+                    .scim_bearer
+                    .as_ref()
+                    .map(|b| format!("Bearer {b}").into_bytes()),
+            };
+            if let Some(v) = bearer.and_then(|v| HeaderValue::from_bytes(&v).ok()) {
+                headers.push((reqwest::header::AUTHORIZATION, v));
+            }
+        }
         if api {
             let bearer = match header {
                 Some(("authorization", v)) => Some([b"Bearer ".as_slice(), v].concat()),
@@ -172,7 +199,7 @@ pub fn probes_for(route: &Route, caller: &Caller, known: &Known, values: &[Hosti
             ));
         }
         for (f, _) in route.fields {
-            if api {
+            if json_body {
                 probes.push(build(
                     None,
                     None,
@@ -199,6 +226,15 @@ pub fn probes_for(route: &Route, caller: &Caller, known: &Known, values: &[Hosti
                     format!("{f} = {}", value.name),
                 ));
             }
+        }
+        if scim {
+            probes.push(build(
+                None,
+                None,
+                None,
+                Some(("authorization", v)),
+                format!("authorization: {}", value.name),
+            ));
         }
         if api {
             for h in ["authorization", "x-meetergo-api-user-id"] {

@@ -267,6 +267,113 @@ pub const ROUTES: &[Route] = &[
         ],
         ..page("POST", "/settings/company/credential-policy")
     },
+    page("GET", "/settings/provisioning"),
+    Route {
+        fields: &[("enabled", "on"), ("scim_successor", "")],
+        ..page("POST", "/settings/provisioning")
+    },
+    Route {
+        // A new secret would stop the one the SCIM routes are swept with.
+        anonymous_only: true,
+        ..page("POST", "/settings/provisioning/secret")
+    },
+    Route {
+        anonymous_only: true,
+        ..page("POST", "/settings/provisioning/secret/revoke")
+    },
+    // SCIM, under both scopes: fields hold raw JSON.
+    Route {
+        query: &["filter", "startIndex", "count"],
+        ..page("GET", "/scim/v2/Users")
+    },
+    Route {
+        fields: &[
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:schemas:core:2.0:User"]"#,
+            ),
+            ("userName", r#""not-an-address""#),
+            ("name", r#"{"givenName": "Ada"}"#),
+            ("active", "true"),
+        ],
+        ..page("POST", "/scim/v2/Users")
+    },
+    page("GET", "/scim/v2/Users/{id}"),
+    Route {
+        fields: &[("userName", r#""not-an-address""#), ("active", "true")],
+        ..page("PUT", "/scim/v2/Users/{id}")
+    },
+    Route {
+        fields: &[
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:api:messages:2.0:PatchOp"]"#,
+            ),
+            (
+                "Operations",
+                r#"[{"op": "Replace", "path": "name.givenName", "value": "Ada"}]"#,
+            ),
+        ],
+        ..page("PATCH", "/scim/v2/Users/{id}")
+    },
+    page("DELETE", "/scim/v2/Users/{id}"),
+    page("GET", "/scim/v2/Groups"),
+    page("POST", "/scim/v2/Groups"),
+    page("GET", "/scim/v2/Groups/{id}"),
+    page("PUT", "/scim/v2/Groups/{id}"),
+    page("PATCH", "/scim/v2/Groups/{id}"),
+    page("DELETE", "/scim/v2/Groups/{id}"),
+    page("GET", "/scim/v2/ServiceProviderConfig"),
+    page("GET", "/scim/v2/ResourceTypes"),
+    page("GET", "/scim/v2/ResourceTypes/{id}"),
+    page("GET", "/scim/v2/Schemas"),
+    page("GET", "/scim/v2/Schemas/{id}"),
+    Route {
+        query: &["filter", "startIndex", "count"],
+        ..page("GET", "/scim/Users")
+    },
+    Route {
+        fields: &[
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:schemas:core:2.0:User"]"#,
+            ),
+            ("userName", r#""not-an-address""#),
+            ("name", r#"{"givenName": "Ada"}"#),
+            ("active", "true"),
+        ],
+        ..page("POST", "/scim/Users")
+    },
+    page("GET", "/scim/Users/{id}"),
+    Route {
+        fields: &[("userName", r#""not-an-address""#), ("active", "true")],
+        ..page("PUT", "/scim/Users/{id}")
+    },
+    Route {
+        fields: &[
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:api:messages:2.0:PatchOp"]"#,
+            ),
+            (
+                "Operations",
+                r#"[{"op": "Replace", "path": "name.givenName", "value": "Ada"}]"#,
+            ),
+        ],
+        ..page("PATCH", "/scim/Users/{id}")
+    },
+    page("DELETE", "/scim/Users/{id}"),
+    page("GET", "/scim/Groups"),
+    page("POST", "/scim/Groups"),
+    page("GET", "/scim/Groups/{id}"),
+    page("PUT", "/scim/Groups/{id}"),
+    page("PATCH", "/scim/Groups/{id}"),
+    page("DELETE", "/scim/Groups/{id}"),
+    page("GET", "/scim/ServiceProviderConfig"),
+    page("GET", "/scim/ResourceTypes"),
+    page("GET", "/scim/ResourceTypes/{id}"),
+    page("GET", "/scim/Schemas"),
+    page("GET", "/scim/Schemas/{id}"),
     // The JSON API: fields hold raw JSON.
     page("GET", "/v4/user/me"),
     Route {

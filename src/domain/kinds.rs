@@ -52,6 +52,7 @@ text_enum! {
         CredentialReportedLeaked => "credential.reported_leaked",
         CredentialPolicyChanged => "credential_policy.changed",
         PatRevokedByAdmin => "pat.revoked_by_admin",
+        UserExported => "user.exported",
     }
 }
 

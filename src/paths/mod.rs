@@ -77,6 +77,10 @@ pub const COMPANY_CREDENTIAL_POLICY: &str = "/settings/company/credential-policy
 pub const CREDENTIALS: &str = "/settings/credentials";
 pub const CREDENTIALS_CSV: &str = "/settings/credentials.csv";
 pub const CREDENTIAL_REVOKE: &str = "/settings/credentials/{id}/revoke";
+/// "Download my data": the signed-in person's GDPR export (a JSON attachment).
+pub const PROFILE_EXPORT: &str = "/profile/export";
+/// An owner or admin downloads a member's GDPR export.
+pub const MEMBER_EXPORT: &str = "/settings/members/{id}/export";
 
 /// `pattern` with its one `{param}` segment replaced by `value`.
 fn fill(pattern: &str, value: impl Display) -> String {
@@ -177,6 +181,10 @@ pub fn credential_revoke(id: impl Display) -> String {
     fill(CREDENTIAL_REVOKE, id)
 }
 
+pub fn member_export(id: impl Display) -> String {
+    fill(MEMBER_EXPORT, id)
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::http::{Method, StatusCode};
@@ -214,6 +222,7 @@ mod tests {
                 .configure(crate::web::two_factor_sign_in::routes)
                 .configure(crate::web::account::two_factor::routes)
                 .configure(crate::web::account::sessions::routes)
+                .configure(crate::web::account::export::routes)
                 .default_service(web::to(|| async { HttpResponse::build(UNROUTED).finish() })),
         )
         .await;
@@ -277,6 +286,8 @@ mod tests {
             CREDENTIALS,
             CREDENTIALS_CSV,
             CREDENTIAL_REVOKE,
+            PROFILE_EXPORT,
+            MEMBER_EXPORT,
         ];
         for pattern in every_page {
             let path = fill(pattern, "00000000-0000-4000-8000-000000000000");

@@ -189,7 +189,6 @@ pub struct Counts {
 /// streamed (`Head`, then the lists, then `counts`), in this field order.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct PersonalDataExport {
     #[schema(example = "meetergo-console.personal-data/1")]
     pub format: String,

@@ -146,7 +146,9 @@ async fn owners_and_admins_export_members_who_export_only_themselves() {
     let member = signed_in_user(&app, &key, "Mia", "member").await;
     let colleague = signed_in_user(&app, &key, "Carl", "member").await;
     let stranger = sign_up(&app, "Elsewhere Co", "Sven Stranger", &email("stranger")).await;
-    let link = |id: &str| format!("/settings/members/{id}/export");
+    fn link(id: &str) -> String {
+        format!("/settings/members/{id}/export")
+    }
 
     // The members page links every member's export.
     let page = admin.browser.get("/settings/members").await;

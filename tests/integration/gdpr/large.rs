@@ -166,7 +166,11 @@ async fn fifty_thousand_appointments_stream_in_pages_and_all_arrive() {
         .unwrap()
         .iter()
         .any(|a| a["attendeeName"] == AWKWARD));
-    assert_eq!(doc["meetingTypes"][0]["slug"], "bulk");
+    assert!(doc["meetingTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["slug"] == "bulk"));
     // Three pages of events at one instant, each once; nobody else's.
     let event_ids = ids(&doc["auditEvents"]);
     let unique: HashSet<&String> = event_ids.iter().collect();

@@ -463,9 +463,8 @@ mod tests {
             user(&c, Role::Member),
             user(&c, Role::Member),
         );
-        let export = |a: &User, t: &User| {
-            authorize(Actor::Member(a), Action::ExportPersonalData(t))
-        };
+        let export =
+            |a: &User, t: &User| authorize(Actor::Member(a), Action::ExportPersonalData(t));
         assert!(export(&member, &member).is_ok());
         assert!(export(&member, &member2).is_err());
         assert!(export(&member, &admin).is_err());

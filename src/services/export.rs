@@ -326,7 +326,12 @@ pub struct Export {
 /// Checks that `by` may export `subject`'s data, records it in the audit log (`user.exported`)
 /// and reads the document's head, in one transaction. Another company's user (or an unknown
 /// id) is `NotFound`; a refusal carries authz's reason.
-pub async fn open(db: &Db, by: impl Principal, via: Via, subject: UserId) -> Result<Export, AppError> {
+pub async fn open(
+    db: &Db,
+    by: impl Principal,
+    via: Via,
+    subject: UserId,
+) -> Result<Export, AppError> {
     let (subject, head) = db
         .transaction(move |tx| open_in(tx, &by, &via, &subject))
         .await?;
@@ -595,9 +600,9 @@ impl Export {
             first: true,
             counts: Counts::default(),
         };
-        futures_util::stream::try_unfold(cursor, Cursor::next_chunk).inspect_err(|e| {
-            tracing::warn!(error = %e, "the export stopped half way; the download is cut off")
-        })
+        futures_util::stream::try_unfold(cursor, Cursor::next_chunk).inspect_err(
+            |e| tracing::warn!(error = %e, "the export stopped half way; the download is cut off"),
+        )
     }
 
     /// The export as a download (the console's and the API's alike): JSON, never cached,

@@ -97,11 +97,9 @@ impl AuditEvent {
             .into_boxed();
         if let Some((at, id)) = after {
             // `created_at >= at` alone lets the index range start at the cursor.
-            q = q.filter(audit_events::created_at.ge(*at)).filter(
-                audit_events::created_at
-                    .gt(*at)
-                    .or(audit_events::id.gt(id)),
-            );
+            q = q
+                .filter(audit_events::created_at.ge(*at))
+                .filter(audit_events::created_at.gt(*at).or(audit_events::id.gt(id)));
         }
         q.order((audit_events::created_at.asc(), audit_events::id.asc()))
             .limit(limit)

@@ -32,8 +32,16 @@ async fn an_api_key_exports_a_user_of_its_company_and_a_pat_never_does() {
     assert!(exported[0].target.as_deref().unwrap().contains(&member));
 
     // The key needs the acting user, like the other user endpoints.
-    let r = app.token(&key).get(&format!("/v4/user/{member}/export")).await;
-    assert_eq!((r.status, r.code()), (400, "missing_user_header"), "{}", r.body);
+    let r = app
+        .token(&key)
+        .get(&format!("/v4/user/{member}/export"))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "missing_user_header"),
+        "{}",
+        r.body
+    );
 
     // A personal access token cannot trigger GDPR exports: not its owner's, not anyone's,
     // and not an id that names nobody (the answer does not tell which ids exist).
@@ -53,9 +61,13 @@ async fn an_api_key_exports_a_user_of_its_company_and_a_pat_never_does() {
 
     // Another company's user is not found, like every other /v4/user/{id}.
     let stranger = sign_up(&app, "Other Co", "Sven Stranger", &email("api-stranger")).await;
-    let r = as_owner.get(&format!("/v4/user/{}/export", stranger.id)).await;
+    let r = as_owner
+        .get(&format!("/v4/user/{}/export", stranger.id))
+        .await;
     assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.body);
-    let r = as_owner.get(&format!("/v4/user/{}/export", random_id())).await;
+    let r = as_owner
+        .get(&format!("/v4/user/{}/export", random_id()))
+        .await;
     assert_eq!((r.status, r.code()), (404, "not_found"), "{}", r.body);
     // Another method on the path: 405 with Allow.
     let r = as_owner.delete(&format!("/v4/user/{member}/export")).await;

@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use crate::account::two_factor::enrol;
 use crate::helpers::db::{conn, events_of_kind};
-use crate::helpers::fixtures::{create_meeting_type, key_id_of, secret_part, sign_up, signed_in_user};
+use crate::helpers::fixtures::{
+    create_meeting_type, key_id_of, secret_part, sign_up, signed_in_user,
+};
 use crate::helpers::html::testid_text;
 use crate::helpers::{email, RequestHelper, TestApp};
 
@@ -62,7 +64,10 @@ async fn download_my_data_holds_every_section_and_no_secret() {
 
     let token = named(&doc["personalAccessTokens"], "laptop");
     let prefix = token["prefix"].as_str().unwrap().trim_end_matches('…');
-    assert!(pat.starts_with(prefix) && prefix.len() < pat.len(), "{prefix}");
+    assert!(
+        pat.starts_with(prefix) && prefix.len() < pat.len(),
+        "{prefix}"
+    );
     assert_eq!(token["status"], "active");
     assert!(token["lastUsedAt"].is_string(), "{token}");
     assert!(token["lastUsedIp"].is_string(), "{token}");
@@ -125,7 +130,10 @@ async fn download_my_data_holds_every_section_and_no_secret() {
         assert!(!body.contains(secret), "{what} is in the export");
     }
     for code in &recovery_codes {
-        assert!(!body.contains(code.as_str()), "a recovery code is in the export");
+        assert!(
+            !body.contains(code.as_str()),
+            "a recovery code is in the export"
+        );
     }
 
     // Audited: the person, about themself.
@@ -154,7 +162,8 @@ async fn owners_and_admins_export_members_who_export_only_themselves() {
     let page = admin.browser.get("/settings/members").await;
     assert_eq!(page.status, 200);
     assert!(
-        page.body.contains(&format!("href=\"{}\"", link(&member.id))),
+        page.body
+            .contains(&format!("href=\"{}\"", link(&member.id))),
         "the members page links the export"
     );
     assert!(page.body.contains("data-testid=\"member-export\""));

@@ -15,7 +15,9 @@ use futures_util::StreamExt;
 use meetergo_console::db::models::{now, Appointment, AuditEvent, MeetingType};
 use meetergo_console::db::schema::{appointments, audit_events};
 use meetergo_console::db::DbConnection;
-use meetergo_console::domain::{AppointmentId, AuditEventId, AuditKind, CompanyId, MeetingTypeId, UserId};
+use meetergo_console::domain::{
+    AppointmentId, AuditEventId, AuditKind, CompanyId, MeetingTypeId, UserId,
+};
 use meetergo_console::services::audit::Origin;
 use meetergo_console::services::export::{self, Via, PAGE_SIZE};
 use serde_json::Value;
@@ -175,8 +177,14 @@ async fn fifty_thousand_appointments_stream_in_pages_and_all_arrive() {
     let event_ids = ids(&doc["auditEvents"]);
     let unique: HashSet<&String> = event_ids.iter().collect();
     assert_eq!(unique.len(), event_ids.len(), "no event twice");
-    assert!(mine.iter().all(|id| unique.contains(id)), "every event about them");
-    assert!(!not_mine.iter().any(|id| unique.contains(id)), "nobody else's");
+    assert!(
+        mine.iter().all(|id| unique.contains(id)),
+        "every event about them"
+    );
+    assert!(
+        !not_mine.iter().any(|id| unique.contains(id)),
+        "nobody else's"
+    );
 
     // The stream itself: one chunk per page, each bounded by a page's worth of rows.
     let export = export::open(
@@ -200,12 +208,18 @@ async fn fifty_thousand_appointments_stream_in_pages_and_all_arrive() {
         body.extend_from_slice(&chunk);
     }
     let pages = APPOINTMENTS / PAGE_SIZE as usize;
-    assert!(chunks > pages, "{chunks} chunks for {pages} pages of appointments");
+    assert!(
+        chunks > pages,
+        "{chunks} chunks for {pages} pages of appointments"
+    );
     assert!(
         largest < PAGE_SIZE as usize * 1024,
         "the largest chunk ({largest} bytes) is about one page of rows"
     );
-    assert!(largest * 20 < body.len(), "no chunk is a large part of the document");
+    assert!(
+        largest * 20 < body.len(),
+        "no chunk is a large part of the document"
+    );
     let again: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(again["counts"]["appointments"], APPOINTMENTS as u64);
 }

@@ -81,7 +81,15 @@ pub enum Action<'a> {
     /// Settings → Provisioning: turn SCIM on or off, issue or revoke the SCIM secret, choose
     /// who receives a deprovisioned person's work (owners, admins).
     ManageProvisioning,
+    /// Download everything the console holds about this person (the GDPR export): oneself,
+    /// or as an owner or admin any member of the company; through the API, Platform API Keys
+    /// only.
+    ExportPersonalData(&'a User),
 }
+
+/// meetergo's documentation: a Personal Access Token cannot trigger GDPR exports.
+pub const PAT_CANNOT_EXPORT: &str =
+    "A Personal Access Token cannot trigger GDPR exports; use a Platform API Key.";
 
 /// meetergo's wording for a meeting type someone may not delete.
 pub const MEETING_TYPE_NOT_YOURS: &str = "Not authorized to delete this meeting type";
@@ -115,7 +123,8 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
         | Action::TransferOwnership { to: t }
         | Action::Offboard(t)
         | Action::SignOutEverywhere(t)
-        | Action::RevokePatOf(t) => Some(t),
+        | Action::RevokePatOf(t)
+        | Action::ExportPersonalData(t) => Some(t),
         _ => None,
     };
     if let Some(t) = target {
@@ -175,6 +184,7 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 t.id == me.id || me.role().is_admin(),
                 MEETING_TYPE_NOT_YOURS,
             ),
+            Action::ExportPersonalData(_) => Err(Denied(PAT_CANNOT_EXPORT)),
             _ => Err(Denied("This needs a Platform API Key or the dashboard.")),
         },
         Actor::Member(me) => {
@@ -266,6 +276,12 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                         "Only the owner revokes an admin's tokens.",
                     )
                 }
+                // An admin answers a member's access request; the owner's data included, since
+                // admins already see the owner's credentials and audit trail.
+                Action::ExportPersonalData(t) => allow(
+                    t.id == me.id || admin,
+                    "Only owners and admins export another member's data.",
+                ),
                 Action::SignOutEverywhere(t) => {
                     allow(
                         t.id == me.id || admin,
@@ -479,6 +495,41 @@ mod tests {
         assert!(authorize(Actor::Member(&owner), Action::ManageProvisioning).is_ok());
         assert!(authorize(Actor::Member(&member), Action::ManageProvisioning).is_err());
         assert!(authorize(Actor::Pat(&owner), Action::ManageProvisioning).is_err());
+    }
+
+    #[test]
+    fn personal_data_is_exported_by_oneself_admins_and_api_keys_never_pats() {
+        let c = CompanyId::new();
+        let (owner, admin, member, member2) = (
+            user(&c, Role::Owner),
+            user(&c, Role::Admin),
+            user(&c, Role::Member),
+            user(&c, Role::Member),
+        );
+        let export =
+            |a: &User, t: &User| authorize(Actor::Member(a), Action::ExportPersonalData(t));
+        assert!(export(&member, &member).is_ok());
+        assert!(export(&member, &member2).is_err());
+        assert!(export(&member, &admin).is_err());
+        assert!(export(&admin, &member).is_ok());
+        assert!(export(&admin, &owner).is_ok());
+        assert!(export(&owner, &admin).is_ok());
+        let key = Actor::ApiKey {
+            company: &c,
+            acting: Some(&admin.id),
+        };
+        assert!(authorize(key, Action::ExportPersonalData(&member)).is_ok());
+        assert_eq!(
+            authorize(Actor::Pat(&owner), Action::ExportPersonalData(&owner)),
+            Err(Denied(PAT_CANNOT_EXPORT))
+        );
+        let stranger = user(&CompanyId::new(), Role::Member);
+        assert!(export(&owner, &stranger).is_err());
+        let other_key = Actor::ApiKey {
+            company: &stranger.company_id,
+            acting: None,
+        };
+        assert!(authorize(other_key, Action::ExportPersonalData(&member)).is_err());
     }
 
     #[test]

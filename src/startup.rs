@@ -275,6 +275,7 @@ fn serve(
                     .configure(pages::account::sessions::routes)
                     .configure(pages::account::password::routes)
                     .configure(pages::account::email::signed_in_routes)
+                    .configure(pages::account::export::routes)
                     .default_service(web::to(|| async {
                         Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                     })),

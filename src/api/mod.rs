@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod error;
 pub mod meeting_type;
 pub mod openapi;
+pub mod personal_data;
 pub mod principal;
 pub mod usage;
 pub mod user;
@@ -61,6 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 paths::CREDENTIALS_REVOKE,
                 web::post().to(credentials::revoke_leaked),
             )
+            .route(paths::USER_EXPORT, web::get().to(personal_data::export))
             .default_service(web::to(unrouted)),
     );
 }
@@ -76,6 +78,7 @@ const PATHS: &[(&str, &[&str])] = &[
     (paths::APPOINTMENTS_PAGINATED, &["GET"]),
     (paths::OPENAPI, &["GET"]),
     (paths::CREDENTIALS_REVOKE, &["POST"]),
+    (paths::USER_EXPORT, &["GET"]),
 ];
 
 /// A request no route took: 405 with `Allow` for a known path, else 404.
@@ -177,6 +180,7 @@ mod tests {
             paths::APPOINTMENTS_PAGINATED,
             paths::OPENAPI,
             paths::CREDENTIALS_REVOKE,
+            paths::USER_EXPORT,
         ];
         for path in every_path {
             assert!(

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{appointment, credentials, error, meeting_type, user, user_lifecycle};
+use super::{appointment, credentials, error, meeting_type, personal_data, user, user_lifecycle};
 
 struct SecuritySchemes;
 
@@ -52,6 +52,7 @@ impl Modify for SecuritySchemes {
         meeting_type::delete,
         appointment::paginated,
         credentials::revoke_leaked,
+        personal_data::export,
     ),
     components(schemas(error::ErrorBody, error::FieldProblem)),
     modifiers(&SecuritySchemes)

@@ -56,6 +56,7 @@ text_enum! {
         ScimSecretGenerated => "scim.secret_generated",
         ScimSecretRevoked => "scim.secret_revoked",
         UserReactivated => "user.reactivated",
+        UserExported => "user.exported",
     }
 }
 

@@ -11,6 +11,8 @@ pub const MEETING_TYPE: &str = "/meeting-type/{id}";
 pub const APPOINTMENTS_PAGINATED: &str = "/appointment/paginated";
 pub const OPENAPI: &str = "/openapi.json";
 pub const CREDENTIALS_REVOKE: &str = "/credentials/revoke";
+/// A user's GDPR export (Platform API Keys only).
+pub const USER_EXPORT: &str = "/user/{id}/export";
 
 /// Whether `path` (a request's full path) is under the API's scope.
 pub fn is_api(path: &str) -> bool {

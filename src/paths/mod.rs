@@ -82,6 +82,10 @@ pub const CREDENTIAL_REVOKE: &str = "/settings/credentials/{id}/revoke";
 pub const PROVISIONING: &str = "/settings/provisioning";
 pub const PROVISIONING_SECRET: &str = "/settings/provisioning/secret";
 pub const PROVISIONING_SECRET_REVOKE: &str = "/settings/provisioning/secret/revoke";
+/// "Download my data": the signed-in person's GDPR export (a JSON attachment).
+pub const PROFILE_EXPORT: &str = "/profile/export";
+/// An owner or admin downloads a member's GDPR export.
+pub const MEMBER_EXPORT: &str = "/settings/members/{id}/export";
 
 /// `pattern` with its one `{param}` segment replaced by `value`.
 fn fill(pattern: &str, value: impl Display) -> String {
@@ -182,6 +186,10 @@ pub fn credential_revoke(id: impl Display) -> String {
     fill(CREDENTIAL_REVOKE, id)
 }
 
+pub fn member_export(id: impl Display) -> String {
+    fill(MEMBER_EXPORT, id)
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::http::{Method, StatusCode};
@@ -219,6 +227,7 @@ mod tests {
                 .configure(crate::web::two_factor_sign_in::routes)
                 .configure(crate::web::account::two_factor::routes)
                 .configure(crate::web::account::sessions::routes)
+                .configure(crate::web::account::export::routes)
                 .default_service(web::to(|| async { HttpResponse::build(UNROUTED).finish() })),
         )
         .await;
@@ -285,6 +294,8 @@ mod tests {
             PROVISIONING,
             PROVISIONING_SECRET,
             PROVISIONING_SECRET_REVOKE,
+            PROFILE_EXPORT,
+            MEMBER_EXPORT,
         ];
         for pattern in every_page {
             let path = fill(pattern, "00000000-0000-4000-8000-000000000000");

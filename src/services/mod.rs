@@ -9,6 +9,7 @@ pub mod credential_policy;
 pub mod credentials;
 pub mod dns;
 pub mod email_verification;
+pub mod export;
 pub mod invitations;
 pub mod joining;
 pub mod mail;

@@ -34,6 +34,8 @@ pub struct MemberRow {
     pub role_choices: Vec<&'static str>,
     pub can_sign_out: bool,
     pub can_offboard: bool,
+    /// Download their personal data (GDPR export), removed members included.
+    pub can_export: bool,
 }
 
 pub struct InvitationRow {
@@ -165,6 +167,7 @@ fn member_row(viewer: &User, u: &User, counts: &HashMap<UserId, i64>) -> MemberR
         role_choices,
         can_sign_out: live && authorize(actor, Action::SignOutEverywhere(u)).is_ok(),
         can_offboard: live && authorize(actor, Action::Offboard(u)).is_ok(),
+        can_export: authorize(actor, Action::ExportPersonalData(u)).is_ok(),
     }
 }
 

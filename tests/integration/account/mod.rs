@@ -7,6 +7,6 @@ mod email_verification;
 mod forgot_password;
 mod in_a_browser;
 mod sessions;
-mod two_factor;
+pub mod two_factor;
 mod two_factor_in_a_browser;
 mod two_factor_required;

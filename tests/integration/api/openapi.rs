@@ -21,6 +21,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/v4/meeting-type/{id}", "patch"),
     ("/v4/meeting-type/{id}", "delete"),
     ("/v4/appointment/paginated", "get"),
+    ("/v4/user/{id}/export", "get"),
 ];
 
 /// Operations that take no credential.
@@ -104,14 +105,19 @@ async fn the_openapi_document_lists_every_route_its_refusals_and_security() {
         ("/v4/meeting-type/{id}", "patch"),
         ("/v4/meeting-type/{id}", "delete"),
         ("/v4/appointment/paginated", "get"),
+        ("/v4/user/{id}/export", "get"),
     ] {
         assert!(
             doc["paths"][path][method]["responses"].get("404").is_some(),
             "{method} {path} declares 404"
         );
     }
-    // User lifecycle is documented as API-key only.
-    for (path, method) in [("/v4/user", "post"), ("/v4/user/{id}", "delete")] {
+    // User lifecycle and the GDPR export are documented as API-key only.
+    for (path, method) in [
+        ("/v4/user", "post"),
+        ("/v4/user/{id}", "delete"),
+        ("/v4/user/{id}/export", "get"),
+    ] {
         assert_eq!(
             doc["paths"][path][method]["security"],
             json!([{"platform_api_key": []}]),

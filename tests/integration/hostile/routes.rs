@@ -244,6 +244,8 @@ pub const ROUTES: &[Route] = &[
         fields: &[("name", "Ada")],
         ..page("POST", "/profile/name")
     },
+    page("GET", "/profile/export"),
+    page("GET", "/settings/members/{id}/export"),
     Route {
         fields: &[("code", "123456")],
         ..page("POST", "/login/two-factor")
@@ -417,6 +419,7 @@ pub const ROUTES: &[Route] = &[
         ..page("GET", "/v4/appointment/paginated")
     },
     page("GET", "/v4/openapi.json"),
+    page("GET", "/v4/user/{id}/export"),
     Route {
         fields: &[("credentials", r#"["rgo-not-a-token"]"#)],
         ..page("POST", "/v4/credentials/revoke")

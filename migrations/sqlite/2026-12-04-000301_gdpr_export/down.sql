@@ -1,0 +1,2 @@
+DROP INDEX appointments_host_id;
+DROP INDEX meeting_types_owner_id;

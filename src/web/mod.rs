@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin_api_keys;
 pub mod context;
+pub mod csv_export;
 pub mod dashboard;
 pub mod health;
 pub mod input_guard;

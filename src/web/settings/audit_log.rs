@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::NaiveDate;
@@ -204,13 +203,7 @@ async fn export(m: Member, query: web::Query<AuditQuery>) -> Result<HttpResponse
     .map_err(fail)?;
     for r in rows {
         // A leading = + - @ would be read as a formula by spreadsheets.
-        let cell = |s: String| {
-            if s.starts_with(['=', '+', '-', '@']) {
-                format!("'{s}")
-            } else {
-                s
-            }
-        };
+        let cell = crate::web::csv_export::safe_cell;
         out.write_record([
             r.time,
             cell(r.actor),
@@ -223,17 +216,7 @@ async fn export(m: Member, query: web::Query<AuditQuery>) -> Result<HttpResponse
         ])
         .map_err(fail)?;
     }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("csv: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"audit-log.csv\"",
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body))
+    crate::web::csv_export::attachment(out, "audit-log.csv")
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -2,7 +2,7 @@
 //! in one table (owners and admins), filtered, sorted and paged by the database, exported as
 //! CSV with the same filters; and revoking a member's token with a reason.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{Duration, NaiveDateTime};
@@ -17,6 +17,7 @@ use crate::error::{AppError, RefusalKind};
 use crate::paths;
 use crate::services::credential_inventory;
 use crate::web::context::Member;
+use crate::web::csv_export::safe_cell;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
 use crate::web::views::{fmt_date, fmt_time};
 
@@ -347,15 +348,6 @@ async fn list(
     })
 }
 
-/// A spreadsheet reads a cell starting with = + - @ as a formula: such cells get a leading '.
-fn csv_cell(s: String) -> String {
-    if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s
-    }
-}
-
 async fn export(m: Member, query: web::Query<InventoryQuery>) -> Result<HttpResponse, AppError> {
     m.require(Action::ViewCredentials)?;
     let query = query.into_inner().capped();
@@ -389,21 +381,11 @@ async fn export(m: Member, query: web::Query<InventoryQuery>) -> Result<HttpResp
                 r.last_used_ip,
                 r.status.to_owned(),
             ]
-            .map(csv_cell),
+            .map(safe_cell),
         )
         .map_err(fail)?;
     }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("csv: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"credentials.csv\"",
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body))
+    crate::web::csv_export::attachment(out, "credentials.csv")
 }
 
 #[derive(Template)]
@@ -543,10 +525,10 @@ mod tests {
     #[test]
     fn formula_cells_are_neutralised() {
         for formula in ["=1+1", "+1", "-1", "@SUM(A1)"] {
-            assert_eq!(csv_cell(formula.into()), format!("'{formula}"));
+            assert_eq!(safe_cell(formula.into()), format!("'{formula}"));
         }
-        assert_eq!(csv_cell("CRM sync".into()), "CRM sync");
-        assert_eq!(csv_cell(String::new()), "");
+        assert_eq!(safe_cell("CRM sync".into()), "CRM sync");
+        assert_eq!(safe_cell(String::new()), "");
     }
 
     #[test]

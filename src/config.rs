@@ -65,6 +65,9 @@ pub struct Settings {
     pub jobs_interval: Option<Duration>,
     /// Leaked-credential reports (`POST /v4/credentials/revoke`) per IP per hour.
     pub leak_report_rate_limit_per_hour: u32,
+    /// `WEBHOOK_ALLOW_PRIVATE_TARGETS=true`: webhooks may go to loopback, private and other
+    /// non-public addresses. For tests and local development only.
+    pub webhook_allow_private_targets: bool,
 }
 
 impl Settings {
@@ -156,6 +159,11 @@ impl Settings {
             },
             leak_report_rate_limit_per_hour: number("LEAK_REPORT_RATE_LIMIT_PER_HOUR", 60)?.max(1)
                 as u32,
+            webhook_allow_private_targets: match var("WEBHOOK_ALLOW_PRIVATE_TARGETS").as_deref() {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(_) => bail!("WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false"),
+            },
         })
     }
 
@@ -193,6 +201,8 @@ impl Settings {
             // Tests run a round when they want one (`TestApp::run_jobs`), at a moment they chose.
             jobs_interval: None,
             leak_report_rate_limit_per_hour: 60,
+            // Test receivers listen on loopback.
+            webhook_allow_private_targets: true,
         }
     }
 

@@ -12,6 +12,7 @@ pub struct Keys {
     csrf: [u8; 32],
     signing: [u8; 32],
     two_factor: [u8; 32],
+    webhook: [u8; 32],
 }
 
 fn derive(secret: &[u8], purpose: &str) -> [u8; 32] {
@@ -57,6 +58,7 @@ impl Keys {
             csrf: derive(secret, "csrf"),
             signing: derive(secret, "signing"),
             two_factor: derive(secret, "two-factor-secret"),
+            webhook: derive(secret, "webhook-signing-secret"),
         }
     }
 
@@ -96,6 +98,11 @@ impl Keys {
     /// The AES-256-GCM key two-factor secrets are stored under (see `auth::totp`).
     pub fn two_factor_key(&self) -> &[u8; 32] {
         &self.two_factor
+    }
+
+    /// The AES-256-GCM key webhook signing secrets are stored under (see `webhooks::secret`).
+    pub fn webhook_key(&self) -> &[u8; 32] {
+        &self.webhook
     }
 
     /// A one-way hash for single-use secrets such as invitation links.

@@ -87,4 +87,7 @@ typed_id!(
     AuditEventId,
     IdentityId,
     ScimSecretId,
+    WebhookEndpointId,
+    WebhookEventId,
+    WebhookDeliveryId,
 );

@@ -5,7 +5,7 @@ pub mod ids;
 pub mod kinds;
 pub mod password;
 pub mod reason;
-mod text_enum;
+pub(crate) mod text_enum;
 pub mod values;
 
 pub use expiry::{Expiry, ExpiryLevel};

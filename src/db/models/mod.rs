@@ -17,6 +17,7 @@ mod sso;
 mod two_factor;
 mod usage;
 mod user;
+mod webhook;
 
 pub use audit::*;
 pub use browser_session::*;
@@ -35,6 +36,7 @@ pub use sso::*;
 pub use two_factor::*;
 pub use usage::*;
 pub use user::*;
+pub use webhook::*;
 
 /// The current time in UTC, at microsecond precision (what both backends keep).
 pub fn now() -> chrono::NaiveDateTime {

@@ -6,6 +6,9 @@ pub const SCOPE: &str = "/scim";
 
 pub const USERS: &str = "/Users";
 pub const USER: &str = "/Users/{id}";
+/// Queries by POST (RFC 7644 §3.4.3), on the Users endpoint and at the root.
+pub const USERS_SEARCH: &str = "/Users/.search";
+pub const SEARCH: &str = "/.search";
 pub const GROUPS: &str = "/Groups";
 pub const GROUP: &str = "/Groups/{id}";
 pub const SERVICE_PROVIDER_CONFIG: &str = "/ServiceProviderConfig";

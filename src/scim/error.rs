@@ -88,6 +88,15 @@ impl ScimError {
     pub fn not_supported(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, None, detail)
     }
+    /// A resource that exists, asked with a method it does not answer (the discovery
+    /// documents are read-only; a user is not POSTed to).
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            "This method is not allowed on this resource.",
+        )
+    }
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, None, "Too Many Requests");
         e.retry_after = Some(retry_after);

@@ -35,6 +35,9 @@ fn resources(scope: actix_web::Scope) -> actix_web::Scope {
         .app_data(web::PayloadConfig::default().limit(BODY_LIMIT))
         .route(paths::USERS, web::get().to(list_users))
         .route(paths::USERS, web::post().to(create_user))
+        // Before `USER`, whose resource would otherwise answer this path's POST with a 405.
+        .route(paths::USERS_SEARCH, web::post().to(search_users))
+        .route(paths::SEARCH, web::post().to(search_users))
         .route(paths::USER, web::get().to(get_user))
         .route(paths::USER, web::put().to(replace_user))
         .route(paths::USER, web::patch().to(patch_user))
@@ -53,6 +56,21 @@ fn resources(scope: actix_web::Scope) -> actix_web::Scope {
         .route(paths::RESOURCE_TYPE, web::get().to(resource_type))
         .route(paths::SCHEMAS, web::get().to(schemas))
         .route(paths::SCHEMA, web::get().to(schema))
+        // The same paths with any other method: 405 (RFC 9110), not the 404 of an unknown path.
+        .service(
+            web::resource([
+                paths::USERS,
+                paths::USERS_SEARCH,
+                paths::USER,
+                paths::SEARCH,
+                paths::SERVICE_PROVIDER_CONFIG,
+                paths::RESOURCE_TYPES,
+                paths::RESOURCE_TYPE,
+                paths::SCHEMAS,
+                paths::SCHEMA,
+            ])
+            .to(|| async { Err::<HttpResponse, _>(ScimError::method_not_allowed()) }),
+        )
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ScimError::not_found())
         }))
@@ -93,25 +111,129 @@ fn paging(params: &[(String, String)]) -> Result<(i64, i64), ScimError> {
     Ok((start, count))
 }
 
-async fn list_users(req: HttpRequest, scim: Scim) -> Result<HttpResponse, ScimError> {
-    let params: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| ScimError::invalid_syntax("The query string cannot be read."))?;
-    let matching = match params
+/// What a query asks for, from the URL (GET) or a SearchRequest body (POST `.search`).
+struct Query {
+    matching: ScimMatch,
+    start: i64,
+    count: i64,
+    projection: resource::Projection,
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
         .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("filter"))
-    {
-        Some((_, f)) => filter::parse(f)?,
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn query_params(req: &HttpRequest) -> Result<Vec<(String, String)>, ScimError> {
+    serde_urlencoded::from_str(req.query_string())
+        .map_err(|_| ScimError::invalid_syntax("The query string cannot be read."))
+}
+
+fn projection_of(params: &[(String, String)]) -> resource::Projection {
+    resource::Projection::from_query(
+        param(params, "attributes"),
+        param(params, "excludedAttributes"),
+    )
+}
+
+async fn list_users(req: HttpRequest, scim: Scim) -> Result<HttpResponse, ScimError> {
+    let params = query_params(&req)?;
+    let matching = match param(&params, "filter") {
+        Some(f) => filter::parse(f)?,
         None => ScimMatch::All,
     };
     let (start, count) = paging(&params)?;
-    let app = app(&req)?;
-    let page = service::list(&app.db, scim.caller.company, matching, start - 1, count).await?;
+    let query = Query {
+        matching,
+        start,
+        count,
+        projection: projection_of(&params),
+    };
+    answer_query(&req, &scim, query).await
+}
+
+/// `POST /Users/.search` and `POST /.search` (RFC 7644 §3.4.3): the query in a SearchRequest
+/// body. Users are the only resource type, so a search at the root is a search of Users.
+async fn search_users(
+    req: HttpRequest,
+    scim: Scim,
+    body: web::Bytes,
+) -> Result<HttpResponse, ScimError> {
+    let body = json_body(&body)?;
+    let object = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("The body must be a SearchRequest object."))?;
+    let field = |name: &str| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_null())
+    };
+    let texts = |name: &str| -> Result<Vec<String>, ScimError> {
+        match field(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| invalid_value(format!("{name} must be a list of strings."))),
+            Some(_) => Err(invalid_value(format!("{name} must be a list of strings."))),
+        }
+    };
+    let matching = match field("filter") {
+        None => ScimMatch::All,
+        Some(Value::String(f)) => filter::parse(f)?,
+        Some(_) => return Err(invalid_value("filter must be a string.".into())),
+    };
+    // startIndex and count as the query string would carry them.
+    let mut params = Vec::new();
+    for name in ["startIndex", "count"] {
+        match field(name) {
+            None => {}
+            Some(Value::Number(n)) => params.push((name.to_owned(), n.to_string())),
+            Some(_) => return Err(invalid_value(format!("{name} must be an integer."))),
+        }
+    }
+    let (start, count) = paging(&params)?;
+    let query = Query {
+        matching,
+        start,
+        count,
+        projection: resource::Projection::from_lists(
+            &texts("attributes")?,
+            &texts("excludedAttributes")?,
+        ),
+    };
+    answer_query(&req, &scim, query).await
+}
+
+fn invalid_value(detail: String) -> ScimError {
+    ScimError::bad_request(Problem::new("invalidValue", detail))
+}
+
+async fn answer_query(
+    req: &HttpRequest,
+    scim: &Scim,
+    query: Query,
+) -> Result<HttpResponse, ScimError> {
+    let app = app(req)?;
+    let page = service::list(
+        &app.db,
+        scim.caller.company.clone(),
+        query.matching,
+        query.start - 1,
+        query.count,
+    )
+    .await?;
     let resources = page
         .people
         .iter()
-        .map(|p| resource::user(p, &scim.base))
+        .map(|p| query.projection.apply(resource::user(p, &scim.base)))
         .collect();
-    Ok(ok(&resource::list(resources, page.total, start)))
+    Ok(ok(&resource::list(resources, page.total, query.start)))
 }
 
 /// The public URL with the scope the request came under.
@@ -132,8 +254,9 @@ async fn get_user(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let id = user_id(&id)?;
+    let projection = projection_of(&query_params(&req)?);
     let person = service::get(&app(&req)?.db, scim.caller.company, id).await?;
-    Ok(ok(&resource::user(&person, &scim.base)))
+    Ok(ok(&projection.apply(resource::user(&person, &scim.base))))
 }
 
 async fn create_user(

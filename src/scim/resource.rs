@@ -65,6 +65,155 @@ pub fn user(person: &ScimPerson, base: &str) -> Value {
     resource
 }
 
+/// The attributes a caller asked for (`attributes`) or asked to leave out
+/// (`excludedAttributes`), RFC 7644 §3.4.2.5, as lower-cased paths of one or two parts
+/// (`name`, `name.givenname`). `schemas` and `id` are always returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    include: Vec<Vec<String>>,
+    exclude: Vec<Vec<String>>,
+}
+
+const USER_URN_PREFIX: &str = "urn:ietf:params:scim:schemas:core:2.0:user:";
+const ALWAYS_RETURNED: &[&str] = &["schemas", "id"];
+
+fn attribute_paths<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Vec<String>> {
+    names
+        .into_iter()
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            let bare = n.strip_prefix(USER_URN_PREFIX).unwrap_or(&n);
+            bare.split('.').map(str::to_owned).collect()
+        })
+        .collect()
+}
+
+impl Projection {
+    /// From the comma-separated query parameters.
+    pub fn from_query(attributes: Option<&str>, excluded: Option<&str>) -> Self {
+        Self {
+            include: attribute_paths(attributes.unwrap_or_default().split(',')),
+            exclude: attribute_paths(excluded.unwrap_or_default().split(',')),
+        }
+    }
+
+    /// From the arrays of a SearchRequest body.
+    pub fn from_lists(attributes: &[String], excluded: &[String]) -> Self {
+        Self {
+            include: attribute_paths(attributes.iter().map(String::as_str)),
+            exclude: attribute_paths(excluded.iter().map(String::as_str)),
+        }
+    }
+
+    /// The resource with only what was asked for (`attributes` wins when both are given,
+    /// which RFC 7644 calls mutually exclusive).
+    pub fn apply(&self, resource: Value) -> Value {
+        let Value::Object(full) = resource else {
+            return resource;
+        };
+        let key_of = |name: &str| full.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned();
+        if !self.include.is_empty() {
+            let mut kept = serde_json::Map::new();
+            for name in ALWAYS_RETURNED {
+                if let Some(v) = full.get(*name) {
+                    kept.insert((*name).to_owned(), v.clone());
+                }
+            }
+            for path in &self.include {
+                let Some((first, rest)) = path.split_first() else {
+                    continue;
+                };
+                let Some(key) = key_of(first) else { continue };
+                let Some(value) = full.get(&key) else {
+                    continue;
+                };
+                match rest.first() {
+                    None => {
+                        kept.insert(key, value.clone());
+                    }
+                    Some(sub) => {
+                        let part = only_sub(value, sub);
+                        merge(kept.entry(key).or_insert(Value::Null), part);
+                    }
+                }
+            }
+            return Value::Object(kept);
+        }
+        let mut full = full;
+        for path in &self.exclude {
+            let Some((first, rest)) = path.split_first() else {
+                continue;
+            };
+            if ALWAYS_RETURNED.contains(&first.as_str()) {
+                continue;
+            }
+            let Some(key) = full.keys().find(|k| k.eq_ignore_ascii_case(first)).cloned() else {
+                continue;
+            };
+            match rest.first() {
+                None => {
+                    full.remove(&key);
+                }
+                Some(sub) => {
+                    if let Some(value) = full.get_mut(&key) {
+                        drop_sub(value, sub);
+                    }
+                }
+            }
+        }
+        Value::Object(full)
+    }
+}
+
+/// `value` (an object, or a list of objects) with only its sub-attribute `sub`.
+fn only_sub(value: &Value, sub: &str) -> Value {
+    let pick = |o: &serde_json::Map<String, Value>| {
+        Value::Object(
+            o.iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(sub))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    };
+    match value {
+        Value::Object(o) => pick(o),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| i.as_object().map_or_else(|| i.clone(), pick))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn drop_sub(value: &mut Value, sub: &str) {
+    let drop =
+        |o: &mut serde_json::Map<String, Value>| o.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+    match value {
+        Value::Object(o) => drop(o),
+        Value::Array(items) => items
+            .iter_mut()
+            .filter_map(Value::as_object_mut)
+            .for_each(drop),
+        _ => {}
+    }
+}
+
+/// Two requested parts of one attribute (`name.givenName`, `name.familyName`) together.
+fn merge(into: &mut Value, part: Value) {
+    match (into, part) {
+        (Value::Object(a), Value::Object(b)) => a.extend(b),
+        (Value::Array(a), Value::Array(b)) => {
+            for (x, y) in a.iter_mut().zip(b) {
+                merge(x, y);
+            }
+        }
+        (slot, part) => *slot = part,
+    }
+}
+
 pub fn list(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
     json!({
         "schemas": [LIST_SCHEMA],
@@ -223,7 +372,10 @@ pub fn user_schema(base: &str) -> Value {
             "string",
             "The address; the console keeps one, the userName.",
         ),
-        attribute("type", "string", "Always work."),
+        with(
+            attribute("type", "string", "Always work."),
+            json!({"canonicalValues": ["work"]}),
+        ),
         attribute("primary", "boolean", "Always true."),
     ];
     json!({
@@ -319,6 +471,38 @@ mod tests {
         );
         let c = user_from_body(&json!({"userName": "a@b.c"})).unwrap_or_default();
         assert_eq!((c.active, c.given_name), (None, Some(None)));
+    }
+
+    #[test]
+    fn attributes_and_excluded_attributes_shape_the_answer() {
+        let full = json!({
+            "schemas": [USER_SCHEMA], "id": "u1", "userName": "a@b.c",
+            "name": {"formatted": "A B", "givenName": "A", "familyName": "B"},
+            "emails": [{"value": "a@b.c", "type": "work", "primary": true}],
+            "active": true, "meta": {"resourceType": "User"}
+        });
+        let only = Projection::from_query(
+            Some("userName, urn:ietf:params:scim:schemas:core:2.0:User:name.givenName,name.familyName,emails.value"),
+            None,
+        );
+        assert_eq!(
+            only.apply(full.clone()),
+            json!({
+                "schemas": [USER_SCHEMA], "id": "u1", "userName": "a@b.c",
+                "name": {"givenName": "A", "familyName": "B"},
+                "emails": [{"value": "a@b.c"}]
+            })
+        );
+        let without =
+            Projection::from_lists(&[], &["NAME".into(), "id".into(), "emails.type".into()]);
+        let answer = without.apply(full.clone());
+        assert!(answer.get("name").is_none());
+        assert_eq!(answer["id"], "u1", "id is always returned");
+        assert_eq!(
+            answer["emails"],
+            json!([{"value": "a@b.c", "primary": true}])
+        );
+        assert_eq!(Projection::default().apply(full.clone()), full);
     }
 
     #[test]

@@ -611,15 +611,30 @@ fn deprovision(
     )
 }
 
+/// `active: true` on a deprovisioned person. They come back as a member: an admin role is not
+/// given back by the identity provider (which manages people, not roles); an owner in
+/// the console gives it again if wanted. The owner keeps their role (SCIM never deprovisions
+/// the owner, and a company is never left without one).
 fn reactivate(conn: &mut Tx<'_>, by: &ScimCaller, user: &User) -> Result<(), AppError> {
     let email = Email::parse(USER_NAME, &user.email).map_err(invalid)?;
     ensure_email_free(conn, &email, Some(&user.id))?;
-    User::reactivate(conn, &user.id, by.now)?;
+    let role = match user.role() {
+        Role::Owner => Role::Owner,
+        Role::Admin | Role::Member => Role::Member,
+    };
+    User::reactivate(conn, &user.id, role, by.now)?;
+    let detail = if role == user.role() {
+        format!("via SCIM as {role}; no tokens, nothing moved back")
+    } else {
+        format!(
+            "via SCIM as {role} (was {}); no tokens, nothing moved back",
+            user.role()
+        )
+    };
     audit::record(
         conn,
         &by.origin,
-        scim_event(AuditKind::UserReactivated, by, user)
-            .detail("via SCIM; no tokens, nothing moved back"),
+        scim_event(AuditKind::UserReactivated, by, user).detail(detail),
     )?;
     Ok(())
 }

@@ -27,14 +27,14 @@ use crate::helpers::{backend, email, fresh_database, RequestHelper, TempDir, Tes
 
 /// A PostgreSQL cluster in a temporary folder on a port of its own, run as an unprivileged user
 /// when the tests run as root (the server refuses root).
-struct PrivateCluster {
+pub(crate) struct PrivateCluster {
     dir: PathBuf,
     bin: PathBuf,
     port: u16,
 }
 
 impl PrivateCluster {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let bin = postgres_bin_dir();
         let dir =
             std::env::temp_dir().join(format!("console-pg-{}", uuid::Uuid::new_v4().simple()));
@@ -70,7 +70,7 @@ impl PrivateCluster {
         self.dir.join("data").to_string_lossy().into_owned()
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
@@ -97,7 +97,7 @@ impl PrivateCluster {
     }
 
     /// `pg_ctl ACTION`, waiting until it is done (started: accepting connections).
-    fn pg_ctl(&self, action: &[&str]) {
+    pub(crate) fn pg_ctl(&self, action: &[&str]) {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port,

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{companies, scim_configs, scim_users, users};
 use crate::db::DbConnection;
-use crate::domain::{CompanyId, ScimSecretId, UserId, UserStatus};
+use crate::domain::{CompanyId, Role, ScimSecretId, UserId, UserStatus};
 
 use super::credentials::LAST_USED_RESOLUTION_SECS;
 use super::User;
@@ -214,10 +214,11 @@ impl User {
             .map(|_| ())
     }
 
-    /// A deprovisioned person comes back: active again, with nothing of theirs restored.
+    /// A deprovisioned person comes back: active again with `role`, nothing of theirs restored.
     pub fn reactivate(
         conn: &mut DbConnection,
         id: &UserId,
+        role: Role,
         at: NaiveDateTime,
     ) -> QueryResult<bool> {
         let n = diesel::update(
@@ -227,6 +228,7 @@ impl User {
         )
         .set((
             users::status.eq(UserStatus::Active),
+            users::role.eq(role),
             users::updated_at.eq(at),
         ))
         .execute(conn)?;

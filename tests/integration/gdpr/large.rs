@@ -38,7 +38,11 @@ const OTHER_EVENTS: usize = 300;
 const AWKWARD: &str = "Zoë \"Q\" \\ O'Brien\n\t</script>\u{2028}\u{0001}";
 
 /// Rows inserted directly, many per statement (the fixtures through the pages would take hours).
-fn seed(app: &TestApp, host: &UserId, company: &CompanyId) -> (HashSet<String>, HashSet<String>) {
+pub(super) fn seed(
+    app: &TestApp,
+    host: &UserId,
+    company: &CompanyId,
+) -> (HashSet<String>, HashSet<String>) {
     let at = now();
     let meeting_type = MeetingType {
         id: MeetingTypeId::new(),

@@ -5,6 +5,7 @@
 mod api;
 mod console;
 mod large;
+mod sigterm;
 
 use serde_json::Value;
 

@@ -285,8 +285,42 @@ pub const ROUTES: &[Route] = &[
     },
     // SCIM, under both scopes: fields hold raw JSON.
     Route {
-        query: &["filter", "startIndex", "count"],
+        query: &[
+            "filter",
+            "startIndex",
+            "count",
+            "attributes",
+            "excludedAttributes",
+        ],
         ..page("GET", "/scim/v2/Users")
+    },
+    Route {
+        fields: &[
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]"#,
+            ),
+            ("filter", r#""userName eq \"nobody@example.com\"""#),
+            ("attributes", r#"["userName"]"#),
+            ("excludedAttributes", r#"["emails"]"#),
+            ("startIndex", "1"),
+            ("count", "10"),
+        ],
+        ..page("POST", "/scim/v2/Users/.search")
+    },
+    Route {
+        fields: &[
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]"#,
+            ),
+            ("filter", r#""userName eq \"nobody@example.com\"""#),
+            ("attributes", r#"["userName"]"#),
+            ("excludedAttributes", r#"["emails"]"#),
+            ("startIndex", "1"),
+            ("count", "10"),
+        ],
+        ..page("POST", "/scim/v2/.search")
     },
     Route {
         fields: &[
@@ -300,7 +334,10 @@ pub const ROUTES: &[Route] = &[
         ],
         ..page("POST", "/scim/v2/Users")
     },
-    page("GET", "/scim/v2/Users/{id}"),
+    Route {
+        query: &["attributes", "excludedAttributes"],
+        ..page("GET", "/scim/v2/Users/{id}")
+    },
     Route {
         fields: &[("userName", r#""not-an-address""#), ("active", "true")],
         ..page("PUT", "/scim/v2/Users/{id}")
@@ -331,8 +368,42 @@ pub const ROUTES: &[Route] = &[
     page("GET", "/scim/v2/Schemas"),
     page("GET", "/scim/v2/Schemas/{id}"),
     Route {
-        query: &["filter", "startIndex", "count"],
+        query: &[
+            "filter",
+            "startIndex",
+            "count",
+            "attributes",
+            "excludedAttributes",
+        ],
         ..page("GET", "/scim/Users")
+    },
+    Route {
+        fields: &[
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]"#,
+            ),
+            ("filter", r#""userName eq \"nobody@example.com\"""#),
+            ("attributes", r#"["userName"]"#),
+            ("excludedAttributes", r#"["emails"]"#),
+            ("startIndex", "1"),
+            ("count", "10"),
+        ],
+        ..page("POST", "/scim/Users/.search")
+    },
+    Route {
+        fields: &[
+            (
+                "schemas",
+                r#"["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]"#,
+            ),
+            ("filter", r#""userName eq \"nobody@example.com\"""#),
+            ("attributes", r#"["userName"]"#),
+            ("excludedAttributes", r#"["emails"]"#),
+            ("startIndex", "1"),
+            ("count", "10"),
+        ],
+        ..page("POST", "/scim/.search")
     },
     Route {
         fields: &[
@@ -346,7 +417,10 @@ pub const ROUTES: &[Route] = &[
         ],
         ..page("POST", "/scim/Users")
     },
-    page("GET", "/scim/Users/{id}"),
+    Route {
+        query: &["attributes", "excludedAttributes"],
+        ..page("GET", "/scim/Users/{id}")
+    },
     Route {
         fields: &[("userName", r#""not-an-address""#), ("active", "true")],
         ..page("PUT", "/scim/Users/{id}")

@@ -6,6 +6,9 @@ mod deprovision;
 mod discovery;
 mod hostile;
 mod in_a_browser;
+mod operator;
+mod peer;
+mod reactivation;
 mod settings;
 mod users;
 

@@ -1,7 +1,9 @@
 //! A deploy's SIGTERM while a large export is being downloaded: the download either completes
 //! (a whole document whose lists match its counts) or is cut off (bytes that do not parse as
-//! JSON) — never a truncated document that parses as complete. The export writes nothing but
-//! its one audit record, and the process still exits 0.
+//! JSON) — never a truncated document that parses as complete. Two downloads run: one reads on
+//! and completes during the drain; one stalls, so the server still holds it when its shutdown
+//! timeout (30 s) ends, and is cut. The exports write nothing but their audit records, and the
+//! process still exits 0.
 //!
 //! The data is prepared by an in-process app; then the real binary serves the same database
 //! and receives the signal.
@@ -77,6 +79,66 @@ async fn start_binary(dir: &std::path::Path, url: &DatabaseUrl, port: u16) -> Co
     }
 }
 
+/// One export download in progress: the bytes so far.
+struct Download {
+    response: reqwest::Response,
+    body: Vec<u8>,
+}
+
+impl Download {
+    async fn start(response: reqwest::Response) -> Self {
+        assert_eq!(response.status(), 200);
+        let mut d = Self {
+            response,
+            body: Vec::new(),
+        };
+        let first = d
+            .response
+            .chunk()
+            .await
+            .expect("a first chunk")
+            .expect("bytes");
+        d.body.extend_from_slice(&first);
+        d
+    }
+
+    /// Reads to the end: Ok when the body ended cleanly, the error when it was cut off.
+    async fn finish(&mut self) -> Result<(), String> {
+        loop {
+            match self.response.chunk().await {
+                Ok(Some(bytes)) => self.body.extend_from_slice(&bytes),
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(format!("{e:?}")),
+            }
+        }
+    }
+
+    /// Complete, or visibly cut: never a short document that parses.
+    fn judge(&self, ended: &Result<(), String>) {
+        let parsed = serde_json::from_slice::<Value>(&self.body);
+        match ended {
+            Ok(()) => {
+                let doc = parsed.expect("a download that ended cleanly is one JSON document");
+                let appointments = doc["appointments"].as_array().expect("appointments");
+                assert_eq!(
+                    appointments.len() as u64,
+                    doc["counts"]["appointments"].as_u64().expect("count"),
+                    "the document is whole"
+                );
+                assert!(appointments.len() >= 50_000, "{}", appointments.len());
+                eprintln!("an export completed ({} bytes)", self.body.len());
+            }
+            Err(e) => {
+                assert!(
+                    parsed.is_err(),
+                    "a cut-off download ({e}) must not parse as a complete document"
+                );
+                eprintln!("an export was cut off after {} bytes: {e}", self.body.len());
+            }
+        }
+    }
+}
+
 #[actix_web::test]
 async fn sigterm_during_an_export_never_leaves_a_document_that_looks_complete() {
     // 1. The data, by the in-process app: an owner, a Platform API key, 50,000 appointments.
@@ -93,62 +155,34 @@ async fn sigterm_during_an_export_never_leaves_a_document_that_looks_complete() 
     let dir = TempDir::new();
     let port = reserve_port();
     let mut console = start_binary(&dir.0, &url, port).await;
-    let mut response = cookie_less_http()
-        .get(format!(
+    let http = cookie_less_http();
+    let download = || {
+        http.get(format!(
             "http://127.0.0.1:{port}/v4/user/{}/export",
             owner.id
         ))
         .bearer_auth(&key)
         .header("x-meetergo-api-user-id", owner.id.as_str())
         .send()
-        .await
-        .expect("the export starts");
-    assert_eq!(response.status(), 200);
-    let mut body = Vec::new();
-    let first = response
-        .chunk()
-        .await
-        .expect("a first chunk")
-        .expect("bytes");
-    body.extend_from_slice(&first);
+    };
+    // Two downloads under way: one reads on, one stalls (a slow client) until the process is
+    // gone, so that both endings happen: completed during the drain, and cut off when the
+    // server gives up on the connections still open after its shutdown timeout.
+    let (mut reader, mut staller) = (
+        Download::start(download().await.expect("an export starts")).await,
+        Download::start(download().await.expect("an export starts")).await,
+    );
     let kill = Command::new("kill")
         .args(["-TERM", &console.0.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(kill.success());
-    let ended = loop {
-        match response.chunk().await {
-            Ok(Some(bytes)) => body.extend_from_slice(&bytes),
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
-        }
-    };
-
-    // 3. Complete, or visibly cut: never a short document that parses.
-    let parsed = serde_json::from_slice::<Value>(&body);
-    match ended {
-        Ok(()) => {
-            let doc = parsed.expect("a download that ended cleanly is one JSON document");
-            let appointments = doc["appointments"].as_array().expect("appointments");
-            assert_eq!(
-                appointments.len() as u64,
-                doc["counts"]["appointments"].as_u64().expect("count"),
-                "the document is whole"
-            );
-            assert!(appointments.len() >= 50_000, "{}", appointments.len());
-            eprintln!(
-                "the export completed during the drain ({} bytes)",
-                body.len()
-            );
-        }
-        Err(e) => {
-            assert!(
-                parsed.is_err(),
-                "a cut-off download ({e}) must not parse as a complete document"
-            );
-            eprintln!("the export was cut off after {} bytes: {e}", body.len());
-        }
-    }
+    let read_on = reader.finish().await;
+    reader.judge(&read_on);
+    assert!(
+        read_on.is_ok(),
+        "a client that reads on gets the whole file during the drain"
+    );
     // The process ends by itself, cleanly.
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
@@ -166,10 +200,14 @@ async fn sigterm_during_an_export_never_leaves_a_document_that_looks_complete() 
         "exit status {status:?}: {}",
         std::fs::read_to_string(dir.0.join("console.log")).unwrap_or_default()
     );
-    // Nothing written by the export but its audit record (and no file in the data folder).
+    let stalled = staller.finish().await;
+    staller.judge(&stalled);
+    // 15 MB do not fit in the socket buffers: the stalled download cannot have been finished.
+    assert!(stalled.is_err(), "the stalled download was cut off");
+    // Nothing written by the exports but their audit records (and no file in the data folder).
     assert_eq!(
         events_of_kind(&app, "user.exported").len(),
-        events_before + 1
+        events_before + 2
     );
     let files: Vec<_> = std::fs::read_dir(&dir.0)
         .expect("data dir")

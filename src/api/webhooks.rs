@@ -25,8 +25,8 @@ const NOT_FOUND: &str = "Webhook not found";
 
 /// The endpoint URLs the API takes, as the schema's `pattern` says (so a client that checks
 /// the schema and the console agree): http(s), a lower-case host name whose labels start with
-/// a letter, an optional port below 10000, a path and a query of URL-safe characters:
-/// `^https?://[a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-z][a-z0-9]*(-[a-z0-9]+)*)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]*)*(\?[A-Za-z0-9._~=&%-]*)?$`.
+/// a letter or an IPv4 address, an optional port, a path and a query of URL-safe characters:
+/// `^https?://([a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-z][a-z0-9]*(-[a-z0-9]+)*)*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~-]*)*(\?[A-Za-z0-9._~=&%-]*)?$`.
 /// `https` and a public address are further required by the target policy. Matched by hand
 /// (the crate has no regex engine).
 fn matches_endpoint_pattern(raw: &str) -> bool {
@@ -73,10 +73,16 @@ fn matches_endpoint_pattern(raw: &str) -> bool {
         Some((h, p)) => (h, Some(p)),
         None => (authority, None),
     };
-    let port_ok = port.is_none_or(|p| {
-        (1..=4).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()) && !p.starts_with('0')
-    });
-    port_ok && host.split('.').all(label)
+    let number = |s: &str, max: u32| {
+        !s.is_empty()
+            && s.len() <= 5
+            && s.chars().all(|c| c.is_ascii_digit())
+            && (s == "0" || !s.starts_with('0'))
+            && s.parse::<u32>().is_ok_and(|n| n <= max)
+    };
+    let port_ok = port.is_none_or(|p| p != "0" && number(p, 65_535));
+    let ipv4 = host.split('.').count() == 4 && host.split('.').all(|o| number(o, 255));
+    port_ok && (ipv4 || host.split('.').all(label))
 }
 
 pub(super) fn not_found() -> ApiError {
@@ -152,7 +158,7 @@ pub struct CreateWebhookInput {
     /// Where deliveries are POSTed: an https URL of a public address.
     #[schema(
         max_length = 2048,
-        pattern = r"^https?://[a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-z][a-z0-9]*(-[a-z0-9]+)*)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]*)*(\?[A-Za-z0-9._~=&%-]*)?$",
+        pattern = r"^https?://([a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-z][a-z0-9]*(-[a-z0-9]+)*)*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~-]*)*(\?[A-Za-z0-9._~=&%-]*)?$",
         example = "https://hooks.example.com/meetergo"
     )]
     pub endpoint: String,
@@ -173,7 +179,7 @@ pub struct CreateWebhookInput {
 pub struct UpdateWebhookInput {
     #[schema(
         max_length = 2048,
-        pattern = r"^https?://[a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-z][a-z0-9]*(-[a-z0-9]+)*)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]*)*(\?[A-Za-z0-9._~=&%-]*)?$"
+        pattern = r"^https?://([a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-z][a-z0-9]*(-[a-z0-9]+)*)*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~-]*)*(\?[A-Za-z0-9._~=&%-]*)?$"
     )]
     pub endpoint: Option<String>,
     #[schema(
@@ -413,6 +419,8 @@ mod tests {
             "https://a-b.c1/x/Y_z~.-/?token=a%20b&x=1",
             "https://hooks.example.com",
             "https://x.io/",
+            "http://127.0.0.1:65535/in",
+            "http://0.0.0.0/",
         ] {
             assert!(matches_endpoint_pattern(ok), "{ok}");
         }
@@ -420,9 +428,14 @@ mod tests {
             "",
             "ftp://x.io/",
             "https://Hooks.example.com/",
-            "https://1.2.3.4/",
+            "https://1.2.3.4.5/",
+            "https://256.1.1.1/",
+            "https://01.1.1.1/",
+            "https://1.2.3/",
             "https://x.io:0/",
-            "https://x.io:99999/",
+            "https://x.io:65536/",
+            "https://x.io:080/",
+            "https://[::1]/",
             "https://x.io/a b",
             "https://-x.io/",
             "https://x--y.io/",

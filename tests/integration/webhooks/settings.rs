@@ -5,7 +5,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use meetergo_console::auth::keys::Keys;
-use meetergo_console::db::schema::{webhook_attempts, webhook_deliveries, webhook_events};
+use meetergo_console::db::schema::{
+    webhook_attempts, webhook_deliveries, webhook_endpoints, webhook_events,
+};
 use meetergo_console::domain::{CompanyId, WebhookEndpointId};
 use meetergo_console::webhooks::secret::SigningSecret;
 use meetergo_console::webhooks::{outbox, WebhookEventType};
@@ -126,6 +128,11 @@ async fn an_owner_creates_edits_switches_and_deletes_a_webhook() {
     );
     assert!(testid_text(&page.body, "webhook-disabled-reason")
         .is_some_and(|r| r.contains("Olga Owner")));
+    // As if deliveries had been failing too: switching on forgets that run.
+    diesel::update(webhook_endpoints::table.filter(webhook_endpoints::id.eq(&id)))
+        .set(webhook_endpoints::failing_since.eq(Some(app.clock.now())))
+        .execute(&mut *conn(&app))
+        .expect("failing");
     let r = owner
         .browser
         .post_form(&format!("/settings/webhooks/{id}/enable"), &[])
@@ -134,6 +141,7 @@ async fn an_owner_creates_edits_switches_and_deletes_a_webhook() {
     let stored = stored_endpoint(&app, &id);
     assert!(stored.enabled);
     assert_eq!((stored.disabled_at, stored.disabled_reason), (None, None));
+    assert_eq!(stored.failing_since, None);
 
     let confirm = owner
         .browser

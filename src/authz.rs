@@ -85,6 +85,10 @@ pub enum Action<'a> {
     /// or as an owner or admin any member of the company; through the API, Platform API Keys
     /// only.
     ExportPersonalData(&'a User),
+    /// Settings → Webhooks and the webhooks API: register, change, delete endpoints, rotate
+    /// their secrets, redeliver, send test events. Owners and admins (in the console or with
+    /// their Personal Access Token) and Platform API Keys (meetergo: "manage webhooks").
+    ManageWebhooks,
 }
 
 /// meetergo's documentation: a Personal Access Token cannot trigger GDPR exports.
@@ -185,6 +189,10 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 MEETING_TYPE_NOT_YOURS,
             ),
             Action::ExportPersonalData(_) => Err(Denied(PAT_CANNOT_EXPORT)),
+            Action::ManageWebhooks => allow(
+                me.role().is_admin(),
+                "Managing webhooks needs an owner's or admin's token, or a Platform API Key.",
+            ),
             _ => Err(Denied("This needs a Platform API Key or the dashboard.")),
         },
         Actor::Member(me) => {
@@ -203,6 +211,7 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                 Action::ViewAdminArea
                 | Action::ManageApiKeys
                 | Action::ManageProvisioning
+                | Action::ManageWebhooks
                 | Action::ViewCredentials
                 | Action::ListUsers
                 | Action::CreateUser => allow(admin, "This page is for admins."),
@@ -530,6 +539,28 @@ mod tests {
             acting: None,
         };
         assert!(authorize(other_key, Action::ExportPersonalData(&member)).is_err());
+    }
+
+    #[test]
+    fn webhooks_are_for_owners_admins_their_pats_and_api_keys() {
+        let c = CompanyId::new();
+        let (owner, admin, member) = (
+            user(&c, Role::Owner),
+            user(&c, Role::Admin),
+            user(&c, Role::Member),
+        );
+        for who in [&owner, &admin] {
+            assert!(authorize(Actor::Member(who), Action::ManageWebhooks).is_ok());
+            assert!(authorize(Actor::Pat(who), Action::ManageWebhooks).is_ok());
+        }
+        assert!(authorize(Actor::Member(&member), Action::ManageWebhooks).is_err());
+        assert!(authorize(Actor::Pat(&member), Action::ManageWebhooks).is_err());
+        let key = Actor::ApiKey {
+            company: &c,
+            acting: Some(&member.id),
+        };
+        assert!(authorize(key, Action::ManageWebhooks).is_ok());
+        assert!(authorize(Actor::Scim { company: &c }, Action::ManageWebhooks).is_err());
     }
 
     #[test]

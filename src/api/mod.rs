@@ -10,6 +10,7 @@ pub mod principal;
 pub mod usage;
 pub mod user;
 pub mod user_lifecycle;
+pub mod webhooks;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::header;
@@ -23,14 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(paths::SCOPE)
             .wrap(actix_web::middleware::from_fn(usage::count_request))
-            .app_data(web::JsonConfig::default().error_handler(|e, _| {
-                ApiError::bad_request(format!("Invalid JSON body: {e}")).into()
-            }))
-            .app_data(
-                web::QueryConfig::default().error_handler(|e, _| {
-                    ApiError::bad_request(format!("Invalid query: {e}")).into()
-                }),
-            )
+            .app_data(json_errors())
+            .app_data(query_errors())
             // An id that is not one (`/v4/user/abc`) names nothing: 404, as the resource says it.
             .app_data(web::PathConfig::default().error_handler(|_, req| {
                 let rest = req.path().strip_prefix(paths::SCOPE).unwrap_or_default();
@@ -39,6 +34,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .is_some_and(|id| id.starts_with('/'))
                 {
                     meeting_type::not_found().into()
+                } else if rest
+                    .strip_prefix(paths::WEBHOOKS)
+                    .is_some_and(|id| id.starts_with('/'))
+                {
+                    webhooks::not_found().into()
                 } else {
                     ApiError::not_found().into()
                 }
@@ -63,7 +63,49 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(credentials::revoke_leaked),
             )
             .route(paths::USER_EXPORT, web::get().to(personal_data::export))
+            .route(paths::WEBHOOKS, web::get().to(webhooks::list))
+            .route(paths::WEBHOOKS, web::post().to(webhooks::create))
+            .route(paths::WEBHOOK, web::patch().to(webhooks::update))
+            .route(paths::WEBHOOK, web::delete().to(webhooks::delete))
             .default_service(web::to(unrouted)),
+    );
+    unversioned_webhooks(cfg);
+}
+
+fn json_errors() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .error_handler(|e, _| ApiError::bad_request(format!("Invalid JSON body: {e}")).into())
+}
+
+fn query_errors() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|e, _| ApiError::bad_request(format!("Invalid query: {e}")).into())
+}
+
+/// meetergo documents its webhook API at `/webhooks`, without the version: the same handlers
+/// answer there, with the same error bodies, usage counting and 405s as under `/v4`.
+fn unversioned_webhooks(cfg: &mut web::ServiceConfig) {
+    let not_found =
+        || web::PathConfig::default().error_handler(|_, _| webhooks::not_found().into());
+    cfg.service(
+        web::resource(paths::WEBHOOKS)
+            .app_data(json_errors())
+            .app_data(query_errors())
+            .app_data(not_found())
+            .route(web::get().to(webhooks::list))
+            .route(web::post().to(webhooks::create))
+            .default_service(web::to(unrouted))
+            .wrap(actix_web::middleware::from_fn(usage::count_request)),
+    );
+    cfg.service(
+        web::resource(paths::WEBHOOK)
+            .app_data(json_errors())
+            .app_data(query_errors())
+            .app_data(not_found())
+            .route(web::patch().to(webhooks::update))
+            .route(web::delete().to(webhooks::delete))
+            .default_service(web::to(unrouted))
+            .wrap(actix_web::middleware::from_fn(usage::count_request)),
     );
 }
 
@@ -79,12 +121,16 @@ const PATHS: &[(&str, &[&str])] = &[
     (paths::OPENAPI, &["GET"]),
     (paths::CREDENTIALS_REVOKE, &["POST"]),
     (paths::USER_EXPORT, &["GET"]),
+    (paths::WEBHOOKS, &["GET", "POST"]),
+    (paths::WEBHOOK, &["PATCH", "DELETE"]),
 ];
 
 /// A request no route took: 405 with `Allow` for a known path, else 404.
 async fn unrouted(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mut allowed: Vec<&str> = Vec::new();
-    let path = req.path().strip_prefix(paths::SCOPE).unwrap_or_default();
+    // Under the scope, or one of the unversioned webhook paths as it is.
+    let path = req.path();
+    let path = path.strip_prefix(paths::SCOPE).unwrap_or(path);
     // A fixed path (`/v4/user/me`) is its own resource, not an `{id}`.
     let fixed = PATHS
         .iter()
@@ -181,6 +227,8 @@ mod tests {
             paths::OPENAPI,
             paths::CREDENTIALS_REVOKE,
             paths::USER_EXPORT,
+            paths::WEBHOOKS,
+            paths::WEBHOOK,
         ];
         for path in every_path {
             assert!(

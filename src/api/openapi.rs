@@ -4,7 +4,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{appointment, credentials, error, meeting_type, personal_data, user, user_lifecycle};
+use super::{
+    appointment, credentials, error, meeting_type, personal_data, user, user_lifecycle, webhooks,
+};
 
 struct SecuritySchemes;
 
@@ -53,6 +55,7 @@ impl Modify for SecuritySchemes {
         appointment::paginated,
         credentials::revoke_leaked,
         personal_data::export,
+        webhooks::list, webhooks::create, webhooks::update, webhooks::delete,
     ),
     components(schemas(error::ErrorBody, error::FieldProblem)),
     modifiers(&SecuritySchemes)

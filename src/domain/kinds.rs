@@ -57,6 +57,12 @@ text_enum! {
         ScimSecretRevoked => "scim.secret_revoked",
         UserReactivated => "user.reactivated",
         UserExported => "user.exported",
+        WebhookCreated => "webhook.created",
+        WebhookUpdated => "webhook.updated",
+        WebhookDeleted => "webhook.deleted",
+        WebhookSecretRotated => "webhook.secret_rotated",
+        WebhookTestSent => "webhook.test_sent",
+        WebhookRedelivered => "webhook.redelivered",
     }
 }
 

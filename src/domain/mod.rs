@@ -7,6 +7,7 @@ pub mod password;
 pub mod reason;
 pub(crate) mod text_enum;
 pub mod values;
+pub mod webhook;
 
 pub use expiry::{Expiry, ExpiryLevel};
 pub use ids::*;

@@ -87,6 +87,19 @@ pub const PROFILE_EXPORT: &str = "/profile/export";
 /// An owner or admin downloads a member's GDPR export.
 pub const MEMBER_EXPORT: &str = "/settings/members/{id}/export";
 
+/// Settings → Webhooks (owners and admins): the list, adding one, one endpoint's edit page
+/// and its actions, its delivery log, and redelivering one delivery.
+pub const WEBHOOKS: &str = "/settings/webhooks";
+pub const WEBHOOK_NEW: &str = "/settings/webhooks/new";
+pub const WEBHOOK: &str = "/settings/webhooks/{id}";
+pub const WEBHOOK_ENABLE: &str = "/settings/webhooks/{id}/enable";
+pub const WEBHOOK_DISABLE: &str = "/settings/webhooks/{id}/disable";
+pub const WEBHOOK_DELETE: &str = "/settings/webhooks/{id}/delete";
+pub const WEBHOOK_ROTATE: &str = "/settings/webhooks/{id}/rotate";
+pub const WEBHOOK_TEST: &str = "/settings/webhooks/{id}/test";
+pub const WEBHOOK_DELIVERIES: &str = "/settings/webhooks/{id}/deliveries";
+pub const WEBHOOK_REDELIVER: &str = "/settings/webhooks/deliveries/{id}/redeliver";
+
 /// `pattern` with its one `{param}` segment replaced by `value`.
 fn fill(pattern: &str, value: impl Display) -> String {
     let parts = pattern
@@ -188,6 +201,38 @@ pub fn credential_revoke(id: impl Display) -> String {
 
 pub fn member_export(id: impl Display) -> String {
     fill(MEMBER_EXPORT, id)
+}
+
+pub fn webhook(id: impl Display) -> String {
+    fill(WEBHOOK, id)
+}
+
+pub fn webhook_enable(id: impl Display) -> String {
+    fill(WEBHOOK_ENABLE, id)
+}
+
+pub fn webhook_disable(id: impl Display) -> String {
+    fill(WEBHOOK_DISABLE, id)
+}
+
+pub fn webhook_delete(id: impl Display) -> String {
+    fill(WEBHOOK_DELETE, id)
+}
+
+pub fn webhook_rotate(id: impl Display) -> String {
+    fill(WEBHOOK_ROTATE, id)
+}
+
+pub fn webhook_test(id: impl Display) -> String {
+    fill(WEBHOOK_TEST, id)
+}
+
+pub fn webhook_deliveries(id: impl Display) -> String {
+    fill(WEBHOOK_DELIVERIES, id)
+}
+
+pub fn webhook_redeliver(id: impl Display) -> String {
+    fill(WEBHOOK_REDELIVER, id)
 }
 
 #[cfg(test)]
@@ -296,6 +341,16 @@ mod tests {
             PROVISIONING_SECRET_REVOKE,
             PROFILE_EXPORT,
             MEMBER_EXPORT,
+            WEBHOOKS,
+            WEBHOOK_NEW,
+            WEBHOOK,
+            WEBHOOK_ENABLE,
+            WEBHOOK_DISABLE,
+            WEBHOOK_DELETE,
+            WEBHOOK_ROTATE,
+            WEBHOOK_TEST,
+            WEBHOOK_DELIVERIES,
+            WEBHOOK_REDELIVER,
         ];
         for pattern in every_page {
             let path = fill(pattern, "00000000-0000-4000-8000-000000000000");

@@ -23,6 +23,7 @@ pub mod sso_settings;
 pub mod team;
 pub mod two_factor;
 pub mod usage;
+pub mod webhooks;
 
 use chrono::NaiveDateTime;
 

@@ -8,6 +8,7 @@ pub mod members;
 pub mod offboarding;
 pub mod provisioning;
 pub mod sso;
+pub mod webhooks;
 
 use actix_web::{web, HttpResponse};
 
@@ -27,4 +28,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     sso::routes(cfg);
     credentials::routes(cfg);
     provisioning::routes(cfg);
+    webhooks::routes(cfg);
 }

@@ -22,6 +22,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("/v4/meeting-type/{id}", "delete"),
     ("/v4/appointment/paginated", "get"),
     ("/v4/user/{id}/export", "get"),
+    ("/v4/webhooks", "get"),
+    ("/v4/webhooks", "post"),
+    ("/v4/webhooks/{id}", "patch"),
+    ("/v4/webhooks/{id}", "delete"),
 ];
 
 /// Operations that take no credential.

@@ -63,7 +63,7 @@ async fn no_route_answers_5xx_to_hostile_input() {
         let probes: Vec<Probe> = ROUTES
             .iter()
             .filter(|r| !(caller.signed_in && r.anonymous_only))
-            .filter(|r| !caller.api_only || r.path.starts_with("/v4"))
+            .filter(|r| !caller.api_only || probes::is_api(r.path))
             .flat_map(|r| probes_for(r, caller, &known, &values))
             .collect();
         sent += probes.len();

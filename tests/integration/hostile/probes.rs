@@ -65,8 +65,13 @@ pub struct Caller {
     pub scim_bearer: Option<String>,
 }
 
+/// The JSON API's routes: `/v4`, and the webhooks at meetergo's unversioned path.
+pub fn is_api(path: &str) -> bool {
+    path.starts_with("/v4") || path.starts_with("/webhooks")
+}
+
 pub fn probes_for(route: &Route, caller: &Caller, known: &Known, values: &[Hostile]) -> Vec<Probe> {
-    let api = route.path.starts_with("/v4");
+    let api = is_api(route.path);
     let scim = route.path.starts_with("/scim");
     let json_body = api || scim;
     let method = Method::from_bytes(route.method.as_bytes()).unwrap();

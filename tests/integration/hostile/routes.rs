@@ -498,6 +498,67 @@ pub const ROUTES: &[Route] = &[
         fields: &[("credentials", r#"["rgo-not-a-token"]"#)],
         ..page("POST", "/v4/credentials/revoke")
     },
+    // Settings → Webhooks.
+    page("GET", "/settings/webhooks"),
+    page("GET", "/settings/webhooks/new"),
+    Route {
+        fields: &[
+            ("endpoint", "https://hooks.example.com/sweep"),
+            ("description", "sweep"),
+            ("event_types", "new_employee"),
+        ],
+        ..page("POST", "/settings/webhooks/new")
+    },
+    page("GET", "/settings/webhooks/{id}"),
+    Route {
+        fields: &[
+            ("endpoint", "https://hooks.example.com/sweep"),
+            ("description", "sweep"),
+            ("event_types", "new_employee"),
+        ],
+        ..page("POST", "/settings/webhooks/{id}")
+    },
+    page("POST", "/settings/webhooks/{id}/enable"),
+    page("POST", "/settings/webhooks/{id}/disable"),
+    page("GET", "/settings/webhooks/{id}/delete"),
+    page("POST", "/settings/webhooks/{id}/delete"),
+    page("GET", "/settings/webhooks/{id}/rotate"),
+    page("POST", "/settings/webhooks/{id}/rotate"),
+    page("POST", "/settings/webhooks/{id}/test"),
+    Route {
+        query: &["page"],
+        ..page("GET", "/settings/webhooks/{id}/deliveries")
+    },
+    page("POST", "/settings/webhooks/deliveries/{id}/redeliver"),
+    // The webhooks API, under /v4 and at meetergo's unversioned paths.
+    page("GET", "/v4/webhooks"),
+    Route {
+        fields: &[
+            ("endpoint", r#""https://hooks.example.com/sweep""#),
+            ("description", r#""sweep""#),
+            ("eventTypes", r#"["new_employee"]"#),
+        ],
+        ..page("POST", "/v4/webhooks")
+    },
+    Route {
+        fields: &[("description", r#""sweep""#), ("enabled", "true")],
+        ..page("PATCH", "/v4/webhooks/{id}")
+    },
+    page("DELETE", "/v4/webhooks/{id}"),
+    page("GET", "/webhooks"),
+    Route {
+        fields: &[
+            ("endpoint", r#""https://hooks.example.com/sweep""#),
+            ("description", r#""sweep""#),
+            ("eventTypes", r#"["new_employee"]"#),
+        ],
+        ..page("POST", "/webhooks")
+    },
+    Route {
+        fields: &[("description", r#""sweep""#), ("enabled", "true")],
+        ..page("PATCH", "/webhooks/{id}")
+    },
+    page("DELETE", "/webhooks/{id}"),
     // Last: it deletes the meeting type the routes above use.
     page("DELETE", "/v4/meeting-type/{id}"),
 ];

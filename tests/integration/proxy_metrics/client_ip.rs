@@ -45,6 +45,8 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_everywhere() {
     // A client that forged an entry of its own; the proxy appended what it saw.
     let laptop = Browser::behind_proxy(&app.address, "198.51.100.66, 203.0.113.7");
     laptop.sign_in(&who).await;
+    // The device and address are noted on the first signed-in page.
+    laptop.get("/dashboard").await.assert_status(200);
     let signed_in = events_of_kind(&app, "sign_in.succeeded");
     let last = signed_in.last().expect("a sign-in event");
     assert_eq!(last.ip.as_deref(), Some("203.0.113.7"));

@@ -114,6 +114,10 @@ async fn requests_limits_credentials_pool_and_jobs_are_counted_apart_from_the_pu
     for secret in ["SecretTokenNumberOne", "SecretTokenNumberTwo", pat.as_str()] {
         assert!(!body.contains(secret), "{secret} in the metrics");
     }
+    // Paths that match nothing: one series, whatever the path.
+    for path in ["/no/such/page/123", "/v4/nothing/here/456"] {
+        anonymous.get(path).await;
+    }
     let m = scrape(&metrics_base).await;
     let requests = "console_http_requests_total";
     assert_eq!(
@@ -204,10 +208,13 @@ async fn requests_limits_credentials_pool_and_jobs_are_counted_apart_from_the_pu
         "the pool's connections are reported"
     );
     assert!(m.iter().any(|s| s.name == "console_db_jobs_waiting"));
+    assert!(total(&m, requests, &[("route", "(unmatched)")]) >= 2.0);
     // Every route label is a pattern: no series per path.
     for s in m.iter().filter(|s| s.name == requests) {
         let route = &s.labels["route"];
-        assert!(!route.contains("SecretToken"), "{route}");
+        for raw in ["SecretToken", "123", "456"] {
+            assert!(!route.contains(raw), "{route}");
+        }
     }
 
     // The public listener does not serve them, signed in or not.

@@ -41,7 +41,7 @@ pub struct Application {
     clock: Clock,
     jobs: Jobs,
     /// The `METRICS_ADDR` listener, started beside the server.
-    metrics: Option<(Server, SocketAddr)>,
+    metrics_server: Option<(Server, SocketAddr)>,
 }
 
 /// Content-Security-Policy: no inline scripts or styles, nothing from elsewhere, no framing.
@@ -66,16 +66,17 @@ impl Application {
         let draining = Draining::default();
         let drain = settings.shutdown_drain;
         let usage = Arc::new(UsageRecorder::default());
-        let metrics = match settings.metrics_addr {
-            Some(addr) => {
-                let listener = TcpListener::bind(addr)
-                    .with_context(|| format!("METRICS_ADDR {addr} cannot be bound"))?;
-                let bound = listener.local_addr()?;
-                Some((listener, bound, Metrics::on()))
-            }
-            None => None,
+        let metrics_listener = settings
+            .metrics_addr
+            .map(|addr| {
+                TcpListener::bind(addr)
+                    .with_context(|| format!("METRICS_ADDR {addr} cannot be bound"))
+            })
+            .transpose()?;
+        let metrics = match metrics_listener {
+            Some(_) => Metrics::on(),
+            None => Metrics::default(),
         };
-        let recorder = metrics.as_ref().map(|m| m.2.clone()).unwrap_or_default();
         let (server, jobs) = serve(
             listener,
             settings,
@@ -83,13 +84,14 @@ impl Application {
             draining.clone(),
             clock.clone(),
             usage.clone(),
-            recorder,
+            metrics.clone(),
         )?;
-        let metrics = match metrics {
-            Some((listener, bound, recorder)) => Some((
-                crate::telemetry::metrics::serve(listener, recorder, db.clone())?,
-                bound,
-            )),
+        let metrics_server = match metrics_listener {
+            Some(listener) => {
+                let bound = listener.local_addr()?;
+                let server = crate::telemetry::metrics::serve(listener, metrics, db.clone())?;
+                Some((server, bound))
+            }
             None => None,
         };
         Ok(Self {
@@ -101,7 +103,7 @@ impl Application {
             usage,
             clock,
             jobs,
-            metrics,
+            metrics_server,
         })
     }
 
@@ -111,7 +113,7 @@ impl Application {
 
     /// Where `GET /metrics` is served (`METRICS_ADDR`, its port filled in), if anywhere.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().map(|(_, addr)| *addr)
+        self.metrics_server.as_ref().map(|(_, addr)| *addr)
     }
 
     pub fn db(&self) -> &Db {
@@ -135,7 +137,7 @@ impl Application {
 
     /// Serves until stopped through [`Self::handle`], then writes the usage counted last.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let metrics = start_beside(self.metrics);
+        let metrics = start_beside(self.metrics_server);
         let served = self.server.await;
         stop(metrics).await;
         flush_usage_at_exit(&self.usage, &self.db, &self.clock).await;
@@ -147,7 +149,7 @@ impl Application {
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
         let on_signal = shutdown::on_signal(self.server.handle(), self.draining, self.drain)?;
         actix_web::rt::spawn(on_signal);
-        let metrics = start_beside(self.metrics);
+        let metrics = start_beside(self.metrics_server);
         let served = self.server.await;
         stop(metrics).await;
         flush_usage_at_exit(&self.usage, &self.db, &self.clock).await;

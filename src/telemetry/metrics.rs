@@ -330,3 +330,64 @@ async fn scrape(state: web::Data<(Metrics, Db)>) -> HttpResponse {
         None => HttpResponse::NotFound().finish(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DatabaseUrl;
+    use crate::webhooks::DeliveryState;
+
+    fn db() -> (Db, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("metrics-{}", uuid::Uuid::new_v4().simple()));
+        let url = DatabaseUrl::Sqlite(dir.join("m.sqlite").to_string_lossy().into_owned());
+        (Db::connect(&url, 1).unwrap(), dir)
+    }
+
+    #[test]
+    fn off_records_nothing_and_serves_nothing() {
+        let (db, dir) = db();
+        let off = Metrics::default();
+        off.rate_limited(Limiter::Api);
+        assert!(off.render(&db).is_none());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn two_applications_never_count_into_each_other() {
+        let (db, dir) = db();
+        let (a, b) = (Metrics::on(), Metrics::on());
+        a.webhook_delivery(DeliveryState::Succeeded);
+        a.webhook_delivery(DeliveryState::Pending);
+        a.webhook_delivery(DeliveryState::Succeeded);
+        b.rate_limited(Limiter::LeakReport);
+        let text = a.render(&db).unwrap();
+        assert!(
+            text.contains("console_webhook_deliveries_total{outcome=\"succeeded\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("console_webhook_deliveries_total{outcome=\"pending\"} 1"));
+        assert!(!text.contains("leak_report"), "{text}");
+        assert!(text.contains("console_db_pool_connections{pool=\"main\",state=\"idle\"}"));
+        let text = b.render(&db).unwrap();
+        assert!(text.contains("console_rate_limit_rejections_total{limiter=\"leak_report\"} 1"));
+        assert!(!text.contains("webhook_deliveries_total{"), "{text}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn outcomes_follow_the_status_of_the_authentication() {
+        let of = |code: u16| AuthOutcome::from_status(StatusCode::from_u16(code).unwrap());
+        assert_eq!(of(200), AuthOutcome::Ok);
+        assert_eq!(of(401), AuthOutcome::Invalid);
+        for refused in [400, 403, 404, 429] {
+            assert_eq!(of(refused), AuthOutcome::Refused);
+        }
+        assert_eq!(of(503), AuthOutcome::Error);
+    }
+
+    #[test]
+    fn methods_outside_the_standard_ones_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+    }
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::client_ip::TrustedProxies;
 use crate::db::DatabaseUrl;
 
 pub mod oidc;
@@ -21,6 +22,10 @@ fn crate_static_dir() -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub bind_addr: SocketAddr,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client (see `client_ip`).
+    pub trusted_proxies: TrustedProxies,
+    /// `METRICS_ADDR`: where `GET /metrics` is served, apart from `bind_addr`; `None`: off.
+    pub metrics_addr: Option<SocketAddr>,
     pub database_url: DatabaseUrl,
     pub data_dir: PathBuf,
     /// Where the console is reached from outside, without a trailing slash.
@@ -113,6 +118,16 @@ impl Settings {
         };
         Ok(Self {
             bind_addr,
+            trusted_proxies: var("TRUSTED_PROXIES")
+                .unwrap_or_default()
+                .parse::<TrustedProxies>()?,
+            metrics_addr: var("METRICS_ADDR")
+                .map(|v| {
+                    v.parse::<SocketAddr>().map_err(|e| {
+                        anyhow::anyhow!("METRICS_ADDR must be ip:port, like 127.0.0.1:9100 ({e})")
+                    })
+                })
+                .transpose()?,
             database_url,
             data_dir,
             public_url,
@@ -171,6 +186,8 @@ impl Settings {
     pub fn for_tests(database_url: DatabaseUrl, data_dir: PathBuf) -> Self {
         Self {
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            trusted_proxies: TrustedProxies::default(),
+            metrics_addr: None,
             database_url,
             data_dir,
             // Filled in with the bound address by `Application::build`.

@@ -1,6 +1,7 @@
 pub mod api;
 pub mod auth;
 pub mod authz;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod db;

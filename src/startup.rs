@@ -1,16 +1,17 @@
 //! Builds the application: database, keys, middleware and routes, bound to a socket.
 //! Tests call `Application::build` with port 0 and talk HTTP to the real thing.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
 use actix_session::SessionMiddleware;
 use actix_web::cookie::SameSite;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
+use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::keys::Keys;
@@ -27,6 +28,7 @@ use crate::services::mail::Mailer;
 use crate::services::usage::{self, UsageRecorder};
 use crate::shutdown::{self, Draining};
 use crate::state::AppState;
+use crate::telemetry::metrics::Metrics;
 use crate::{api, web as pages};
 
 pub struct Application {
@@ -38,6 +40,8 @@ pub struct Application {
     usage: Arc<UsageRecorder>,
     clock: Clock,
     jobs: Jobs,
+    /// The `METRICS_ADDR` listener, started beside the server.
+    metrics_server: Option<(Server, SocketAddr)>,
 }
 
 /// Content-Security-Policy: no inline scripts or styles, nothing from elsewhere, no framing.
@@ -62,6 +66,17 @@ impl Application {
         let draining = Draining::default();
         let drain = settings.shutdown_drain;
         let usage = Arc::new(UsageRecorder::default());
+        let metrics_listener = settings
+            .metrics_addr
+            .map(|addr| {
+                TcpListener::bind(addr)
+                    .with_context(|| format!("METRICS_ADDR {addr} cannot be bound"))
+            })
+            .transpose()?;
+        let metrics = match metrics_listener {
+            Some(_) => Metrics::on(),
+            None => Metrics::default(),
+        };
         let (server, jobs) = serve(
             listener,
             settings,
@@ -69,7 +84,16 @@ impl Application {
             draining.clone(),
             clock.clone(),
             usage.clone(),
+            metrics.clone(),
         )?;
+        let metrics_server = match metrics_listener {
+            Some(listener) => {
+                let bound = listener.local_addr()?;
+                let server = crate::telemetry::metrics::serve(listener, metrics, db.clone())?;
+                Some((server, bound))
+            }
+            None => None,
+        };
         Ok(Self {
             server,
             port,
@@ -79,11 +103,17 @@ impl Application {
             usage,
             clock,
             jobs,
+            metrics_server,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Where `GET /metrics` is served (`METRICS_ADDR`, its port filled in), if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(|(_, addr)| *addr)
     }
 
     pub fn db(&self) -> &Db {
@@ -107,7 +137,9 @@ impl Application {
 
     /// Serves until stopped through [`Self::handle`], then writes the usage counted last.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = start_beside(self.metrics_server);
         let served = self.server.await;
+        stop(metrics).await;
         flush_usage_at_exit(&self.usage, &self.db, &self.clock).await;
         served
     }
@@ -117,9 +149,26 @@ impl Application {
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
         let on_signal = shutdown::on_signal(self.server.handle(), self.draining, self.drain)?;
         actix_web::rt::spawn(on_signal);
+        let metrics = start_beside(self.metrics_server);
         let served = self.server.await;
+        stop(metrics).await;
         flush_usage_at_exit(&self.usage, &self.db, &self.clock).await;
         served
+    }
+}
+
+/// The metrics listener runs for as long as the server does.
+fn start_beside(metrics: Option<(Server, SocketAddr)>) -> Option<ServerHandle> {
+    metrics.map(|(server, _)| {
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        handle
+    })
+}
+
+async fn stop(metrics: Option<ServerHandle>) {
+    if let Some(handle) = metrics {
+        handle.stop(false).await;
     }
 }
 
@@ -138,11 +187,12 @@ fn serve(
     draining: Draining,
     clock: Clock,
     usage: Arc<UsageRecorder>,
+    metrics: Metrics,
 ) -> anyhow::Result<(Server, Jobs)> {
     let keys = web::Data::from(std::sync::Arc::new(Keys::derive(
         settings.secret_key_bytes(),
     )));
-    let limits = web::Data::new(RateLimits::from_settings(&settings));
+    let limits = web::Data::new(RateLimits::from_settings(&settings).with_metrics(metrics.clone()));
     let hasher = web::Data::new(PasswordHasherPool::new(
         settings.max_concurrent_password_hashes,
     )?);
@@ -167,7 +217,8 @@ fn serve(
         mailer.get_ref().clone(),
         settings.public_url.clone(),
         clock.clone(),
-    );
+    )
+    .with_metrics(metrics.clone());
     if let Some(interval) = settings.jobs_interval {
         jobs.clone().spawn_loop(interval);
     }
@@ -189,6 +240,7 @@ fn serve(
         clock,
         dns: std::sync::Arc::new(crate::services::dns::DnsCheck::new(settings.dns_resolver)),
         usage,
+        metrics,
     });
 
     let server = HttpServer::new(move || {
@@ -251,6 +303,9 @@ fn serve(
             .wrap(headers)
             .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
             .wrap(from_fn(shutdown::close_connections_while_draining))
+            .wrap(from_fn(crate::telemetry::metrics::count_requests))
+            // Outermost: the client's address is decided before anything else asks for it.
+            .wrap(from_fn(crate::client_ip::remember))
             .configure(pages::health::routes)
             .configure(api::routes)
             .configure(crate::scim::routes)

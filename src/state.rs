@@ -29,4 +29,6 @@ pub struct AppState {
     pub dns: Arc<crate::services::dns::DnsCheck>,
     /// Per-credential `/v4` requests counted in memory, written in batches.
     pub usage: Arc<crate::services::usage::UsageRecorder>,
+    /// Prometheus metrics (off unless `METRICS_ADDR` is set).
+    pub metrics: crate::telemetry::metrics::Metrics,
 }

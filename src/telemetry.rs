@@ -3,6 +3,8 @@
 
 use tracing_subscriber::EnvFilter;
 
+pub mod metrics;
+
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -27,9 +29,8 @@ impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
             .get::<tracing_actix_web::RequestId>()
             .map(|id| id.to_string())
             .unwrap_or_default();
-        let client_ip = request
-            .peer_addr()
-            .map(|a| a.ip().to_string())
+        let client_ip = crate::client_ip::ClientIp::of(request.request())
+            .map(|ip| ip.to_string())
             .unwrap_or_default();
         tracing::info_span!(
             "HTTP request",

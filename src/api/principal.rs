@@ -4,16 +4,19 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 
 use super::error::ApiError;
 use crate::authz::Actor;
+use crate::client_ip::ClientIp;
 use crate::db::models::{is_cut_over, KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
 use crate::db::DbConnection;
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
 use crate::services::credentials::{self, RotationAlert};
 use crate::services::usage::IdentifiedCredential;
 use crate::state::AppState;
+use crate::telemetry::metrics::AuthOutcome;
 
 use crate::auth::rate_limit::RateLimits;
 use crate::auth::tokens::{self, Presented};
@@ -97,20 +100,43 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 }
 
 pub async fn resolve(req: &HttpRequest, policy: WithoutUserHeader) -> Result<ActingUser, ApiError> {
-    let presented = bearer(req)?;
-    let user_header = NamedUser::of(req);
-    let peer = req.peer_addr().map(|a| a.ip());
-    let ip = peer.map(|ip| ip.to_string()).unwrap_or_default();
     let Some(app) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Err(ApiError::internal());
     };
+    let mut credential = "unknown";
+    let outcome = authenticate_request(req, &app, policy, &mut credential).await;
+    let status = outcome
+        .as_ref()
+        .map_or_else(ResponseError::status_code, |_| StatusCode::OK);
+    app.metrics
+        .api_auth(credential, AuthOutcome::from_status(status));
+    outcome
+}
+
+/// `credential` is set to the kind presented (`pat`, `api_key`) once it is known.
+async fn authenticate_request(
+    req: &HttpRequest,
+    app: &web::Data<AppState>,
+    policy: WithoutUserHeader,
+    credential: &mut &'static str,
+) -> Result<ActingUser, ApiError> {
+    let presented = bearer(req)?;
+    let user_header = NamedUser::of(req);
+    let peer = ClientIp::of(req);
+    let ip = peer.map(|ip| ip.to_string()).unwrap_or_default();
     let (db, keys, limits, now) = (&app.db, &app.keys, app.limits.clone(), app.clock.now());
     // Checked offline first: a malformed value never reaches the database.
     let parsed = tokens::parse(&presented).ok_or_else(ApiError::invalid_credential)?;
     let hash = keys.credential_hash(&presented);
     let parsed = match parsed {
-        Presented::Pat(_) => Kind::Pat,
-        Presented::ApiKey { id, .. } => Kind::ApiKey(id),
+        Presented::Pat(_) => {
+            *credential = "pat";
+            Kind::Pat
+        }
+        Presented::ApiKey { id, .. } => {
+            *credential = "api_key";
+            Kind::ApiKey(id)
+        }
     };
     let presented = Presentation {
         hash,

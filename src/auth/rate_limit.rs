@@ -12,6 +12,7 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Settings;
+use crate::telemetry::metrics::{Limiter, Metrics};
 
 #[derive(Clone)]
 pub struct RateLimits {
@@ -26,6 +27,8 @@ pub struct RateLimits {
     failures: Arc<AccountFailures>,
     /// Leaked-credential reports per IP (unauthenticated).
     leak_report: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Counts refusals by limiter (off unless `METRICS_ADDR` is set).
+    metrics: Metrics,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -104,11 +107,23 @@ impl RateLimits {
                 ceiling: settings.login_account_failures_per_hour.max(1),
                 counts: Mutex::new(HashMap::new()),
             }),
+            metrics: Metrics::default(),
         }
     }
 
-    fn check(limiter: &DefaultKeyedRateLimiter<String>, key: String) -> Result<(), RetryAfter> {
+    /// The same limits, their refusals counted in `metrics`.
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        Self { metrics, ..self }
+    }
+
+    fn check(
+        &self,
+        which: Limiter,
+        limiter: &DefaultKeyedRateLimiter<String>,
+        key: String,
+    ) -> Result<(), RetryAfter> {
         limiter.check_key(&key).map_err(|not_until| {
+            self.metrics.rate_limited(which);
             // The limiter's own clock: building a new one (`DefaultClock::default()`) probes
             // the CPU with CPUID, which is slow (a VM exit under virtualisation), and would
             // make every refused request cost more than an allowed one.
@@ -120,22 +135,30 @@ impl RateLimits {
     /// One attempt to sign in or sign up: counted against the IP and, when known, against
     /// the account from this IP. Attempts from elsewhere never use up the real person's.
     pub fn login_attempt(&self, ip: &str, account: Option<&str>) -> Result<(), RetryAfter> {
-        Self::check(&self.login, format!("ip:{ip}"))?;
+        self.check(Limiter::Login, &self.login, format!("ip:{ip}"))?;
         if let Some(account) = account {
-            Self::check(&self.login, format!("account:{account}|ip:{ip}"))?;
+            self.check(
+                Limiter::Login,
+                &self.login,
+                format!("account:{account}|ip:{ip}"),
+            )?;
         }
         Ok(())
     }
 
     /// One two-factor code (sign-in second step, enrolment, disabling): per IP and per person.
     pub fn two_factor_attempt(&self, ip: &str, user: &str) -> Result<(), RetryAfter> {
-        Self::check(&self.two_factor_ip, ip.to_owned())?;
-        Self::check(&self.two_factor, format!("user:{user}"))
+        self.check(Limiter::TwoFactorIp, &self.two_factor_ip, ip.to_owned())?;
+        self.check(Limiter::TwoFactor, &self.two_factor, format!("user:{user}"))
     }
 
     /// Refuses password sign-in to an account that failed too often this hour, from anywhere.
     pub fn account_failures_exceeded(&self, account: &str) -> bool {
-        self.failures.current(account) >= self.failures.ceiling
+        let exceeded = self.failures.current(account) >= self.failures.ceiling;
+        if exceeded {
+            self.metrics.rate_limited(Limiter::AccountFailures);
+        }
+        exceeded
     }
 
     /// Counts a failed sign-in of `account`; true when it reaches the ceiling (mail the person).
@@ -145,22 +168,26 @@ impl RateLimits {
 
     /// A "forgot password" request, a reset or a password change: per IP and per account.
     pub fn recovery_attempt(&self, ip: &str, account: &str) -> Result<(), RetryAfter> {
-        Self::check(&self.recovery, format!("ip:{ip}"))?;
-        Self::check(&self.recovery, format!("account:{account}"))
+        self.check(Limiter::Recovery, &self.recovery, format!("ip:{ip}"))?;
+        self.check(
+            Limiter::Recovery,
+            &self.recovery,
+            format!("account:{account}"),
+        )
     }
 
     /// One invitation sent (or sent again) by `company`.
     pub fn invitation(&self, company: &str) -> Result<(), RetryAfter> {
-        Self::check(&self.invite, company.to_owned())
+        self.check(Limiter::Invitation, &self.invite, company.to_owned())
     }
 
     pub fn api_request(&self, credential_id: &str) -> Result<(), RetryAfter> {
-        Self::check(&self.api, credential_id.to_owned())
+        self.check(Limiter::Api, &self.api, credential_id.to_owned())
     }
 
     /// One leaked-credential report from `ip`.
     pub fn leak_report(&self, ip: &str) -> Result<(), RetryAfter> {
-        Self::check(&self.leak_report, ip.to_owned())
+        self.check(Limiter::LeakReport, &self.leak_report, ip.to_owned())
     }
 
     /// Forgets idle keys so the maps stay small.

@@ -116,6 +116,11 @@ impl Executor {
         Ok(())
     }
 
+    /// Jobs queued that no thread has taken yet (for the metrics).
+    pub(super) fn queued(&self) -> usize {
+        lock(&self.shared.state).jobs.len()
+    }
+
     /// For a caller whose job has not finished after `stall`: if jobs are still queued, the
     /// running threads are busy with something long, so put another thread to work.
     pub(super) fn nudge(&self) -> Result<(), AppError> {

@@ -218,10 +218,45 @@ impl Db {
             .await
     }
 
+    /// How busy the pools are right now (for the metrics).
+    pub fn pool_use(&self) -> PoolUse {
+        let sample = |name: &'static str, pool: &Pool| {
+            let state = pool.state();
+            PoolSample {
+                name,
+                in_use: state.connections.saturating_sub(state.idle_connections),
+                idle: state.idle_connections,
+            }
+        };
+        let mut pools = vec![sample("main", &self.pool)];
+        if let Some(bookkeeping) = &self.bookkeeping {
+            pools.push(sample("bookkeeping", bookkeeping));
+        }
+        PoolUse {
+            pools,
+            jobs_waiting: self.executor.queued(),
+        }
+    }
+
     pub fn migrate(&self) -> Result<(), AppError> {
         let mut conn = self.conn()?;
         run_migrations(&mut conn)
     }
+}
+
+/// The connections of each pool, and the database jobs waiting for a thread.
+#[derive(Debug, Clone)]
+pub struct PoolUse {
+    pub pools: Vec<PoolSample>,
+    pub jobs_waiting: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolSample {
+    /// `main`, or `bookkeeping` (PostgreSQL's relaxed-durability pool).
+    pub name: &'static str,
+    pub in_use: u32,
+    pub idle: u32,
 }
 
 /// A connection inside an open write transaction (see `Db::transaction`). It derefs to the

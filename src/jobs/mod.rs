@@ -16,6 +16,7 @@ use crate::db::models::{now as system_now, Invitation, SsoRequest};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::services::mail::Mailer;
+use crate::telemetry::metrics::Metrics;
 pub use reminders::RemindersReport;
 
 /// How long an expired, unused invitation is kept: its link keeps saying "expired" (rather
@@ -120,6 +121,7 @@ pub struct Jobs {
     mailer: Mailer,
     public_url: String,
     clock: Clock,
+    metrics: Metrics,
 }
 
 impl Jobs {
@@ -129,12 +131,20 @@ impl Jobs {
             mailer,
             public_url,
             clock,
+            metrics: Metrics::default(),
         }
+    }
+
+    /// The same jobs, each round counted in `metrics`.
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        Self { metrics, ..self }
     }
 
     /// One round now, as the clock says.
     pub async fn run_once(&self) -> JobsReport {
-        run_due_jobs(&self.db, &self.mailer, &self.public_url, self.clock.now()).await
+        let report = run_due_jobs(&self.db, &self.mailer, &self.public_url, self.clock.now()).await;
+        self.metrics.job_round(&report);
+        report
     }
 
     /// Runs a round every `interval` (the first at once) for as long as the runtime lives.

@@ -15,6 +15,8 @@ pub const SIGNUP: &str = "/signup";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const STATIC: &str = "/static";
+/// Served only on `METRICS_ADDR` (`telemetry::metrics::serve`), never on the public listener.
+pub const METRICS: &str = "/metrics";
 
 pub const INVITATION: &str = "/invite/{token}";
 pub const PASSWORD_FORGOT: &str = "/password/forgot";

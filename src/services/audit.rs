@@ -20,7 +20,7 @@ pub struct Origin {
 impl Origin {
     pub fn of(req: &HttpRequest) -> Self {
         Self {
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
+            ip: crate::client_ip::ClientIp::of(req).map(|ip| ip.to_string()),
             user_agent: req
                 .headers()
                 .get(actix_web::http::header::USER_AGENT)

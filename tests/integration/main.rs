@@ -23,6 +23,7 @@ mod lifecycle_jobs;
 mod lifecycle_rotation;
 mod lifecycle_usage;
 mod paths_and_time;
+mod proxy_metrics;
 mod races;
 mod scim;
 mod shutdown;

@@ -77,6 +77,8 @@ pub fn reserve_port() -> u16 {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://ip:port` of the metrics listener, when `metrics_addr` was set.
+    pub metrics_address: Option<String>,
     pub db: Db,
     pub settings: Settings,
     /// The app's clock: tests move it forward instead of rewriting times in rows (see time.rs).
@@ -117,6 +119,7 @@ impl TestApp {
             .await
             .expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
         mail_dirs()
             .lock()
             .expect("mail dirs")
@@ -126,6 +129,7 @@ impl TestApp {
         let running = actix_web::rt::spawn(app.run_until_stopped());
         Self {
             address,
+            metrics_address,
             db,
             settings,
             clock,

@@ -176,6 +176,24 @@ pub fn cookie_less_http() -> Client {
         .expect("http client")
 }
 
+/// A cookie-less client behind a reverse proxy on 127.0.0.1 (see `Browser::behind_proxy`).
+pub fn forwarded_http(forwarded_for: &str) -> Client {
+    Client::builder()
+        .redirect(Policy::none())
+        .default_headers(forwarded_for_header(forwarded_for))
+        .build()
+        .expect("http client")
+}
+
+fn forwarded_for_header(forwarded_for: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "x-forwarded-for",
+        forwarded_for.parse().expect("a header value"),
+    );
+    headers
+}
+
 /// No cookies, no credential.
 #[derive(Clone)]
 pub struct Anonymous {
@@ -220,6 +238,15 @@ impl Browser {
     /// app on loopback), so the app sees another client address.
     pub fn from_address(base: &str, ip: std::net::IpAddr) -> Self {
         Self::with_client(base, Client::builder().local_address(ip))
+    }
+
+    /// A browser behind a reverse proxy on 127.0.0.1: its requests carry `X-Forwarded-For`
+    /// as the proxy sent it (the client's own entries, then the address the proxy saw).
+    pub fn behind_proxy(base: &str, forwarded_for: &str) -> Self {
+        Self::with_client(
+            base,
+            Client::builder().default_headers(forwarded_for_header(forwarded_for)),
+        )
     }
 
     fn with_client(base: &str, builder: reqwest::ClientBuilder) -> Self {

@@ -57,6 +57,7 @@ text_enum! {
         ScimSecretRevoked => "scim.secret_revoked",
         UserReactivated => "user.reactivated",
         UserExported => "user.exported",
+        WebhookDisabled => "webhook.disabled",
     }
 }
 

@@ -9,6 +9,7 @@ use crate::db::DbConnection;
 pub use crate::domain::AuditKind;
 use crate::domain::{AuditEventId, CompanyId, UserId};
 use crate::error::AppError;
+pub use crate::webhooks::emit::Subject;
 
 /// Where a request came from, taken once per request.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +45,8 @@ pub struct Event {
     pub credential: Option<String>,
     pub target: Option<String>,
     pub detail: Option<String>,
+    /// What the event is about, when a webhook follows from it (see `webhooks::emit`).
+    pub subject: Option<Subject>,
 }
 
 impl Event {
@@ -55,6 +58,7 @@ impl Event {
             credential: None,
             target: None,
             detail: None,
+            subject: None,
         }
     }
     pub fn company(mut self, c: &CompanyId) -> Self {
@@ -77,9 +81,15 @@ impl Event {
         self.detail = Some(d.into());
         self
     }
+    pub fn subject(mut self, s: Subject) -> Self {
+        self.subject = Some(s);
+        self
+    }
 }
 
+/// Records `event` and, in the same transaction, the webhook event that follows from it.
 pub fn record(conn: &mut DbConnection, origin: &Origin, event: Event) -> diesel::QueryResult<()> {
+    crate::webhooks::emit::on_audit(conn, &event)?;
     AuditEvent {
         id: AuditEventId::new(),
         company_id: event.company,

@@ -6,7 +6,7 @@ use crate::db::models::{PersonalAccessToken, User};
 use crate::db::Db;
 use crate::domain::{Reason, TokenId};
 use crate::error::{AppError, Refusal};
-use crate::services::audit::{self, AuditKind, Event};
+use crate::services::audit::{self, AuditKind, Event, Subject};
 use crate::services::mail::{Mail, Mailer};
 use crate::services::team::current_actor;
 use crate::services::Acting;
@@ -69,6 +69,7 @@ pub async fn revoke_member_pat(
             let mut event = Event::new(AuditKind::PatRevokedByAdmin)
                 .company(&admin.company_id)
                 .actor(&admin.id)
+                .subject(Subject::Pat(token.id.clone()))
                 .target(format!(
                     "token {} ({}) of {}",
                     token.name, token.id, owner.email

@@ -19,7 +19,7 @@ use crate::db::models::{ScimConfig, ScimMatch, ScimPerson, ScimUser, User};
 use crate::db::{Db, Tx};
 use crate::domain::{CompanyId, Email, Label, Role, ScimSecretId, UserId, UserStatus};
 use crate::error::{AppError, Refusal, RefusalKind};
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::{self, AuditKind, Event, Origin, Subject};
 use crate::services::joining::{self, NewAccount};
 use crate::services::meeting_types;
 use crate::services::offboarding::{self, Handover, Offboarding, OffboardingReport, Requester};
@@ -392,10 +392,12 @@ pub async fn create(db: &Db, by: ScimCaller, new: Changes) -> Result<ScimPerson,
         audit::record(
             conn,
             &by.origin,
-            scim_event(AuditKind::UserCreated, &by, &user).detail(format!(
-                "via SCIM{}",
-                if active { "" } else { ", deprovisioned" }
-            )),
+            scim_event(AuditKind::UserCreated, &by, &user)
+                .subject(Subject::Person(user.id.clone()))
+                .detail(format!(
+                    "via SCIM{}",
+                    if active { "" } else { ", deprovisioned" }
+                )),
         )?;
         ScimUser::person(conn, &by.company, &user.id)?.ok_or(AppError::NotFound)
     })

@@ -30,3 +30,4 @@ mod sign_in;
 mod sso_oidc;
 mod sso_saml;
 mod team;
+mod webhooks;

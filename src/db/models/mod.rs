@@ -18,6 +18,7 @@ mod two_factor;
 mod usage;
 mod user;
 mod webhook;
+mod webhook_delivery;
 
 pub use audit::*;
 pub use browser_session::*;
@@ -37,6 +38,7 @@ pub use two_factor::*;
 pub use usage::*;
 pub use user::*;
 pub use webhook::*;
+pub use webhook_delivery::*;
 
 /// The current time in UTC, at microsecond precision (what both backends keep).
 pub fn now() -> chrono::NaiveDateTime {

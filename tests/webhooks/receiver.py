@@ -116,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(401, json.dumps({"error": record["error"]}).encode())
             return
         with LOCK:
+            # Recorded on arrival: a request cut off while held still shows.
+            STATE["requests"].append(record)
             hang = STATE["hang"]
             if hang:
                 STATE["hanging"] += 1
@@ -130,7 +132,6 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 status = 200
             record["status"] = status
-            STATE["requests"].append(record)
             if status == 200:
                 STATE["deliveries"].append(
                     {"id": record["id"], "type": payload.get("webhookType"), "body": payload}

@@ -38,7 +38,7 @@ async fn every_event_type_reaches_the_receiver_signed_and_verified() {
             &json!({"credentials": [owners_token]}),
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 202, "{}", r.body);
     // employee_offboarded, and credential_revoked for Nia's token: the API removes Nia.
     let r = app
         .token(&c.key)

@@ -7,7 +7,9 @@ use meetergo_console::webhooks::delivery::BACKOFF;
 use meetergo_console::webhooks::DeliveryState;
 use serde_json::json;
 
-use super::support::{attempts, company, deliveries, endpoint, endpoint_now, Receiver};
+use super::support::{
+    attempts, company, delete_endpoint, deliveries, endpoint, endpoint_now, Receiver,
+};
 use crate::helpers::db::company_events;
 use crate::helpers::fixtures::{create_user, mails_to_besides_confirmation};
 use crate::helpers::TestApp;
@@ -177,4 +179,25 @@ async fn a_success_ends_the_run_of_failures() {
     let report = app.deliver_webhooks().await;
     assert_eq!((report.retrying, report.endpoints_disabled), (1, 0));
     assert!(endpoint_now(&app, &hook.id).enabled);
+}
+
+/// Deliveries to an endpoint deleted (or switched off) meanwhile fail without an attempt.
+#[actix_web::test]
+async fn deliveries_to_a_deleted_endpoint_are_never_attempted() {
+    let app = TestApp::spawn().await;
+    let c = company(&app).await;
+    let receiver = Receiver::start(&[]);
+    let (hook, secret) = endpoint(&app, &c.owner.company_id, &receiver.url());
+    receiver
+        .control(json!({"secrets": [secret.expose()]}))
+        .await;
+    create_user(&app, &c.key, "Nia", "member").await;
+    delete_endpoint(&app, &hook, app.clock.now());
+
+    let report = app.deliver_webhooks().await;
+    assert_eq!((report.attempted, report.failed), (0, 1), "{report:?}");
+    assert!(receiver.requests().await.is_empty());
+    let delivery = &deliveries(&app, &hook.id)[0];
+    assert_eq!(delivery.state, DeliveryState::Failed);
+    assert!(attempts(&app, delivery).is_empty());
 }

@@ -84,3 +84,28 @@ async fn two_instances_delivering_at_once_send_each_event_once() {
     assert_eq!(per_id.len(), 12);
     assert!(per_id.values().all(|n| *n == 1), "{per_id:?}");
 }
+
+/// The server's own loop (`WEBHOOK_POLL_INTERVAL_MS`) delivers without a job round.
+#[actix_web::test]
+async fn the_servers_delivery_loop_sends_without_a_job_round() {
+    let app = TestApp::spawn_with(|s| {
+        s.webhook_poll_interval = Some(std::time::Duration::from_millis(50));
+    })
+    .await;
+    let c = company(&app).await;
+    let receiver = Receiver::start(&[]);
+    let (_, secret) = endpoint(&app, &c.owner.company_id, &receiver.url());
+    receiver
+        .control(json!({"secrets": [secret.expose()]}))
+        .await;
+    create_user(&app, &c.key, "Nia", "member").await;
+    for _ in 0..200 {
+        if !receiver.deliveries().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let delivered = receiver.deliveries().await;
+    assert_eq!(delivered.len(), 1, "delivered by the loop");
+    assert_eq!(delivered[0]["type"], "new_employee");
+}

@@ -195,6 +195,14 @@ pub fn rotate(
         .expect("rotated");
 }
 
+/// Deletes an endpoint as the settings page does (soft: the delivery log stays).
+pub fn delete_endpoint(app: &TestApp, endpoint: &WebhookEndpoint, at: NaiveDateTime) {
+    diesel::update(webhook_endpoints::table.filter(webhook_endpoints::id.eq(&endpoint.id)))
+        .set(webhook_endpoints::deleted_at.eq(Some(at)))
+        .execute(&mut *conn(app))
+        .expect("deleted");
+}
+
 pub fn endpoint_now(app: &TestApp, id: &WebhookEndpointId) -> WebhookEndpoint {
     webhook_endpoints::table
         .filter(webhook_endpoints::id.eq(id))

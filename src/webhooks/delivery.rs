@@ -146,6 +146,13 @@ impl Deliverer {
         let mut report = DeliveryReport::default();
         for _ in 0..MAX_BATCHES {
             let now = self.clock.now();
+            if !self
+                .db
+                .run(move |conn| WebhookDelivery::any_due(conn, now))
+                .await?
+            {
+                break;
+            }
             let lease = now + LEASE;
             let (due, undeliverable) = self
                 .db

@@ -52,6 +52,17 @@ pub struct DueDelivery {
 }
 
 impl WebhookDelivery {
+    /// Whether any pending delivery is due at `now`: a plain read, so an idle poll takes no
+    /// write lock.
+    pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::state.eq(DeliveryState::Pending))
+                .filter(webhook_deliveries::next_attempt_at.le(now)),
+        ))
+        .get_result(conn)
+    }
+
     /// Inside the write transaction: up to `limit` pending deliveries due at `now`, locked for
     /// this worker. On PostgreSQL `FOR UPDATE SKIP LOCKED` passes over rows another worker is
     /// claiming at this moment; on SQLite the transaction's write lock (`BEGIN IMMEDIATE`)

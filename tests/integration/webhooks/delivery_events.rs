@@ -12,7 +12,8 @@ use serde_json::json;
 
 use super::support::{company, endpoint, events, of_type, Receiver};
 use crate::helpers::fixtures::{secret_part, signed_in_user};
-use crate::helpers::{RequestHelper, TestApp};
+use crate::helpers::html::link_path;
+use crate::helpers::{email, RequestHelper, TestApp, PASSWORD};
 
 #[actix_web::test]
 async fn every_event_type_reaches_the_receiver_signed_and_verified() {
@@ -182,4 +183,57 @@ async fn a_change_that_rolls_back_leaves_no_event() {
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0]["id"], stored[0].0.as_str());
     assert_eq!(delivered[0]["body"]["source"], "invitation");
+}
+
+/// `new_employee` from an invitation and from the company's identity provider (SCIM), and
+/// `employee_offboarded` when the IdP deprovisions the person: each says where it came from.
+#[actix_web::test]
+async fn invitations_and_scim_send_people_events_with_their_source() {
+    let app = TestApp::spawn().await;
+    let c = company(&app).await;
+    let receiver = Receiver::start(&[]);
+    let (_, secret) = endpoint(&app, &c.owner.company_id, &receiver.url());
+    receiver
+        .control(json!({"secrets": [secret.expose()]}))
+        .await;
+
+    let invitee = email("ines");
+    let link = c.owner.browser.invite(&invitee, "admin").await;
+    let r = app
+        .browser()
+        .post_form(
+            &link_path(&link),
+            &[("name", "Ines"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let scim_secret = crate::scim::generate_secret(&c.owner).await;
+    let created = crate::scim::create(&app, &scim_secret, &email("sam"), "Sam").await;
+    let sam = created["id"].as_str().expect("SCIM id").to_owned();
+    let r = crate::scim::idp(&app, &scim_secret)
+        .delete(&format!("/scim/v2/Users/{sam}"))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    app.deliver_webhooks().await;
+    let delivered = receiver.deliveries().await;
+    let joined = of_type(&delivered, "new_employee");
+    let sources: BTreeSet<(&str, &str)> = joined
+        .iter()
+        .filter_map(|d| Some((d["body"]["email"].as_str()?, d["body"]["source"].as_str()?)))
+        .collect();
+    let sam_email = created["userName"].as_str().expect("userName");
+    assert_eq!(
+        sources,
+        BTreeSet::from([(invitee.as_str(), "invitation"), (sam_email, "scim")])
+    );
+    let ines = joined
+        .iter()
+        .find(|d| d["body"]["email"] == invitee.as_str())
+        .expect("Ines");
+    assert_eq!(ines["body"]["role"], "admin");
+    let left = of_type(&delivered, "employee_offboarded");
+    assert_eq!(left.len(), 1, "{delivered:?}");
+    assert_eq!(left[0]["body"]["email"], sam_email);
+    assert_eq!(left[0]["body"]["source"], "scim");
 }

@@ -12,6 +12,8 @@
 //! | PAT or API key created or regenerated | `credential_created` |
 //! | PAT revoked by its owner or an admin, API key revoked, leak report | `credential_revoked` |
 //!
+//! Events are stamped with the system time, like the audit record beside them.
+//!
 //! `credential_expiring` comes from the expiry reminders (`jobs::reminders`), which claim each
 //! reminder in a transaction of their own.
 
@@ -73,6 +75,10 @@ pub fn on_audit(conn: &mut DbConnection, event: &Event) -> QueryResult<()> {
             | AuditKind::UserCreated,
             Subject::Person(user),
         ) => {
+            // The IdP may create someone already deprovisioned (`active: false`): not joining.
+            if detail.contains("deprovisioned") {
+                return Ok(());
+            }
             let source = match event.kind {
                 AuditKind::InvitationAccepted => "invitation",
                 AuditKind::SignedUp if detail.starts_with("via ") => "sso",

@@ -73,6 +73,9 @@ pub struct Settings {
     /// `WEBHOOK_ALLOW_PRIVATE_TARGETS=true`: webhooks may go to loopback, private and other
     /// non-public addresses. For tests and local development only.
     pub webhook_allow_private_targets: bool,
+    /// How often the server looks for webhook deliveries that are due
+    /// (`WEBHOOK_POLL_INTERVAL_MS`); `None` (0) leaves them to the job rounds.
+    pub webhook_poll_interval: Option<Duration>,
 }
 
 impl Settings {
@@ -179,6 +182,10 @@ impl Settings {
                 Some("true") | Some("1") => true,
                 Some(_) => bail!("WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false"),
             },
+            webhook_poll_interval: match number("WEBHOOK_POLL_INTERVAL_MS", 1000)? {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            },
         })
     }
 
@@ -220,6 +227,8 @@ impl Settings {
             leak_report_rate_limit_per_hour: 60,
             // Test receivers listen on loopback.
             webhook_allow_private_targets: true,
+            // Tests deliver when they want to (`TestApp::deliver_webhooks`).
+            webhook_poll_interval: None,
         }
     }
 

@@ -1,11 +1,13 @@
 use clap::{Parser, Subcommand};
 
+use meetergo_console::auth::keys::Keys;
 use meetergo_console::clock::Clock;
 use meetergo_console::config::Settings;
 use meetergo_console::db::Db;
 use meetergo_console::jobs::Jobs;
 use meetergo_console::services::mail::Mailer;
 use meetergo_console::startup::Application;
+use meetergo_console::webhooks::delivery::Deliverer;
 use meetergo_console::{demo, telemetry};
 
 /// The meetergo console: credentials and team settings for a scheduling workspace.
@@ -60,7 +62,11 @@ fn main() -> anyhow::Result<()> {
                 &settings.mail_from,
                 &settings.data_dir,
             )?;
-            let jobs = Jobs::new(db, mailer, settings.public_url.clone(), Clock::system());
+            let keys = std::sync::Arc::new(Keys::derive(settings.secret_key_bytes()));
+            let deliverer =
+                Deliverer::new(db.clone(), mailer.clone(), keys, &settings, Clock::system())?;
+            let jobs = Jobs::new(db, mailer, settings.public_url.clone(), Clock::system())
+                .with_webhooks(deliverer);
             if once {
                 let report = jobs.run_once().await;
                 println!("{report}");

@@ -29,6 +29,7 @@ use crate::services::usage::{self, UsageRecorder};
 use crate::shutdown::{self, Draining};
 use crate::state::AppState;
 use crate::telemetry::metrics::Metrics;
+use crate::webhooks::delivery::Deliverer;
 use crate::{api, web as pages};
 
 pub struct Application {
@@ -212,13 +213,25 @@ fn serve(
         clock.clone(),
         settings.usage_flush,
     );
+    let deliverer = Deliverer::new(
+        db.clone(),
+        mailer.get_ref().clone(),
+        keys.clone().into_inner(),
+        &settings,
+        clock.clone(),
+    )?
+    .with_metrics(metrics.clone());
+    if let Some(interval) = settings.webhook_poll_interval {
+        deliverer.clone().spawn_loop(interval);
+    }
     let jobs = Jobs::new(
         db.clone(),
         mailer.get_ref().clone(),
         settings.public_url.clone(),
         clock.clone(),
     )
-    .with_metrics(metrics.clone());
+    .with_metrics(metrics.clone())
+    .with_webhooks(deliverer);
     if let Some(interval) = settings.jobs_interval {
         jobs.clone().spawn_loop(interval);
     }

@@ -63,6 +63,7 @@ text_enum! {
         WebhookSecretRotated => "webhook.secret_rotated",
         WebhookTestSent => "webhook.test_sent",
         WebhookRedelivered => "webhook.redelivered",
+        WebhookDisabled => "webhook.disabled",
     }
 }
 

@@ -17,6 +17,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::services::mail::Mailer;
 use crate::telemetry::metrics::Metrics;
+use crate::webhooks::delivery::{Deliverer, DeliveryReport};
 pub use reminders::RemindersReport;
 
 /// How long an expired, unused invitation is kept: its link keeps saying "expired" (rather
@@ -31,6 +32,8 @@ pub struct JobsReport {
     pub sso_purged: usize,
     pub invitations_purged: usize,
     pub reminders: RemindersReport,
+    /// Webhook deliveries (the server's own loop sends most of them between rounds).
+    pub webhooks: DeliveryReport,
     /// Jobs that failed this round (logged); the next round tries them again.
     pub failures: usize,
 }
@@ -41,7 +44,7 @@ impl std::fmt::Display for JobsReport {
         write!(
             f,
             "jobs done: {} expired sessions, {} SSO requests and {} invitations purged; \
-             {} expiry reminders sent ({} mails), {} skipped, {} failed{}; {} jobs failed",
+             {} expiry reminders sent ({} mails), {} skipped, {} failed{}; {}; {} jobs failed",
             self.sessions_purged,
             self.sso_purged,
             self.invitations_purged,
@@ -54,6 +57,7 @@ impl std::fmt::Display for JobsReport {
             } else {
                 ""
             },
+            self.webhooks,
             self.failures
         )
     }
@@ -64,6 +68,7 @@ pub async fn run_due_jobs(
     db: &Db,
     mailer: &Mailer,
     public_url: &str,
+    webhooks: Option<&Deliverer>,
     now: NaiveDateTime,
 ) -> JobsReport {
     let mut report = JobsReport::default();
@@ -98,6 +103,13 @@ pub async fn run_due_jobs(
         Ok(r) => report.reminders = r,
         Err(e) => report.failures += failed("expiry reminders", e),
     }
+    // After the reminders: their `credential_expiring` events go out in this round.
+    if let Some(deliverer) = webhooks {
+        match deliverer.run_once().await {
+            Ok(r) => report.webhooks = r,
+            Err(e) => report.failures += failed("webhook deliveries", e),
+        }
+    }
     let r = &report.reminders;
     tracing::info!(
         sessions_purged = report.sessions_purged,
@@ -108,6 +120,10 @@ pub async fn run_due_jobs(
         reminders_skipped = r.skipped,
         reminders_failed = r.failed,
         reminders_busy = r.busy,
+        webhook_attempts = report.webhooks.attempted,
+        webhooks_delivered = report.webhooks.succeeded,
+        webhooks_failed = report.webhooks.failed,
+        webhook_endpoints_disabled = report.webhooks.endpoints_disabled,
         failures = report.failures,
         "jobs ran"
     );
@@ -122,6 +138,7 @@ pub struct Jobs {
     public_url: String,
     clock: Clock,
     metrics: Metrics,
+    webhooks: Option<Deliverer>,
 }
 
 impl Jobs {
@@ -132,6 +149,7 @@ impl Jobs {
             public_url,
             clock,
             metrics: Metrics::default(),
+            webhooks: None,
         }
     }
 
@@ -140,11 +158,32 @@ impl Jobs {
         Self { metrics, ..self }
     }
 
+    /// Rounds deliver webhooks too.
+    pub fn with_webhooks(mut self, deliverer: Deliverer) -> Self {
+        self.webhooks = Some(deliverer);
+        self
+    }
+
     /// One round now, as the clock says.
     pub async fn run_once(&self) -> JobsReport {
-        let report = run_due_jobs(&self.db, &self.mailer, &self.public_url, self.clock.now()).await;
+        let report = run_due_jobs(
+            &self.db,
+            &self.mailer,
+            &self.public_url,
+            self.webhooks.as_ref(),
+            self.clock.now(),
+        )
+        .await;
         self.metrics.job_round(&report);
         report
+    }
+
+    /// Only the webhook deliveries due now (tests; the server's delivery loop does the same).
+    pub async fn deliver_webhooks(&self) -> Result<DeliveryReport, AppError> {
+        match &self.webhooks {
+            Some(deliverer) => deliverer.run_once().await,
+            None => Ok(DeliveryReport::default()),
+        }
     }
 
     /// Runs a round every `interval` (the first at once) for as long as the runtime lives.

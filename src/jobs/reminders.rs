@@ -22,9 +22,10 @@ use diesel::prelude::*;
 
 use crate::db::models::{CredentialReminder, PersonalAccessToken, PlatformApiKey, User};
 use crate::db::{Db, DbConnection, Tx};
-use crate::domain::CredentialKind;
+use crate::domain::{CompanyId, CredentialKind};
 use crate::error::AppError;
 use crate::services::mail::{Mail, Mailer};
+use crate::webhooks::emit::{self, Subject};
 
 /// Days before expiry at which a reminder is due; 0 is the expiry itself.
 pub const THRESHOLDS_DAYS: [i32; 4] = [14, 7, 1, 0];
@@ -71,6 +72,7 @@ struct Claimed {
 struct Candidate {
     kind: CredentialKind,
     id: String,
+    company: CompanyId,
     name: String,
     prefix: String,
     created_at: NaiveDateTime,
@@ -195,6 +197,14 @@ fn claim_due(
             Some(_) => false,
         };
         if take {
+            // `credential_expiring` goes out with the claim: once per (credential, threshold).
+            let subject = match c.kind {
+                CredentialKind::Pat => c.id.parse().map(Subject::Pat),
+                CredentialKind::ApiKey => c.id.parse().map(Subject::ApiKey),
+            };
+            if let Ok(subject) = subject {
+                emit::credential_expiring(conn, &c.company, &subject, due)?;
+            }
             claimed.push(Claimed {
                 kind: c.kind,
                 id: c.id,
@@ -229,6 +239,7 @@ fn pat_candidate(pat: PersonalAccessToken, owner: User) -> Candidate {
     Candidate {
         kind: CredentialKind::Pat,
         id: pat.id.to_string(),
+        company: owner.company_id,
         name: pat.name,
         prefix: pat.prefix,
         created_at: pat.created_at,
@@ -248,6 +259,7 @@ fn key_candidate(key: PlatformApiKey, recipients: Vec<String>) -> Candidate {
     Candidate {
         kind: CredentialKind::ApiKey,
         id: key.id.to_string(),
+        company: key.company_id,
         name: key.name,
         prefix: key.prefix,
         created_at: key.created_at,

@@ -9,6 +9,7 @@ use crate::db::DbConnection;
 pub use crate::domain::AuditKind;
 use crate::domain::{AuditEventId, CompanyId, UserId};
 use crate::error::AppError;
+pub use crate::webhooks::emit::{Source, Subject};
 
 /// Where a request came from, taken once per request.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +45,12 @@ pub struct Event {
     pub credential: Option<String>,
     pub target: Option<String>,
     pub detail: Option<String>,
+    /// What the event is about, when a webhook follows from it (see `webhooks::emit`).
+    pub subject: Option<Subject>,
+    /// Through what someone joined or left (for the webhook's `source`).
+    pub source: Option<Source>,
+    /// Why, in the words of whoever did it (also written into `detail`).
+    pub reason: Option<String>,
 }
 
 impl Event {
@@ -55,6 +62,9 @@ impl Event {
             credential: None,
             target: None,
             detail: None,
+            subject: None,
+            source: None,
+            reason: None,
         }
     }
     pub fn company(mut self, c: &CompanyId) -> Self {
@@ -77,9 +87,25 @@ impl Event {
         self.detail = Some(d.into());
         self
     }
+    pub fn subject(mut self, s: Subject) -> Self {
+        self.subject = Some(s);
+        self
+    }
+    pub fn source(mut self, s: Source) -> Self {
+        self.source = Some(s);
+        self
+    }
+    pub fn reason(mut self, r: impl Into<String>) -> Self {
+        let r = r.into();
+        self.detail = Some(format!("reason: {r}"));
+        self.reason = Some(r);
+        self
+    }
 }
 
+/// Records `event` and, in the same transaction, the webhook event that follows from it.
 pub fn record(conn: &mut DbConnection, origin: &Origin, event: Event) -> diesel::QueryResult<()> {
+    crate::webhooks::emit::on_audit(conn, &event)?;
     AuditEvent {
         id: AuditEventId::new(),
         company_id: event.company,

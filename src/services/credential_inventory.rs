@@ -6,7 +6,7 @@ use crate::db::models::{PersonalAccessToken, User};
 use crate::db::Db;
 use crate::domain::{Reason, TokenId};
 use crate::error::{AppError, Refusal};
-use crate::services::audit::{self, AuditKind, Event};
+use crate::services::audit::{self, AuditKind, Event, Subject};
 use crate::services::mail::{Mail, Mailer};
 use crate::services::team::current_actor;
 use crate::services::Acting;
@@ -69,12 +69,13 @@ pub async fn revoke_member_pat(
             let mut event = Event::new(AuditKind::PatRevokedByAdmin)
                 .company(&admin.company_id)
                 .actor(&admin.id)
+                .subject(Subject::Pat(token.id.clone()))
                 .target(format!(
                     "token {} ({}) of {}",
                     token.name, token.id, owner.email
                 ));
             if let Some(reason) = detail.as_deref() {
-                event = event.detail(format!("reason: {reason}"));
+                event = event.reason(reason);
             }
             audit::record(conn, &by.origin, event)?;
             Ok(RevokedPat {

@@ -11,7 +11,7 @@ use crate::db::models::{Company, PersonalAccessToken, PlatformApiKey, User};
 use crate::db::{Db, DbConnection, Tx};
 use crate::domain::{ApiKeyId, CompanyId, FieldError, Label, TokenId};
 use crate::error::{AppError, Refusal};
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::{self, AuditKind, Event, Origin, Subject};
 use crate::services::credential_policy::{end_of_day, PatPolicy};
 use crate::services::mail::Mail;
 use crate::services::team::{current_actor, denied};
@@ -127,6 +127,7 @@ pub async fn create_pat(
             Event::new(AuditKind::PatCreated)
                 .company(&owner.company_id)
                 .actor(&owner.id)
+                .subject(Subject::Pat(token.id.clone()))
                 .target(format!("token {} ({})", token.name, token.id)),
         )?;
         Ok((token, issued))
@@ -154,6 +155,7 @@ pub async fn revoke_pat(db: &Db, by: Acting, id: TokenId) -> Result<PersonalAcce
             Event::new(AuditKind::PatRevoked)
                 .company(&owner.company_id)
                 .actor(&owner.id)
+                .subject(Subject::Pat(token.id.clone()))
                 .target(format!("token {} ({})", token.name, token.id)),
         )?;
         Ok(token)
@@ -205,6 +207,7 @@ pub async fn create_api_key(
             Event::new(AuditKind::ApiKeyCreated)
                 .company(&admin.company_id)
                 .actor(&admin.id)
+                .subject(Subject::ApiKey(key.id.clone()))
                 .target(format!("api key {} ({})", key.name, key.id)),
         )?;
         Ok((key, issued))
@@ -273,6 +276,7 @@ fn change_api_key_in(
         Event::new(kind)
             .company(&admin.company_id)
             .actor(&admin.id)
+            .subject(Subject::ApiKey(key.id.clone()))
             .target(format!("api key {} ({})", key.name, key.id)),
     )?;
     Ok(key)
@@ -452,6 +456,7 @@ pub async fn regenerate_pat(
             Event::new(AuditKind::PatRegenerated)
                 .company(&owner.company_id)
                 .actor(&owner.id)
+                .subject(Subject::Pat(token.id.clone()))
                 .target(format!(
                     "token {} ({}), replaces {} ({})",
                     token.name, token.id, old.prefix, old.id
@@ -535,6 +540,7 @@ pub async fn regenerate_api_key(
             Event::new(AuditKind::ApiKeyRegenerated)
                 .company(&admin.company_id)
                 .actor(&admin.id)
+                .subject(Subject::ApiKey(key.id.clone()))
                 .target(format!(
                     "api key {} ({}), replaces {} ({})",
                     key.name, key.id, old.prefix, old.id
@@ -809,6 +815,7 @@ fn revoke_reported_in(
             Event::new(AuditKind::CredentialReportedLeaked)
                 .company(&owner.company_id)
                 .credential(token.id.as_str())
+                .subject(Subject::Pat(token.id.clone()))
                 .target(format!("token {} ({})", token.name, token.id))
                 .detail("reported as publicly leaked; revoked"),
         )?;
@@ -841,6 +848,7 @@ fn revoke_reported_in(
             Event::new(AuditKind::CredentialReportedLeaked)
                 .company(&key.company_id)
                 .credential(key.id.as_str())
+                .subject(Subject::ApiKey(key.id.clone()))
                 .target(format!("api key {} ({})", key.name, key.id))
                 .detail("reported as publicly leaked; revoked"),
         )?;

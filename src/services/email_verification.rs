@@ -18,7 +18,7 @@ use crate::db::models::{Company, EmailVerification, PersonalAccessToken, User};
 use crate::db::{Db, Tx};
 use crate::domain::{Email, Role};
 use crate::error::{AppError, Refusal, RefusalKind};
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::{self, AuditKind, Event, Origin, Subject};
 use crate::services::joining::{self, Joining};
 use crate::services::mail::{Mail, Mailer};
 
@@ -270,22 +270,28 @@ fn move_into(
     // Tokens were issued for the old workspace; they must not start acting in this company.
     PersonalAccessToken::revoke_all_of(tx, &user.id)?;
     User::move_to_company(tx, &user.id, &company.id, Role::Member, now)?;
-    for (at, detail) in [
+    for (at, detail, joined) in [
         (
             &user.company_id,
             format!("left for {} by its verified domain", company.name),
+            false,
         ),
-        (&company.id, "joined by its verified domain".to_owned()),
+        (
+            &company.id,
+            "joined by its verified domain".to_owned(),
+            true,
+        ),
     ] {
-        audit::record(
-            tx,
-            origin,
-            Event::new(AuditKind::EmailVerified)
-                .company(at)
-                .actor(&user.id)
-                .target(user.email.clone())
-                .detail(detail),
-        )?;
+        let mut event = Event::new(AuditKind::EmailVerified)
+            .company(at)
+            .actor(&user.id)
+            .target(user.email.clone())
+            .detail(detail);
+        if joined {
+            // A new employee of the company joined (a webhook follows).
+            event = event.subject(Subject::Person(user.id.clone()));
+        }
+        audit::record(tx, origin, event)?;
     }
     Ok(())
 }

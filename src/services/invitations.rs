@@ -13,7 +13,7 @@ use crate::db::models::{Company, Invitation, InvitationState, User};
 use crate::db::{Db, DbConnection};
 use crate::domain::{Email, InvitationId, Label, Role};
 use crate::error::{AppError, Refusal, RefusalKind};
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::{self, AuditKind, Event, Origin, Subject};
 use crate::services::joining::{self, NewAccount};
 use crate::services::team::{current_actor, denied, event};
 use crate::services::Acting;
@@ -258,6 +258,7 @@ pub async fn accept(
             Event::new(AuditKind::InvitationAccepted)
                 .company(&company.id)
                 .actor(&user.id)
+                .subject(Subject::Person(user.id.clone()))
                 .target(format!("{} as {}", user.email, role)),
         )?;
         Ok(user)

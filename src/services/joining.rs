@@ -164,7 +164,8 @@ pub async fn sign_up(
             &origin,
             Event::new(AuditKind::SignedUp)
                 .company(&user.company_id)
-                .actor(&user.id),
+                .actor(&user.id)
+                .subject(audit::Subject::Person(user.id.clone())),
         )?;
         Ok(user)
     })

@@ -15,10 +15,11 @@ use chrono::NaiveDateTime;
 use crate::db::models::{MeetingType, PersonalAccessToken, User};
 use crate::db::schema::{appointments, invitations, meeting_types};
 use crate::db::{Db, DbConnection, Tx};
-use crate::domain::{UserId, UserStatus};
+use crate::domain::{TokenId, UserId, UserStatus};
 use crate::error::{AppError, Refusal};
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::{self, AuditKind, Event, Origin, Source, Subject};
 use crate::services::mail::{Mail, Mailer};
+use crate::webhooks;
 
 const ALREADY_OFFBOARDED: &str = "This member has already been offboarded.";
 const RECEIVER_NOT_ACTIVE: &str =
@@ -211,7 +212,9 @@ pub fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingRe
     )
     .set(appointments::host_id.eq(&receiver.id))
     .execute(&mut **conn)?;
-    report.stopped_tokens = PersonalAccessToken::active_of(conn, &leaver.id, at)?
+    let working = PersonalAccessToken::active_of(conn, &leaver.id, at)?;
+    let stopped: Vec<TokenId> = working.iter().map(|t| t.id.clone()).collect();
+    report.stopped_tokens = working
         .into_iter()
         .map(|t| StoppedToken {
             name: t.name,
@@ -222,6 +225,16 @@ pub fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingRe
     report.receiver_email = receiver.email.clone();
     report.leaver_name = leaver_now.name.clone();
     report.tokens_revoked = PersonalAccessToken::revoke_all_of(conn, &leaver.id)?;
+    for token in &stopped {
+        webhooks::emit::credential_revoked(
+            conn,
+            &leaver.company_id,
+            &Subject::Pat(token.clone()),
+            actor,
+            webhooks::emit::RevokedBecause::Offboarding,
+            None,
+        )?;
+    }
     report.sessions_ended = User::end_all_sessions(conn, &leaver.id)?;
     report.invitations_revoked = diesel::update(
         invitations::table
@@ -253,6 +266,10 @@ pub fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingRe
         ));
     event.actor = actor.cloned();
     event.credential = credential.map(str::to_owned);
+    event.subject = Some(Subject::Person(leaver.id.clone()));
+    if via_scim {
+        event.source = Some(Source::Scim);
+    }
     audit::record(conn, &job.origin, event)?;
     Ok(report)
 }

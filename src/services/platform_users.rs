@@ -9,7 +9,7 @@ use crate::db::schema::users;
 use crate::db::{Db, Tx};
 use crate::domain::{CompanyId, FieldError, Label, Role};
 use crate::error::AppError;
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::{self, AuditKind, Event, Origin, Subject};
 use crate::services::joining::{self, NewAccount};
 use crate::services::meeting_types;
 
@@ -105,6 +105,7 @@ fn create_in(
         Event::new(AuditKind::UserCreated)
             .company(company)
             .credential(credential)
+            .subject(Subject::Person(user.id.clone()))
             .target(format!("{} ({})", user.email, user.id)),
     )?;
     Ok(Provisioned { user, meeting_type })

@@ -19,7 +19,7 @@ use crate::db::models::{ScimConfig, ScimMatch, ScimPerson, ScimUser, User};
 use crate::db::{Db, Tx};
 use crate::domain::{CompanyId, Email, Label, Role, ScimSecretId, UserId, UserStatus};
 use crate::error::{AppError, Refusal, RefusalKind};
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::{self, AuditKind, Event, Origin, Source, Subject};
 use crate::services::joining::{self, NewAccount};
 use crate::services::meeting_types;
 use crate::services::offboarding::{self, Handover, Offboarding, OffboardingReport, Requester};
@@ -389,14 +389,18 @@ pub async fn create(db: &Db, by: ScimCaller, new: Changes) -> Result<ScimPerson,
         if !active {
             User::set_status(conn, &user.id, UserStatus::Removed)?;
         }
-        audit::record(
-            conn,
-            &by.origin,
-            scim_event(AuditKind::UserCreated, &by, &user).detail(format!(
+        let event = scim_event(AuditKind::UserCreated, &by, &user)
+            .source(Source::Scim)
+            .detail(format!(
                 "via SCIM{}",
                 if active { "" } else { ", deprovisioned" }
-            )),
-        )?;
+            ));
+        // Someone the IdP creates already deprovisioned (`active: false`) did not join.
+        let event = match active {
+            true => event.subject(Subject::Person(user.id.clone())),
+            false => event,
+        };
+        audit::record(conn, &by.origin, event)?;
         ScimUser::person(conn, &by.company, &user.id)?.ok_or(AppError::NotFound)
     })
     .await

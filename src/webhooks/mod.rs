@@ -7,10 +7,19 @@
 //! - [`target`]: where a webhook may be sent (no SSRF).
 //! - [`outbox`]: writing an event (and one delivery per subscribed endpoint) inside the
 //!   caller's transaction.
+//! - [`emit`]: which change sends which event (from the audit record, in its transaction).
+//! - [`signing`]: the Standard Webhooks signature headers.
+//! - [`client`]: the HTTP client deliveries use (timeout, no redirects, addresses checked at
+//!   connect time).
+//! - [`delivery`]: the worker that claims due deliveries, sends them and records the outcome.
 
+pub mod client;
+pub mod delivery;
+pub mod emit;
 pub mod events;
 pub mod outbox;
 pub mod secret;
+pub mod signing;
 pub mod target;
 
 pub use events::{DeliveryState, WebhookEventType};

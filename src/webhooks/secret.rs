@@ -25,6 +25,12 @@ impl SigningSecret {
         )))
     }
 
+    /// A secret given in clear (the specification's published test vector).
+    #[cfg(test)]
+    pub(crate) fn from_clear(clear: &str) -> Self {
+        Self(SecretString::from(clear.to_owned()))
+    }
+
     /// The `whsec_…` text, for its one showing.
     pub fn expose(&self) -> &str {
         self.0.expose_secret()

@@ -18,6 +18,7 @@ mod two_factor;
 mod usage;
 mod user;
 mod webhook;
+mod webhook_delivery;
 mod webhook_log;
 
 pub use audit::*;
@@ -38,6 +39,7 @@ pub use two_factor::*;
 pub use usage::*;
 pub use user::*;
 pub use webhook::*;
+pub use webhook_delivery::*;
 pub use webhook_log::*;
 
 /// The current time in UTC, at microsecond precision (what both backends keep).

@@ -135,6 +135,8 @@ impl DeliveryLog {
         let n = diesel::update(webhook_deliveries::table.find(id))
             .set((
                 webhook_deliveries::state.eq(DeliveryState::Pending),
+                // A fresh run of retries, with the same `webhook-id`.
+                webhook_deliveries::attempts.eq(0),
                 webhook_deliveries::next_attempt_at.eq(now),
                 webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
                 webhook_deliveries::completed_at.eq(None::<NaiveDateTime>),

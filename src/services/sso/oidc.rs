@@ -5,7 +5,7 @@ use crate::db::models::{now, Company, Identity, Invitation, User};
 use crate::db::{Db, DbConnection};
 use crate::domain::{Email, Label, UserId};
 use crate::error::{AppError, RefusalKind};
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::{self, AuditKind, Event, Origin, Source, Subject};
 use crate::services::joining::{self, NewAccount};
 
 use super::{
@@ -140,6 +140,8 @@ fn oidc_sign_in(
         Event::new(AuditKind::SignedUp)
             .company(&user.company_id)
             .actor(&user.id)
+            .source(Source::Sso)
+            .subject(Subject::Person(user.id.clone()))
             .detail(format!("via {method}")),
     )?;
     signed_in(conn, &user, origin, &method)?;

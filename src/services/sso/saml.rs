@@ -5,7 +5,7 @@ use crate::db::models::{now, remember_assertion, Company, Identity, Invitation, 
 use crate::db::{Db, DbConnection};
 use crate::domain::{Email, Role, SsoKind};
 use crate::error::{AppError, Refusal};
-use crate::services::audit::{self, AuditKind, Event, Origin};
+use crate::services::audit::{self, AuditKind, Event, Origin, Source, Subject};
 use crate::services::joining::{self, Joining, NewAccount};
 
 use super::{display_name, link, refusal, signed_in, vouch_for_email, write_keeping_refusal};
@@ -156,6 +156,8 @@ fn saml_sign_in(
         Event::new(AuditKind::SignedUp)
             .company(&company.id)
             .actor(&user.id)
+            .source(Source::Sso)
+            .subject(Subject::Person(user.id.clone()))
             .detail("via saml (just in time)"),
     )?;
     signed_in(conn, &user, origin, "saml")?;

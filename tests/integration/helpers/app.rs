@@ -169,6 +169,20 @@ impl TestApp {
         self.jobs.run_once().await
     }
 
+    /// Delivers the webhooks due now as the app's clock says, as the server's delivery loop
+    /// would (off in tests); returns when every attempt is recorded.
+    pub async fn deliver_webhooks(&self) -> meetergo_console::webhooks::delivery::DeliveryReport {
+        self.jobs
+            .deliver_webhooks()
+            .await
+            .expect("webhook delivery round")
+    }
+
+    /// The app's job runner, to run a round from a task of the test's own.
+    pub fn jobs(&self) -> Jobs {
+        self.jobs.clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

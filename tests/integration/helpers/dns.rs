@@ -1,12 +1,13 @@
 //! A tiny authoritative DNS server on loopback (UDP, hickory-proto for the wire format): it
-//! answers TXT queries from a table the test fills, so domain proofs run without the internet.
+//! answers TXT and A queries from a table the test fills, so domain proofs (and webhook
+//! targets) run without the internet.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
-use hickory_proto::rr::rdata::TXT;
+use hickory_proto::rr::rdata::{A, TXT};
 use hickory_proto::rr::{RData, Record, RecordType};
 
 type Records = Arc<Mutex<HashMap<String, Vec<String>>>>;
@@ -32,6 +33,14 @@ impl DnsServer {
             }
         });
         Self { addr, records }
+    }
+
+    /// Publishes an A record: `domain` resolves to `ip`.
+    pub fn add_a(&self, domain: &str, ip: std::net::Ipv4Addr) {
+        self.add_txt(
+            &format!("a-record.{}", domain.trim_end_matches('.')),
+            &ip.to_string(),
+        );
     }
 
     /// Publishes a TXT record `value` on `domain`.
@@ -60,6 +69,17 @@ fn answer(query: &[u8], table: &Records) -> Option<Vec<u8>> {
     for q in query.queries() {
         let name = q.name().to_ascii().trim_end_matches('.').to_lowercase();
         let values = table.lock().ok()?.get(&name).cloned().unwrap_or_default();
+        if q.query_type() == RecordType::A {
+            let key = format!("a-record.{name}");
+            let ips = table.lock().ok()?.get(&key).cloned().unwrap_or_default();
+            for ip in ips
+                .iter()
+                .filter_map(|v| v.parse::<std::net::Ipv4Addr>().ok())
+            {
+                found = true;
+                reply.add_answer(Record::from_rdata(q.name().clone(), 60, RData::A(A(ip))));
+            }
+        }
         if q.query_type() == RecordType::TXT {
             for v in values {
                 found = true;

@@ -168,9 +168,17 @@ pub trait RequestHelper {
     }
 }
 
+/// Every test client: a pooled connection idle for 2 s is closed by the client, well before
+/// the server's keep-alive (actix's default, 5 s) closes it. Otherwise a request can go out on a
+/// connection just as the server closes it and get no answer (`IncompleteMessage`), a race of
+/// HTTP/1.1 keep-alive that real clients meet too, and that a loaded test machine made visible.
+fn client_builder() -> reqwest::ClientBuilder {
+    Client::builder().pool_idle_timeout(std::time::Duration::from_secs(2))
+}
+
 /// The HTTP client of callers without cookies; redirects are answers to check, not to follow.
 pub fn cookie_less_http() -> Client {
-    Client::builder()
+    client_builder()
         .redirect(Policy::none())
         .build()
         .expect("http client")
@@ -178,7 +186,7 @@ pub fn cookie_less_http() -> Client {
 
 /// A cookie-less client behind a reverse proxy on 127.0.0.1 (see `Browser::behind_proxy`).
 pub fn forwarded_http(forwarded_for: &str) -> Client {
-    Client::builder()
+    client_builder()
         .redirect(Policy::none())
         .default_headers(forwarded_for_header(forwarded_for))
         .build()
@@ -231,13 +239,13 @@ pub struct Browser {
 impl Browser {
     /// A fresh cookie jar on the app at `base` (the test app, or a console binary).
     pub fn new(base: &str) -> Self {
-        Self::with_client(base, Client::builder())
+        Self::with_client(base, client_builder())
     }
 
     /// A browser on another machine: its connections come from `ip` (any 127.x.y.z reaches the
     /// app on loopback), so the app sees another client address.
     pub fn from_address(base: &str, ip: std::net::IpAddr) -> Self {
-        Self::with_client(base, Client::builder().local_address(ip))
+        Self::with_client(base, client_builder().local_address(ip))
     }
 
     /// A browser behind a reverse proxy on 127.0.0.1: its requests carry `X-Forwarded-For`
@@ -245,7 +253,7 @@ impl Browser {
     pub fn behind_proxy(base: &str, forwarded_for: &str) -> Self {
         Self::with_client(
             base,
-            Client::builder().default_headers(forwarded_for_header(forwarded_for)),
+            client_builder().default_headers(forwarded_for_header(forwarded_for)),
         )
     }
 

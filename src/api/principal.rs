@@ -18,7 +18,6 @@ use crate::services::usage::IdentifiedCredential;
 use crate::state::AppState;
 use crate::telemetry::metrics::AuthOutcome;
 
-use crate::auth::rate_limit::RateLimits;
 use crate::auth::tokens::{self, Presented};
 
 pub const USER_HEADER: &str = "x-meetergo-api-user-id";
@@ -124,7 +123,7 @@ async fn authenticate_request(
     let user_header = NamedUser::of(req);
     let peer = ClientIp::of(req);
     let ip = peer.map(|ip| ip.to_string()).unwrap_or_default();
-    let (db, keys, limits, now) = (&app.db, &app.keys, app.limits.clone(), app.clock.now());
+    let (db, keys, now) = (&app.db, &app.keys, app.clock.now());
     // Checked offline first: a malformed value never reaches the database.
     let parsed = tokens::parse(&presented).ok_or_else(ApiError::invalid_credential)?;
     let hash = keys.credential_hash(&presented);
@@ -149,18 +148,21 @@ async fn authenticate_request(
     let (identified, alert, outcome) = db
         .run(move |conn| {
             let (mut identified, mut alert) = (None, None);
-            let outcome = authenticate(conn, presented, &limits, &mut identified, &mut alert);
+            let outcome = authenticate(conn, presented, &mut identified, &mut alert);
             Ok::<_, crate::error::AppError>((identified, alert, outcome))
         })
         .await
         .map_err(ApiError::from)?;
-    // Counted by the `/v4` usage middleware once the response is known.
+    // Counted by the `/v4` usage middleware once the response is known, and limited: a valid
+    // credential over its budget is refused whatever else the request got wrong.
     if let Some(credential) = identified {
+        let limited = app.limits.api_request(&credential);
         req.extensions_mut().insert(IdentifiedCredential {
             credential,
             ip: peer,
             at: now,
         });
+        limited.map_err(|r| ApiError::rate_limited(r.0))?;
     }
     if let Some(alert) = alert {
         // In the background: the refusal takes as long as any other.
@@ -219,7 +221,6 @@ struct Presentation {
 fn authenticate(
     conn: &mut DbConnection,
     presented: Presentation,
-    limits: &RateLimits,
     identified: &mut Option<String>,
     alert: &mut Option<RotationAlert>,
 ) -> Result<ActingUser, ApiError> {
@@ -247,9 +248,6 @@ fn authenticate(
                 return Err(ApiError::credential_expired());
             }
             *identified = Some(token.id.to_string());
-            limits
-                .api_request(token.id.as_str())
-                .map_err(|r| ApiError::rate_limited(r.0))?;
             // The header may name the owner, or nobody; naming anyone else is impersonation.
             match &user_header {
                 NamedUser::Absent => {}
@@ -295,9 +293,6 @@ fn authenticate(
                 return Err(ApiError::credential_expired());
             }
             *identified = Some(key.id.to_string());
-            limits
-                .api_request(key.id.as_str())
-                .map_err(|r| ApiError::rate_limited(r.0))?;
             let user = match user_header {
                 NamedUser::Absent => match policy {
                     WithoutUserHeader::Refuse => return Err(ApiError::missing_user_header()),

@@ -41,6 +41,9 @@ pub struct Settings {
     pub invite_rate_limit_per_hour: u32,
     pub api_rate_limit_per_minute: u32,
     pub api_rate_limit_burst: u32,
+    /// `REDIS_URL`: the rate limits are counted in Redis, one limit for every instance;
+    /// `None`: in this instance's memory (a single instance only). May hold a password.
+    pub redis_url: Option<SecretString>,
     pub db_pool_size: u32,
     /// Password-hashing threads; default: the number of CPU cores.
     pub max_concurrent_password_hashes: usize,
@@ -149,6 +152,7 @@ impl Settings {
             invite_rate_limit_per_hour: number("INVITE_RATE_LIMIT_PER_HOUR", 100)?.max(1) as u32,
             api_rate_limit_per_minute: number("API_RATE_LIMIT_PER_MINUTE", 100)?.max(1) as u32,
             api_rate_limit_burst: number("API_RATE_LIMIT_BURST", 200)?.max(1) as u32,
+            redis_url: var("REDIS_URL").map(SecretString::from),
             db_pool_size: number("DB_POOL_SIZE", 16)?.max(1) as u32,
             max_concurrent_password_hashes: number("MAX_CONCURRENT_PASSWORD_HASHES", cpu_cores())?
                 .max(1) as usize,
@@ -209,6 +213,7 @@ impl Settings {
             invite_rate_limit_per_hour: 1000,
             api_rate_limit_per_minute: 6000,
             api_rate_limit_burst: 6000,
+            redis_url: None,
             db_pool_size: 8,
             max_concurrent_password_hashes: 4,
             shutdown_drain: Duration::from_secs(5),
@@ -230,6 +235,10 @@ impl Settings {
             // Tests deliver when they want to (`TestApp::deliver_webhooks`).
             webhook_poll_interval: None,
         }
+    }
+
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url.as_ref().map(|s| s.expose_secret())
     }
 
     pub fn smtp_url(&self) -> Option<&str> {

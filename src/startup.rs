@@ -193,7 +193,11 @@ fn serve(
     let keys = web::Data::from(std::sync::Arc::new(Keys::derive(
         settings.secret_key_bytes(),
     )));
-    let limits = web::Data::new(RateLimits::from_settings(&settings).with_metrics(metrics.clone()));
+    let limits =
+        web::Data::new(RateLimits::from_settings(&settings)?.with_metrics(metrics.clone()));
+    if limits.is_shared() {
+        tracing::info!("rate limits counted in Redis (REDIS_URL), shared by every instance");
+    }
     let hasher = web::Data::new(PasswordHasherPool::new(
         settings.max_concurrent_password_hashes,
     )?);
@@ -357,8 +361,8 @@ fn serve(
     Ok((server, jobs))
 }
 
-/// Every few minutes: forget idle rate-limit keys. In memory, so each instance trims its own,
-/// whether or not it runs the jobs.
+/// Every few minutes: forget idle rate-limit keys. In memory (the counts without Redis, or its
+/// fallback), so each instance trims its own, whether or not it runs the jobs.
 fn spawn_rate_limit_trimming(limits: RateLimits) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(300));

@@ -89,6 +89,7 @@ pub async fn revoke_leaked(
     let origin = Origin::of(&req);
     app.limits
         .leak_report(origin.ip.as_deref().unwrap_or_default())
+        .await
         .map_err(|r| ApiError::rate_limited(r.0))?;
     let report = read_report(payload).await?;
     let received = report.credentials.len();

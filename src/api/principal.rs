@@ -156,7 +156,7 @@ async fn authenticate_request(
     // Counted by the `/v4` usage middleware once the response is known, and limited: a valid
     // credential over its budget is refused whatever else the request got wrong.
     if let Some(credential) = identified {
-        let limited = app.limits.api_request(&credential);
+        let limited = app.limits.api_request(&credential).await;
         req.extensions_mut().insert(IdentifiedCredential {
             credential,
             ip: peer,

@@ -87,6 +87,7 @@ async fn authenticate(req: HttpRequest) -> Result<Scim, ScimError> {
     })?;
     app.limits
         .api_request(secret_id.as_str())
+        .await
         .map_err(|r| ScimError::rate_limited(r.0))?;
     Ok(Scim {
         base: base_of(&req, &app),

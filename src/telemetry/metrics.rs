@@ -26,6 +26,9 @@ use crate::state::AppState;
 const HTTP_REQUESTS: &str = "console_http_requests_total";
 const HTTP_DURATION: &str = "console_http_request_duration_seconds";
 const RATE_LIMITED: &str = "console_rate_limit_rejections_total";
+const RATE_LIMIT_BACKEND_ERRORS: &str = "console_rate_limit_backend_errors_total";
+const RATE_LIMIT_FAIL_OPEN: &str = "console_rate_limit_fail_open_total";
+const RATE_LIMIT_FALLBACK: &str = "console_rate_limit_fallback_total";
 const API_AUTH: &str = "console_api_auth_total";
 const DB_CONNECTIONS: &str = "console_db_pool_connections";
 const DB_WAITING: &str = "console_db_jobs_waiting";
@@ -163,6 +166,26 @@ impl Metrics {
         });
     }
 
+    /// Redis (`REDIS_URL`) failed or timed out while checking `limiter`.
+    pub fn rate_limit_backend_error(&self, limiter: Limiter) {
+        self.record(|| {
+            metrics::counter!(RATE_LIMIT_BACKEND_ERRORS, "limiter" => limiter.as_str())
+                .increment(1);
+        });
+    }
+
+    /// An API request let through unchecked because Redis was unavailable.
+    pub fn rate_limit_fail_open(&self) {
+        self.record(|| metrics::counter!(RATE_LIMIT_FAIL_OPEN).increment(1));
+    }
+
+    /// A check of `limiter` counted in this instance's memory because Redis was unavailable.
+    pub fn rate_limit_fallback(&self, limiter: Limiter) {
+        self.record(|| {
+            metrics::counter!(RATE_LIMIT_FALLBACK, "limiter" => limiter.as_str()).increment(1);
+        });
+    }
+
     /// An API request authenticated (or not) with a credential; `credential` is `pat`,
     /// `api_key` or `unknown` (no readable credential).
     pub fn api_auth(&self, credential: &'static str, outcome: AuthOutcome) {
@@ -243,6 +266,18 @@ fn describe() {
         "Time to the response head, by method, route pattern and status"
     );
     metrics::describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by limiter");
+    metrics::describe_counter!(
+        RATE_LIMIT_BACKEND_ERRORS,
+        "Redis failures or timeouts while checking a rate limit, by limiter"
+    );
+    metrics::describe_counter!(
+        RATE_LIMIT_FAIL_OPEN,
+        "API requests let through unchecked because Redis was unavailable"
+    );
+    metrics::describe_counter!(
+        RATE_LIMIT_FALLBACK,
+        "Rate-limit checks counted in this instance's memory because Redis was unavailable, by limiter"
+    );
     metrics::describe_counter!(
         API_AUTH,
         "API credential authentications, by credential kind and outcome"

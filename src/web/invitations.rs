@@ -95,6 +95,7 @@ async fn accept(
     v.app
         .limits
         .login_attempt(&ip, None)
+        .await
         .map_err(|r| AppError::RateLimited {
             retry_after_secs: r.0,
         })?;

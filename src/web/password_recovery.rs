@@ -89,6 +89,7 @@ async fn forgot(
     v.app
         .limits
         .recovery_attempt(&ip, &super::sign_in::account_key(&typed))
+        .await
         .map_err(rate_limited)?;
     let email = match Email::parse("email", &typed) {
         Ok(email) => email,
@@ -189,6 +190,7 @@ async fn reset(
     v.app
         .limits
         .recovery_attempt(&ip, &user.email)
+        .await
         .map_err(rate_limited)?;
     let password = match NewPassword::parse("password", &form.into_inner().password) {
         Ok(p) => p,

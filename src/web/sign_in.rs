@@ -136,7 +136,7 @@ pub fn account_key(typed: &str) -> String {
 /// Counts an attempt against the IP and the account; over the limit, audits and refuses.
 async fn limit_attempt(v: &Visitor, account: &str, what: &str) -> Result<(), AppError> {
     let ip = client_ip(&v.req);
-    if let Err(retry) = v.app.limits.login_attempt(&ip, Some(account)) {
+    if let Err(retry) = v.app.limits.login_attempt(&ip, Some(account)).await {
         let event =
             Event::new(AuditKind::RateLimited).detail(format!("{what} attempts over the limit"));
         audit::record_now(&v.app.db, v.origin.clone(), event).await?;
@@ -157,7 +157,7 @@ async fn login(
     let form = form.into_inner();
     let email_key = account_key(&form.email);
     limit_attempt(&v, &email_key, "sign-in").await?;
-    if v.app.limits.account_failures_exceeded(&email_key) {
+    if v.app.limits.account_failures_exceeded(&email_key).await {
         let event = Event::new(AuditKind::RateLimited)
             .detail("sign-in refused: too many failures for this account this hour");
         audit::record_now(&v.app.db, v.origin.clone(), event).await?;
@@ -227,7 +227,7 @@ async fn login(
             }
             .detail("password sign-in refused");
             audit::record_now(db, origin, event).await?;
-            if v.app.limits.sign_in_failed(&email_key) {
+            if v.app.limits.sign_in_failed(&email_key).await {
                 if let Some(u) = &other {
                     warn_of_failures(&v, u);
                 }

@@ -92,6 +92,7 @@ async fn submit(
     v.app
         .limits
         .two_factor_attempt(&ip, user_id.as_str())
+        .await
         .map_err(|r| AppError::RateLimited {
             retry_after_secs: r.0,
         })?;

@@ -26,6 +26,7 @@ mod paths_and_time;
 mod proxy_metrics;
 mod races;
 mod scim;
+mod shared_limits;
 mod shutdown;
 mod sign_in;
 mod sso_oidc;

@@ -63,6 +63,7 @@ async fn change(
     m.app
         .limits
         .recovery_attempt(&ip, &m.me.user.email)
+        .await
         .map_err(|r| AppError::RateLimited {
             retry_after_secs: r.0,
         })?;

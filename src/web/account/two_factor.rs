@@ -59,11 +59,12 @@ pub struct ConfirmForm {
     code: String,
 }
 
-fn limit(m: &Member) -> Result<(), AppError> {
+async fn limit(m: &Member) -> Result<(), AppError> {
     let ip = m.origin.ip.clone().unwrap_or_default();
     m.app
         .limits
         .two_factor_attempt(&ip, m.me.user.id.as_str())
+        .await
         .map_err(|r| AppError::RateLimited {
             retry_after_secs: r.0,
         })
@@ -75,7 +76,7 @@ async fn confirm(
     session: Session,
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
-    limit(&m)?;
+    limit(&m).await?;
     let code = form.into_inner().code;
     match two_factor::confirm(&m.app.db, m.app.keys.clone(), m.acting(), code).await {
         Ok(codes) => {
@@ -111,7 +112,7 @@ async fn disable(
     shell: Shell,
     form: web::Form<DisableForm>,
 ) -> Result<HttpResponse, AppError> {
-    limit(&m)?;
+    limit(&m).await?;
     let form = form.into_inner();
     let password_ok = m
         .app

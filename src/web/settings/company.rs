@@ -194,6 +194,7 @@ async fn transfer(
     m.app
         .limits
         .login_attempt(&ip, Some(&me.user.email))
+        .await
         .map_err(|r| AppError::RateLimited {
             retry_after_secs: r.0,
         })?;

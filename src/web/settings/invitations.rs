@@ -80,10 +80,11 @@ fn parse_invite(form: &InviteForm) -> Result<(Email, Role), Vec<FieldError>> {
 }
 
 /// Invitation mails a company may send per hour (`INVITE_RATE_LIMIT_PER_HOUR`).
-fn limit_invitations(m: &Member) -> Result<(), AppError> {
+async fn limit_invitations(m: &Member) -> Result<(), AppError> {
     m.app
         .limits
         .invitation(m.me.company.id.as_str())
+        .await
         .map_err(|r| AppError::RateLimited {
             retry_after_secs: r.0,
         })
@@ -96,7 +97,7 @@ async fn invite_and_send(
     email: Email,
     role: Role,
 ) -> Result<invitations::IssuedInvitation, AppError> {
-    limit_invitations(m)?;
+    limit_invitations(m).await?;
     let (keys, ttl) = (m.app.keys.clone(), m.app.settings.invitation_ttl_days);
     let issued = invitations::invite(&m.app.db, keys, m.acting(), email, role, ttl).await?;
     match send_invitation(m, &issued).await {
@@ -163,7 +164,7 @@ async fn resend(
         Some(raw) => Version::parse(raw)?.0,
         None => None,
     };
-    limit_invitations(&m)?;
+    limit_invitations(&m).await?;
     let (keys, ttl) = (m.app.keys.clone(), m.app.settings.invitation_ttl_days);
     let issued =
         invitations::resend(&m.app.db, keys, m.acting(), id.into_inner(), replaces, ttl).await?;

@@ -8,13 +8,13 @@ use crate::helpers::fixtures::sign_up;
 use crate::helpers::{email, RequestHelper, TestApp};
 
 /// One line of the exposition: name, labels, value.
-struct Sample {
+pub(crate) struct Sample {
     name: String,
     labels: BTreeMap<String, String>,
     value: f64,
 }
 
-fn parse(text: &str) -> Vec<Sample> {
+pub(crate) fn parse(text: &str) -> Vec<Sample> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
@@ -41,7 +41,7 @@ fn parse(text: &str) -> Vec<Sample> {
 }
 
 /// The sum of the series named `name` whose labels include `labels`.
-fn total(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn total(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
         .iter()
         .filter(|s| s.name == name)
@@ -54,7 +54,7 @@ fn total(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-async fn scrape(base: &str) -> Vec<Sample> {
+pub(crate) async fn scrape(base: &str) -> Vec<Sample> {
     let metrics = Anonymous::new(base, cookie_less_http());
     let r = metrics.get("/metrics").await;
     r.assert_status(200);

@@ -3,4 +3,4 @@
 //! Prometheus metrics on their own listener (§5).
 
 mod client_ip;
-mod metrics;
+pub(crate) mod metrics;

@@ -69,3 +69,27 @@ async fn a_busy_credential_leaves_the_others_alone_in_redis() {
     let (allowed, _) = calls_until_refused(&[&b, &a], &cold, 5).await;
     assert_eq!(allowed, 5);
 }
+
+/// A measurement, not a check (`--ignored --nocapture`): the time of an API call with the limit
+/// counted in Redis and in memory, sequential calls on one instance.
+#[actix_web::test]
+#[ignore = "a measurement; run by hand"]
+async fn measure_the_cost_of_counting_in_redis() {
+    let redis = RedisServer::start();
+    for url in [None, Some(redis.url())] {
+        let (a, _b) = two_instances(url.as_deref(), |_| {}).await;
+        let owner = sign_up(&a, "Timed Co", "Tim", &email("tim")).await;
+        let pat = owner.browser.create_pat("timed", "30").await;
+        let caller = a.token(&pat);
+        for _ in 0..200 {
+            caller.get("/v4/user/me").await.assert_status(200);
+        }
+        let n = 2000;
+        let started = Instant::now();
+        for _ in 0..n {
+            caller.get("/v4/user/me").await.assert_status(200);
+        }
+        let per_call = started.elapsed() / n;
+        eprintln!("redis={}: {per_call:?} per /v4/user/me", url.is_some());
+    }
+}

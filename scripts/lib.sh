@@ -1,4 +1,4 @@
-# Shared by scripts/run and scripts/test: install what is missing, as root on Debian.
+# Shared by scripts/run, scripts/test and scripts/cluster: install what is missing, as root on Debian.
 
 # apt_install PKG...: installs the packages that are not installed yet.
 apt_install() {
@@ -50,4 +50,26 @@ python_venv() {
     echo "$want" >"$stamp"
   ) 9>"$venv.lock" || return 1
   echo "$venv/bin/$exe"
+}
+
+# ensure_postgres: PostgreSQL answering on 127.0.0.1:5432, installed (trusting loopback) and
+# started if it is not; exits when it does not come up.
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return 0; fi
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql
+    # A fresh cluster asks for passwords on TCP; the tests connect as postgres with trust.
+    for hba in /etc/postgresql/*/main/pg_hba.conf; do
+      sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
+    done
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && return 0
+    sleep 1
+  done
+  echo "FAIL: PostgreSQL did not start on 127.0.0.1:5432"
+  exit 1
 }

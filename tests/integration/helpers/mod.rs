@@ -1,7 +1,8 @@
 //! What every test shares: the app on port 0 against a fresh database (`app`), one client
 //! abstraction for anonymous, browser and token callers (`client`), reading pages (`html`),
 //! the database (`db`), fixtures made through the product (`fixtures`), faked time (`time`),
-//! and the real protocol peers and browser (`oidc`, `chrome`).
+//! the real protocol peers and browser (`oidc`, `chrome`), and two instances behind a real
+//! nginx (`fleet`).
 
 pub mod app;
 pub mod chrome;
@@ -9,6 +10,7 @@ pub mod client;
 pub mod db;
 pub mod dns;
 pub mod fixtures;
+pub mod fleet;
 pub mod html;
 pub mod oidc;
 pub mod time;

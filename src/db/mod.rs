@@ -4,6 +4,7 @@ pub mod models;
 pub mod schema;
 
 mod executor;
+pub mod job_lock;
 mod pool;
 
 use std::sync::Arc;
@@ -23,8 +24,8 @@ use pool::{Durability, Health, Manager, Pool};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// Arbitrary but fixed: every instance takes this advisory lock before migrating PostgreSQL.
-const MIGRATION_LOCK_ID: i64 = 0x6d65_6574_6572_676f;
+/// Every instance takes this advisory lock before migrating PostgreSQL.
+const MIGRATION_LOCK_ID: i64 = job_lock::JobLock::Migration.id();
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {

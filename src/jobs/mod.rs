@@ -12,8 +12,9 @@ use chrono::NaiveDateTime;
 
 use crate::auth::session_store;
 use crate::clock::Clock;
+use crate::db::job_lock::JobLock;
 use crate::db::models::{now as system_now, Invitation, SsoRequest};
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::error::AppError;
 use crate::services::mail::Mailer;
 use crate::telemetry::metrics::Metrics;
@@ -34,8 +35,33 @@ pub struct JobsReport {
     pub reminders: RemindersReport,
     /// Webhook deliveries (the server's own loop sends most of them between rounds).
     pub webhooks: DeliveryReport,
+    /// Another instance was doing the housekeeping (PostgreSQL), so this one skipped it.
+    pub housekeeping_busy: bool,
     /// Jobs that failed this round (logged); the next round tries them again.
     pub failures: usize,
+}
+
+struct Purged {
+    sessions: usize,
+    sso: usize,
+    invitations: usize,
+}
+
+/// The purges, in one transaction under the housekeeping lock: with several instances on one
+/// PostgreSQL one of them does them while the others skip (`None`).
+fn housekeeping(
+    tx: &mut Tx<'_>,
+    system: NaiveDateTime,
+    expired_before: NaiveDateTime,
+) -> Result<Option<Purged>, AppError> {
+    if !JobLock::Housekeeping.try_take_for_transaction(tx)? {
+        return Ok(None);
+    }
+    Ok(Some(Purged {
+        sessions: session_store::purge_expired(tx)?,
+        sso: SsoRequest::purge_expired(tx, system)?,
+        invitations: Invitation::purge_unused_expired(tx, expired_before)?,
+    }))
 }
 
 impl std::fmt::Display for JobsReport {
@@ -43,11 +69,16 @@ impl std::fmt::Display for JobsReport {
         let r = &self.reminders;
         write!(
             f,
-            "jobs done: {} expired sessions, {} SSO requests and {} invitations purged; \
+            "jobs done: {} expired sessions, {} SSO requests and {} invitations purged{}; \
              {} expiry reminders sent ({} mails), {} skipped, {} failed{}; {}; {} jobs failed",
             self.sessions_purged,
             self.sso_purged,
             self.invitations_purged,
+            if self.housekeeping_busy {
+                " (another instance was purging)"
+            } else {
+                ""
+            },
             r.sent,
             r.mails,
             r.skipped,
@@ -80,24 +111,18 @@ pub async fn run_due_jobs(
     // time in places, so they go by the earlier of the two clocks: a test clock moved forward
     // never removes something still valid.
     let system = system_now().min(now);
-    match db.run(session_store::purge_expired).await {
-        Ok(n) => report.sessions_purged = n,
-        Err(e) => report.failures += failed("purge sessions", e),
-    }
-    match db
-        .run(move |conn| SsoRequest::purge_expired(conn, system))
-        .await
-    {
-        Ok(n) => report.sso_purged = n,
-        Err(e) => report.failures += failed("purge SSO requests", e),
-    }
     let expired_before = now - EXPIRED_INVITATION_RETENTION;
     match db
-        .run(move |conn| Invitation::purge_unused_expired(conn, expired_before))
+        .transaction(move |tx| housekeeping(tx, system, expired_before))
         .await
     {
-        Ok(n) => report.invitations_purged = n,
-        Err(e) => report.failures += failed("purge invitations", e),
+        Ok(Some(purged)) => {
+            report.sessions_purged = purged.sessions;
+            report.sso_purged = purged.sso;
+            report.invitations_purged = purged.invitations;
+        }
+        Ok(None) => report.housekeeping_busy = true,
+        Err(e) => report.failures += failed("housekeeping", e),
     }
     match reminders::send_due(db, mailer, public_url, now).await {
         Ok(r) => report.reminders = r,
@@ -115,6 +140,7 @@ pub async fn run_due_jobs(
         sessions_purged = report.sessions_purged,
         sso_purged = report.sso_purged,
         invitations_purged = report.invitations_purged,
+        housekeeping_busy = report.housekeeping_busy,
         reminders_sent = r.sent,
         reminder_mails = r.mails,
         reminders_skipped = r.skipped,

@@ -18,8 +18,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 
+use crate::db::job_lock::JobLock;
 use crate::db::models::{CredentialReminder, PersonalAccessToken, PlatformApiKey, User};
 use crate::db::{Db, DbConnection, Tx};
 use crate::domain::{CompanyId, CredentialKind};
@@ -36,10 +36,6 @@ const EXPIRED_NOTICE_WINDOW: Duration = Duration::days(7);
 
 /// A claim not confirmed sent after this long was left by a run that died (see above).
 const CLAIM_LEASE: Duration = Duration::hours(1);
-
-/// Arbitrary but fixed (and apart from the migration lock): the PostgreSQL advisory lock that
-/// lets one instance at a time claim reminders; the others skip the run instead of waiting.
-const REMINDER_LOCK_ID: i64 = 0x6d65_6574_7265_6d69;
 
 /// What one run of the reminders did: counts only.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -150,7 +146,9 @@ fn claim_due(
     conn: &mut Tx<'_>,
     now: NaiveDateTime,
 ) -> Result<Option<(Vec<Claimed>, usize)>, AppError> {
-    if !take_reminder_lock(conn)? {
+    // One instance at a time claims reminders; the others skip this run instead of waiting.
+    // (The claim rows alone already keep the mails unique; the lock saves the others the work.)
+    if !JobLock::Reminders.try_take_for_transaction(conn)? {
         return Ok(None);
     }
     let candidates = candidates(conn, now)?;
@@ -265,22 +263,6 @@ fn key_candidate(key: PlatformApiKey, recipients: Vec<String>) -> Candidate {
         created_at: key.created_at,
         expires_at: key.expires_at,
         recipients,
-    }
-}
-
-/// PostgreSQL: one instance at a time claims reminders, held until the transaction ends; an
-/// instance that finds it taken skips this run. (The claim rows alone already keep the mails
-/// unique; the lock saves the others the work.) SQLite: the write transaction already lets
-/// one writer in at a time.
-fn take_reminder_lock(conn: &mut DbConnection) -> QueryResult<bool> {
-    match conn {
-        DbConnection::Postgres(c) => diesel::select(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("pg_try_advisory_xact_lock(")
-                .bind::<diesel::sql_types::BigInt, _>(REMINDER_LOCK_ID)
-                .sql(")"),
-        )
-        .get_result(c),
-        DbConnection::Sqlite(_) => Ok(true),
     }
 }
 

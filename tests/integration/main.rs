@@ -15,6 +15,7 @@ mod browser;
 mod concurrent_writes;
 mod db_outage;
 mod domains;
+mod fleet;
 mod gdpr;
 mod helpers;
 mod hostile;

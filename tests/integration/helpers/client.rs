@@ -193,6 +193,15 @@ pub fn forwarded_http(forwarded_for: &str) -> Client {
         .expect("http client")
 }
 
+/// A cookie-less client whose connections come from `ip` (a caller on another machine).
+pub fn http_from_address(ip: std::net::IpAddr) -> Client {
+    client_builder()
+        .local_address(ip)
+        .redirect(Policy::none())
+        .build()
+        .expect("http client")
+}
+
 fn forwarded_for_header(forwarded_for: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -255,6 +264,27 @@ impl Browser {
             base,
             client_builder().default_headers(forwarded_for_header(forwarded_for)),
         )
+    }
+
+    /// A browser on the machine `ip` that writes an `X-Forwarded-For` of its own into every
+    /// request, as a client trying to pass for `forwarded_for` would.
+    pub fn from_address_claiming(base: &str, ip: std::net::IpAddr, forwarded_for: &str) -> Self {
+        Self::with_client(
+            base,
+            client_builder()
+                .local_address(ip)
+                .default_headers(forwarded_for_header(forwarded_for)),
+        )
+    }
+
+    /// The same browser (cookie jar, form token, client address) talking to the app at `base`:
+    /// one instance of several, directly rather than through their load balancer. Cookies
+    /// ignore the port, so the session goes along.
+    pub fn at(&self, base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            ..self.clone()
+        }
     }
 
     fn with_client(base: &str, builder: reqwest::ClientBuilder) -> Self {

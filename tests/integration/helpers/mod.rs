@@ -1,8 +1,8 @@
 //! What every test shares: the app on port 0 against a fresh database (`app`), one client
 //! abstraction for anonymous, browser and token callers (`client`), reading pages (`html`),
 //! the database (`db`), fixtures made through the product (`fixtures`), faked time (`time`),
-//! and the real protocol peers and browser (`oidc`, `chrome`), and a Redis of the test's own
-//! (`redis`).
+//! the real protocol peers and browser (`oidc`, `chrome`), two instances behind a real nginx
+//! (`fleet`), and a Redis of the test's own (`redis`).
 
 pub mod app;
 pub mod chrome;
@@ -10,6 +10,7 @@ pub mod client;
 pub mod db;
 pub mod dns;
 pub mod fixtures;
+pub mod fleet;
 pub mod html;
 pub mod oidc;
 pub mod redis;

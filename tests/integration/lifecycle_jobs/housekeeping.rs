@@ -108,3 +108,48 @@ async fn the_server_runs_its_jobs_every_interval() {
     );
     assert!(session_exists(&app, &live));
 }
+
+/// Two instances on one database: the purges run on one at a time. While another instance is
+/// mid-housekeeping (holding the lock in an open transaction, on PostgreSQL), a round skips
+/// them and says so; two rounds started together purge each row once and fail nothing.
+#[actix_web::test]
+async fn with_two_instances_housekeeping_runs_on_one_at_a_time() {
+    use meetergo_console::db::job_lock::JobLock;
+    use meetergo_console::db::DbConnection;
+
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_on(
+        crate::helpers::TempDir::new(),
+        first.settings.database_url.clone(),
+        |_| {},
+    )
+    .await;
+    let (old, live) = two_sessions(&first);
+
+    if crate::helpers::backend() == "postgres" {
+        let mut holder = conn(&first);
+        let DbConnection::Postgres(pg) = &mut *holder else {
+            panic!("a PostgreSQL connection on the postgres backend");
+        };
+        diesel::connection::SimpleConnection::batch_execute(
+            pg,
+            &format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({})",
+                JobLock::Housekeeping.id()
+            ),
+        )
+        .expect("hold the housekeeping lock");
+        let report = second.run_jobs().await;
+        assert!(report.housekeeping_busy, "{report}");
+        assert_eq!(report.sessions_purged, 0);
+        assert_eq!(report.failures, 0);
+        assert!(session_exists(&second, &old), "left to the lock holder");
+        diesel::connection::SimpleConnection::batch_execute(pg, "ROLLBACK").expect("release");
+    }
+
+    let (a, b) = tokio::join!(first.run_jobs(), second.run_jobs());
+    assert_eq!(a.failures + b.failures, 0, "{a} / {b}");
+    assert_eq!(a.sessions_purged + b.sessions_purged, 1, "{a} / {b}");
+    assert!(!session_exists(&first, &old));
+    assert!(session_exists(&first, &live));
+}

@@ -79,6 +79,26 @@ pub struct Settings {
     /// How often the server looks for webhook deliveries that are due
     /// (`WEBHOOK_POLL_INTERVAL_MS`); `None` (0) leaves them to the job rounds.
     pub webhook_poll_interval: Option<Duration>,
+    /// The verified-credential cache (`CREDENTIAL_CACHE=off` turns it off).
+    pub credential_cache: CredentialCacheSettings,
+}
+
+/// How many resolved credentials each instance keeps, and for how long at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialCacheSettings {
+    pub enabled: bool,
+    pub capacity: u64,
+    pub ttl: Duration,
+}
+
+impl Default for CredentialCacheSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            capacity: 10_000,
+            ttl: Duration::from_secs(60),
+        }
+    }
 }
 
 impl Settings {
@@ -190,6 +210,15 @@ impl Settings {
                 0 => None,
                 ms => Some(Duration::from_millis(ms)),
             },
+            credential_cache: CredentialCacheSettings {
+                enabled: match var("CREDENTIAL_CACHE").as_deref() {
+                    None | Some("on") | Some("true") | Some("1") => true,
+                    Some("off") | Some("false") | Some("0") => false,
+                    Some(_) => bail!("CREDENTIAL_CACHE must be on or off"),
+                },
+                capacity: number("CREDENTIAL_CACHE_CAPACITY", 10_000)?.max(1),
+                ttl: Duration::from_secs(number("CREDENTIAL_CACHE_TTL_SECS", 60)?.clamp(1, 3600)),
+            },
         })
     }
 
@@ -234,6 +263,7 @@ impl Settings {
             webhook_allow_private_targets: true,
             // Tests deliver when they want to (`TestApp::deliver_webhooks`).
             webhook_poll_interval: None,
+            credential_cache: CredentialCacheSettings::default(),
         }
     }
 

@@ -14,6 +14,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::credential_cache::{self, CredentialCache};
 use crate::auth::keys::Keys;
 use crate::auth::password::PasswordHasherPool;
 use crate::auth::rate_limit::RateLimits;
@@ -21,7 +22,7 @@ use crate::auth::session_store::{self, DbSessionStore};
 use crate::auth::{csrf, session};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{DatabaseUrl, Db};
 use crate::error::AppError;
 use crate::jobs::Jobs;
 use crate::services::mail::Mailer;
@@ -43,6 +44,8 @@ pub struct Application {
     jobs: Jobs,
     /// The `METRICS_ADDR` listener, started beside the server.
     metrics_server: Option<(Server, SocketAddr)>,
+    /// PostgreSQL: the task listening for credential cache invalidations; ends with the server.
+    cache_listener: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Content-Security-Policy: no inline scripts or styles, nothing from elsewhere, no framing.
@@ -78,6 +81,20 @@ impl Application {
             Some(_) => Metrics::on(),
             None => Metrics::default(),
         };
+        // On PostgreSQL other instances write too: the cache is trusted only while listening.
+        let shared = matches!(settings.database_url, DatabaseUrl::Postgres(_));
+        let credential_cache = Arc::new(CredentialCache::new(
+            settings.credential_cache,
+            shared,
+            metrics.clone(),
+        ));
+        let db = db.invalidating(Arc::clone(&credential_cache));
+        let cache_listener = match &settings.database_url {
+            DatabaseUrl::Postgres(url) if credential_cache.is_enabled() => Some(
+                credential_cache::spawn_listener(url.clone(), Arc::clone(&credential_cache)),
+            ),
+            _ => None,
+        };
         let (server, jobs) = serve(
             listener,
             settings,
@@ -105,6 +122,7 @@ impl Application {
             clock,
             jobs,
             metrics_server,
+            cache_listener,
         })
     }
 
@@ -141,6 +159,9 @@ impl Application {
         let metrics = start_beside(self.metrics_server);
         let served = self.server.await;
         stop(metrics).await;
+        if let Some(listener) = self.cache_listener {
+            listener.abort();
+        }
         flush_usage_at_exit(&self.usage, &self.db, &self.clock).await;
         served
     }
@@ -153,6 +174,9 @@ impl Application {
         let metrics = start_beside(self.metrics_server);
         let served = self.server.await;
         stop(metrics).await;
+        if let Some(listener) = self.cache_listener {
+            listener.abort();
+        }
         flush_usage_at_exit(&self.usage, &self.db, &self.clock).await;
         served
     }
@@ -190,6 +214,9 @@ fn serve(
     usage: Arc<UsageRecorder>,
     metrics: Metrics,
 ) -> anyhow::Result<(Server, Jobs)> {
+    let credential_cache = db
+        .credential_cache()
+        .unwrap_or_else(|| Arc::new(CredentialCache::off()));
     let keys = web::Data::from(std::sync::Arc::new(Keys::derive(
         settings.secret_key_bytes(),
     )));
@@ -258,6 +285,7 @@ fn serve(
         dns: std::sync::Arc::new(crate::services::dns::DnsCheck::new(settings.dns_resolver)),
         usage,
         metrics,
+        credential_cache,
     });
 
     let server = HttpServer::new(move || {

@@ -31,4 +31,6 @@ pub struct AppState {
     pub usage: Arc<crate::services::usage::UsageRecorder>,
     /// Prometheus metrics (off unless `METRICS_ADDR` is set).
     pub metrics: crate::telemetry::metrics::Metrics,
+    /// Verified credentials, so a repeated `/v4` request needs no database query.
+    pub credential_cache: Arc<crate::auth::credential_cache::CredentialCache>,
 }

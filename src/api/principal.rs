@@ -8,9 +8,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 
 use super::error::ApiError;
+use crate::auth::credential_cache::{ActsAs, CacheKey, Resolved, Ticket};
 use crate::authz::Actor;
 use crate::client_ip::ClientIp;
-use crate::db::models::{is_cut_over, KeyActsAs, PersonalAccessToken, PlatformApiKey, User};
+use crate::db::models::{
+    is_cut_over, last_used_is_stale, KeyActsAs, PersonalAccessToken, PlatformApiKey, User,
+};
 use crate::db::DbConnection;
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
 use crate::services::credentials::{self, RotationAlert};
@@ -137,6 +140,21 @@ async fn authenticate_request(
             Kind::ApiKey(id)
         }
     };
+    let cache = &app.credential_cache;
+    let key = cache_key(&hash, &parsed, &user_header, policy);
+    // Read before the database is asked (see `auth::credential_cache`).
+    let ticket = key.as_ref().and_then(|_| cache.ticket());
+    if let (Some(ticket), Some(key)) = (ticket, &key) {
+        if let Some(resolved) = cache.get(ticket, key) {
+            let mut identified = None;
+            if let Some(outcome) = from_cache(&resolved, &user_header, now, &mut identified) {
+                if outcome.is_ok() {
+                    touch_in_background(app, ticket, key, resolved, now, ip);
+                }
+                return conclude(req, app, identified, None, peer, now, outcome);
+            }
+        }
+    }
     let presented = Presentation {
         hash,
         kind: parsed,
@@ -153,6 +171,27 @@ async fn authenticate_request(
         })
         .await
         .map_err(ApiError::from)?;
+    let outcome = outcome.map(|resolved| {
+        let acting = acting(&resolved);
+        if let (Some(ticket), Some(key)) = (ticket, key) {
+            cache.insert(ticket, key, resolved);
+        }
+        acting
+    });
+    conclude(req, app, identified, alert, peer, now, outcome)
+}
+
+/// What every answer shares, from the cache or the database: the usage and the API limit of a
+/// valid credential, and the used-after-rotation alert.
+fn conclude(
+    req: &HttpRequest,
+    app: &web::Data<AppState>,
+    identified: Option<String>,
+    alert: Option<RotationAlert>,
+    peer: Option<std::net::IpAddr>,
+    now: chrono::NaiveDateTime,
+    outcome: Result<ActingUser, ApiError>,
+) -> Result<ActingUser, ApiError> {
     // Counted by the `/v4` usage middleware once the response is known, and limited: a valid
     // credential over its budget is refused whatever else the request got wrong.
     if let Some(credential) = identified {
@@ -176,6 +215,127 @@ async fn authenticate_request(
         });
     }
     outcome
+}
+
+/// The cache entry a request would be answered from: the credential and whom it acts as.
+/// `None` where the database answers anyway with a refusal (a malformed user header, or an
+/// API key without one where it is required): only successes are cached.
+fn cache_key(
+    hash: &str,
+    kind: &Kind,
+    user_header: &NamedUser,
+    policy: WithoutUserHeader,
+) -> Option<CacheKey> {
+    let acts_as = match (kind, user_header, policy) {
+        (Kind::Pat, _, _) => ActsAs::Owner,
+        (Kind::ApiKey(_), NamedUser::User(named), _) => ActsAs::User(named.clone()),
+        (Kind::ApiKey(_), NamedUser::Absent, WithoutUserHeader::ActAsOwner) => ActsAs::CompanyOwner,
+        (Kind::ApiKey(_), NamedUser::Malformed, _)
+        | (Kind::ApiKey(_), NamedUser::Absent, WithoutUserHeader::Refuse) => return None,
+    };
+    Some(CacheKey {
+        hash: hash.to_owned(),
+        acts_as,
+    })
+}
+
+/// The checks that depend on the time or the request, on every hit; the rest held when the
+/// entry was cached, and any write that changes them invalidates it. `None`: cut over since it
+/// was cached, so the database path refuses it and sends the alert.
+fn from_cache(
+    resolved: &Resolved,
+    user_header: &NamedUser,
+    now: chrono::NaiveDateTime,
+    identified: &mut Option<String>,
+) -> Option<Result<ActingUser, ApiError>> {
+    match resolved {
+        Resolved::Pat { token, owner } => {
+            if is_cut_over(token.superseded_at, now) {
+                return None;
+            }
+            if token.expires_at.is_some_and(|e| e <= now) {
+                return Some(Err(ApiError::credential_expired()));
+            }
+            *identified = Some(token.id.to_string());
+            match user_header {
+                NamedUser::Absent => {}
+                NamedUser::User(named) if *named == owner.id => {}
+                NamedUser::User(_) | NamedUser::Malformed => {
+                    return Some(Err(ApiError::impersonation_forbidden()))
+                }
+            }
+        }
+        // The key names the user (or the owner) it was resolved for.
+        Resolved::ApiKey { key, .. } => {
+            if is_cut_over(key.superseded_at, now) {
+                return None;
+            }
+            if key.expires_at <= now {
+                return Some(Err(ApiError::credential_expired()));
+            }
+            *identified = Some(key.id.to_string());
+        }
+    }
+    Some(Ok(acting(resolved)))
+}
+
+/// "Last used" on a hit: written off the request (so hits stay query-free) when it is due,
+/// and the entry updated so the next hits do not write it again.
+fn touch_in_background(
+    app: &web::Data<AppState>,
+    ticket: Ticket,
+    key: &CacheKey,
+    resolved: Resolved,
+    now: chrono::NaiveDateTime,
+    ip: String,
+) {
+    let (last_at, last_ip) = match &resolved {
+        Resolved::Pat { token, .. } => (token.last_used_at, token.last_used_ip.as_deref()),
+        Resolved::ApiKey { key, .. } => (key.last_used_at, key.last_used_ip.as_deref()),
+    };
+    if !last_used_is_stale(last_at, last_ip, now, &ip) {
+        return;
+    }
+    let mut touched = resolved.clone();
+    match &mut touched {
+        Resolved::Pat { token, .. } => {
+            token.last_used_at = Some(now);
+            token.last_used_ip = Some(ip.clone());
+        }
+        Resolved::ApiKey { key, .. } => {
+            key.last_used_at = Some(now);
+            key.last_used_ip = Some(ip.clone());
+        }
+    }
+    app.credential_cache.insert(ticket, key.clone(), touched);
+    let db = app.db.clone();
+    actix_web::rt::spawn(async move {
+        let written = db
+            .run(move |conn| match &resolved {
+                Resolved::Pat { token, .. } => token.touch(conn, now, &ip),
+                Resolved::ApiKey { key, .. } => key.touch(conn, now, &ip),
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "writing a credential's last use failed");
+        }
+    });
+}
+
+fn acting(resolved: &Resolved) -> ActingUser {
+    match resolved {
+        Resolved::Pat { token, owner } => ActingUser {
+            credential: Credential::Pat(token.id.clone()),
+            user: owner.clone(),
+        },
+        Resolved::ApiKey { key, user } => ActingUser {
+            credential: Credential::ApiKey {
+                id: key.id.clone(),
+                company: key.company_id.clone(),
+            },
+            user: user.clone(),
+        },
+    }
 }
 
 enum Kind {
@@ -223,7 +383,7 @@ fn authenticate(
     presented: Presentation,
     identified: &mut Option<String>,
     alert: &mut Option<RotationAlert>,
-) -> Result<ActingUser, ApiError> {
+) -> Result<Resolved, ApiError> {
     let Presentation {
         hash,
         kind,
@@ -235,7 +395,7 @@ fn authenticate(
     let (hash, ip) = (hash.as_str(), ip.as_str());
     match kind {
         Kind::Pat => {
-            let (token, owner) = PersonalAccessToken::find_by_hash(conn, hash)?
+            let (mut token, owner) = PersonalAccessToken::find_by_hash(conn, hash)?
                 .ok_or_else(ApiError::invalid_credential)?;
             if token.revoked_at.is_some() || !owner.is_active() {
                 return Err(ApiError::invalid_credential());
@@ -261,10 +421,8 @@ fn authenticate(
                 PersonalAccessToken::cut_over(conn, predecessor, now)?;
             }
             token.touch(conn, now, ip)?;
-            Ok(ActingUser {
-                credential: Credential::Pat(token.id.clone()),
-                user: owner,
-            })
+            touched(&mut token.last_used_at, &mut token.last_used_ip, now, ip);
+            Ok(Resolved::Pat { token, owner })
         }
         Kind::ApiKey(id) => {
             // The user the key would act as comes with the key, in the same indexed lookup:
@@ -279,7 +437,7 @@ fn authenticate(
                 Some(acts_as) => PlatformApiKey::find_by_hash_with_user(conn, hash, acts_as)?,
                 None => PlatformApiKey::find_by_hash(conn, hash)?.map(|key| (key, None)),
             };
-            let (key, user) = found
+            let (mut key, user) = found
                 .filter(|(k, _)| k.id == id)
                 .ok_or_else(ApiError::invalid_credential)?;
             if key.revoked_at.is_some() || key.deactivated_at.is_some() {
@@ -308,14 +466,22 @@ fn authenticate(
                 PlatformApiKey::cut_over(conn, predecessor, now)?;
             }
             key.touch(conn, now, ip)?;
-            Ok(ActingUser {
-                credential: Credential::ApiKey {
-                    id: key.id.clone(),
-                    company: key.company_id.clone(),
-                },
-                user,
-            })
+            touched(&mut key.last_used_at, &mut key.last_used_ip, now, ip);
+            Ok(Resolved::ApiKey { key, user })
         }
+    }
+}
+
+/// The row as `touch` left it, for the cache: "last used" now, if it was due.
+fn touched(
+    at: &mut Option<chrono::NaiveDateTime>,
+    last_ip: &mut Option<String>,
+    now: chrono::NaiveDateTime,
+    ip: &str,
+) {
+    if last_used_is_stale(*at, last_ip.as_deref(), now, ip) {
+        *at = Some(now);
+        *last_ip = Some(ip.to_owned());
     }
 }
 

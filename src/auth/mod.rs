@@ -1,5 +1,6 @@
 //! Who is asking: passwords, browser sessions, CSRF, API credentials and rate limits.
 
+pub mod credential_cache;
 pub mod csrf;
 pub mod keys;
 pub mod oidc;

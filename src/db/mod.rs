@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use diesel::r2d2;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::auth::credential_cache::{self, CredentialCache};
 use crate::error::AppError;
 use executor::{Executor, Tuning};
 pub use pool::PooledConnection;
@@ -90,6 +91,8 @@ pub struct Db {
     health: Arc<Health>,
     backend: &'static str,
     executor: Arc<Executor>,
+    /// Invalidated after a job that changed principals (see `auth::credential_cache`).
+    credential_cache: Option<Arc<CredentialCache>>,
 }
 
 impl Db {
@@ -127,7 +130,21 @@ impl Db {
             health,
             backend: url.backend_name(),
             executor: Arc::new(Executor::new(Tuning::for_backend(url, max_size))),
+            credential_cache: None,
         })
+    }
+
+    /// This handle (and its clones) invalidates `cache` after every job that changed a
+    /// principal, once its transaction is committed.
+    #[must_use]
+    pub fn invalidating(mut self, cache: Arc<CredentialCache>) -> Self {
+        self.credential_cache = Some(cache);
+        self
+    }
+
+    /// The cache this handle invalidates (`Db::invalidating`), if any.
+    pub fn credential_cache(&self) -> Option<Arc<CredentialCache>> {
+        self.credential_cache.clone()
     }
 
     pub fn backend(&self) -> &'static str {
@@ -135,8 +152,12 @@ impl Db {
     }
 
     /// A connection for synchronous code (CLI commands, benchmarks, tests).
+    /// What it writes is not seen by `Db::run`, so the credential cache is invalidated when
+    /// the connection is given back.
     pub fn conn(&self) -> Result<PooledConnection, AppError> {
-        pool::checkout(&self.pool, &self.health)
+        let mut conn = pool::checkout(&self.pool, &self.health)?;
+        conn.1 = self.credential_cache.clone();
+        Ok(conn)
     }
 
     /// Runs `f` with a pooled connection on the database threads.
@@ -173,8 +194,10 @@ impl Db {
         E: Into<AppError> + Send + 'static,
     {
         let health = Arc::clone(&self.health);
+        let cache = self.credential_cache.clone();
         let (done, outcome) = tokio::sync::oneshot::channel();
         self.executor.submit(Box::new(move || {
+            credential_cache::take_changed();
             let outcome = pool::checkout(&pool, &health).and_then(|mut conn| {
                 let outcome = f(&mut conn).map_err(Into::into);
                 if matches!(
@@ -185,6 +208,13 @@ impl Db {
                 }
                 outcome
             });
+            // After the closure, so after its commit: invalidating inside the transaction
+            // would let a concurrent lookup cache the state from before it.
+            if credential_cache::take_changed() {
+                if let Some(cache) = &cache {
+                    cache.invalidate(credential_cache::Invalidation::Local);
+                }
+            }
             // The caller may have gone (a dropped request); nothing to do then.
             let _ = done.send(outcome);
         }))?;

@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
 use super::{DatabaseUrl, DbConnection};
+use crate::auth::credential_cache::CredentialCache;
 use crate::error::AppError;
 
 /// A connection idle for longer than this is pinged before use.
@@ -191,7 +192,20 @@ impl r2d2::HandleError<r2d2::Error> for LogAsWarning {
 }
 
 /// A connection checked out of the pool; derefs to the `DbConnection` that queries take.
-pub struct PooledConnection(r2d2::PooledConnection<Manager>);
+pub struct PooledConnection(
+    r2d2::PooledConnection<Manager>,
+    /// For a connection handed to synchronous code (`Db::conn`): whatever it wrote, the
+    /// credential cache forgets what it knew when the connection is given back.
+    pub(super) Option<Arc<CredentialCache>>,
+);
+
+impl Drop for PooledConnection {
+    fn drop(&mut self) {
+        if let Some(cache) = &self.1 {
+            cache.invalidate(crate::auth::credential_cache::Invalidation::Local);
+        }
+    }
+}
 
 impl Deref for PooledConnection {
     type Target = DbConnection;
@@ -232,10 +246,10 @@ pub(super) fn checkout(pool: &Pool, health: &Health) -> Result<PooledConnection,
         }
         .map_err(unavailable)?;
         if conn.returned_at.elapsed() < PING_WHEN_IDLE_FOR {
-            return Ok(PooledConnection(conn));
+            return Ok(PooledConnection(conn, None));
         }
         match conn.conn.batch_execute("SELECT 1") {
-            Ok(()) => return Ok(PooledConnection(conn)),
+            Ok(()) => return Ok(PooledConnection(conn, None)),
             Err(_) => {
                 conn.dead = true;
                 health.mark_down();

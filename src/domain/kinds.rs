@@ -67,6 +67,76 @@ text_enum! {
     }
 }
 
+impl AuditKind {
+    /// Whether an event of this kind can change what a PAT or API key resolves to (revoked,
+    /// expiry, the user's status, role, profile or company): the credential cache is then
+    /// invalidated everywhere (`auth::credential_cache`). Exhaustive on purpose: a new kind
+    /// must be classified. Only plainly harmless ones are `false`; when unsure, `true` costs
+    /// a few lookups.
+    pub fn affects_principals(self) -> bool {
+        match self {
+            Self::SignInSucceeded
+            | Self::SignInFailed
+            | Self::SignedOut
+            | Self::SignedUp
+            | Self::RateLimited
+            | Self::PatCreated
+            | Self::ApiKeyCreated
+            | Self::InvitationSent
+            | Self::InvitationResent
+            | Self::InvitationRevoked
+            | Self::SignInBreakGlass
+            | Self::IdentityLinked
+            | Self::IdentityUnlinked
+            | Self::TwoFactorEnrolmentStarted
+            | Self::TwoFactorEnabled
+            | Self::TwoFactorDisabled
+            | Self::TwoFactorSucceeded
+            | Self::TwoFactorFailed
+            | Self::TwoFactorRecoveryCodeUsed
+            | Self::SessionEnded
+            | Self::PasswordResetRequested
+            | Self::DomainVerified
+            | Self::CredentialUsedAfterRotation
+            | Self::ScimSecretGenerated
+            | Self::ScimSecretRevoked
+            | Self::UserExported
+            | Self::WebhookCreated
+            | Self::WebhookUpdated
+            | Self::WebhookDeleted
+            | Self::WebhookSecretRotated
+            | Self::WebhookTestSent
+            | Self::WebhookRedelivered
+            | Self::WebhookDisabled => false,
+            Self::PatRevoked
+            | Self::ApiKeyDeactivated
+            | Self::ApiKeyActivated
+            | Self::ApiKeyRevoked
+            | Self::UserCreated
+            | Self::UserUpdated
+            | Self::MemberOffboarded
+            | Self::SessionsEnded
+            | Self::RoleChanged
+            | Self::OwnershipTransferred
+            | Self::InvitationAccepted
+            | Self::SettingsChanged
+            | Self::SsoConfigChanged
+            | Self::ProfileUpdated
+            | Self::PasswordReset
+            | Self::PasswordChanged
+            | Self::EmailVerified
+            | Self::EmailChanged
+            | Self::PatRegenerated
+            | Self::ApiKeyRegenerated
+            | Self::CredentialReportedLeaked
+            | Self::CredentialPolicyChanged
+            | Self::PatRevokedByAdmin
+            | Self::ScimSettingsChanged
+            | Self::UserReactivated => true,
+        }
+    }
+}
+
 text_enum! {
     /// The protocol of a pending single sign-on request.
     pub enum SsoKind {

@@ -104,7 +104,11 @@ impl Event {
 }
 
 /// Records `event` and, in the same transaction, the webhook event that follows from it.
+/// An event that can change a principal also invalidates the credential cache, at commit.
 pub fn record(conn: &mut DbConnection, origin: &Origin, event: Event) -> diesel::QueryResult<()> {
+    if event.kind.affects_principals() {
+        crate::auth::credential_cache::principals_changed(conn)?;
+    }
     crate::webhooks::emit::on_audit(conn, &event)?;
     AuditEvent {
         id: AuditEventId::new(),

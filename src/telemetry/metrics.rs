@@ -36,6 +36,8 @@ const JOB_ROUNDS: &str = "console_job_rounds_total";
 const JOB_FAILURES: &str = "console_job_failures_total";
 const JOB_ITEMS: &str = "console_job_items_total";
 const WEBHOOK_DELIVERIES: &str = "console_webhook_deliveries_total";
+const AUTH_CACHE: &str = "console_auth_cache_total";
+const AUTH_CACHE_INVALIDATIONS: &str = "console_auth_cache_invalidations_total";
 
 /// Seconds; from a cached page (~1 ms) to a slow sign-in (argon2 under load).
 const LATENCY_BUCKETS: &[f64] = &[
@@ -195,6 +197,20 @@ impl Metrics {
         });
     }
 
+    /// A credential looked up in the cache: `hit`, `miss` or `bypass` (cache not trusted now).
+    pub fn auth_cache(&self, outcome: crate::auth::credential_cache::Lookup) {
+        self.record(|| {
+            metrics::counter!(AUTH_CACHE, "outcome" => outcome.as_str()).increment(1);
+        });
+    }
+
+    /// The credential cache dropped everything: a local write, a NOTIFY, or a reconnect.
+    pub fn auth_cache_invalidation(&self, source: crate::auth::credential_cache::Invalidation) {
+        self.record(|| {
+            metrics::counter!(AUTH_CACHE_INVALIDATIONS, "source" => source.as_str()).increment(1);
+        });
+    }
+
     /// One round of the jobs and what it did.
     pub fn job_round(&self, report: &JobsReport) {
         self.record(|| {
@@ -296,6 +312,14 @@ fn describe() {
     metrics::describe_counter!(
         WEBHOOK_DELIVERIES,
         "Webhook delivery attempts, by the delivery's state after the attempt"
+    );
+    metrics::describe_counter!(
+        AUTH_CACHE,
+        "API credential cache lookups, by outcome (hit, miss, bypass)"
+    );
+    metrics::describe_counter!(
+        AUTH_CACHE_INVALIDATIONS,
+        "Credential cache invalidations, by source (local, notify, reconnect)"
     );
 }
 

@@ -10,6 +10,7 @@
 
 mod account;
 mod api;
+mod auth_cache;
 mod bad_input;
 mod browser;
 mod concurrent_writes;

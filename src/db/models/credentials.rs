@@ -34,7 +34,7 @@ impl CredentialStatus {
 /// so the request path rarely writes.
 pub const LAST_USED_RESOLUTION_SECS: i64 = 60;
 
-fn last_used_is_stale(
+pub fn last_used_is_stale(
     at: Option<NaiveDateTime>,
     ip: Option<&str>,
     now: NaiveDateTime,
@@ -247,9 +247,14 @@ impl PersonalAccessToken {
         id: &TokenId,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        diesel::update(pats::table.find(id).filter(pats::superseded_at.gt(now)))
+        let n = diesel::update(pats::table.find(id).filter(pats::superseded_at.gt(now)))
             .set(pats::superseded_at.eq(now))
-            .execute(conn)
+            .execute(conn)?;
+        // Not audited, yet the predecessor may be cached with its later cut-over.
+        if n > 0 {
+            crate::auth::credential_cache::principals_changed(conn)?;
+        }
+        Ok(n)
     }
 
     /// True for the one use after rotation an hour that is alerted (all instances agree).
@@ -551,9 +556,14 @@ impl PlatformApiKey {
         id: &ApiKeyId,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        diesel::update(keys::table.find(id).filter(keys::superseded_at.gt(now)))
+        let n = diesel::update(keys::table.find(id).filter(keys::superseded_at.gt(now)))
             .set(keys::superseded_at.eq(now))
-            .execute(conn)
+            .execute(conn)?;
+        // Not audited, yet the predecessor may be cached with its later cut-over.
+        if n > 0 {
+            crate::auth::credential_cache::principals_changed(conn)?;
+        }
+        Ok(n)
     }
 
     /// True for the one use after rotation an hour that is alerted.

@@ -158,6 +158,7 @@ impl User {
         id: &UserId,
         status: UserStatus,
     ) -> QueryResult<usize> {
+        crate::auth::credential_cache::principals_changed(conn)?;
         diesel::update(users::table.find(id))
             .set((users::status.eq(status), users::updated_at.eq(super::now())))
             .execute(conn)
@@ -175,6 +176,9 @@ impl User {
         let n = diesel::update(users::table.find(id).filter(users::status.eq(from)))
             .set((users::status.eq(to), users::updated_at.eq(super::now())))
             .execute(conn)?;
+        if n == 1 {
+            crate::auth::credential_cache::principals_changed(conn)?;
+        }
         Ok(n == 1)
     }
 

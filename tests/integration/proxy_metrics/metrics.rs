@@ -191,6 +191,19 @@ async fn requests_limits_credentials_pool_and_jobs_are_counted_apart_from_the_pu
         total(&m, "console_api_auth_total", &[("outcome", "invalid")]),
         1.0
     );
+    // The PAT's first use looked it up, the second was answered from the credential cache;
+    // confirming the email (an audited change of a user) invalidated it.
+    let cache = "console_auth_cache_total";
+    assert_eq!(total(&m, cache, &[("outcome", "miss")]), 1.0);
+    assert_eq!(total(&m, cache, &[("outcome", "hit")]), 1.0);
+    assert_eq!(total(&m, cache, &[("outcome", "bypass")]), 0.0);
+    let invalidations = "console_auth_cache_invalidations_total";
+    assert!(total(&m, invalidations, &[("source", "local")]) >= 1.0);
+    if crate::helpers::backend() == "postgres" {
+        // The listener connected once, and heard this instance's own NOTIFYs.
+        assert_eq!(total(&m, invalidations, &[("source", "reconnect")]), 1.0);
+        assert!(total(&m, invalidations, &[("source", "notify")]) >= 1.0);
+    }
     assert_eq!(total(&m, "console_job_rounds_total", &[]), 1.0);
     assert_eq!(
         total(&m, "console_job_failures_total", &[]),

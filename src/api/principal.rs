@@ -151,7 +151,7 @@ async fn authenticate_request(
                 if outcome.is_ok() {
                     touch_in_background(app, ticket, key, resolved, now, ip);
                 }
-                return conclude(req, app, identified, None, peer, now, outcome);
+                return conclude(req, app, identified, None, peer, now, outcome).await;
             }
         }
     }
@@ -178,12 +178,12 @@ async fn authenticate_request(
         }
         acting
     });
-    conclude(req, app, identified, alert, peer, now, outcome)
+    conclude(req, app, identified, alert, peer, now, outcome).await
 }
 
 /// What every answer shares, from the cache or the database: the usage and the API limit of a
 /// valid credential, and the used-after-rotation alert.
-fn conclude(
+async fn conclude(
     req: &HttpRequest,
     app: &web::Data<AppState>,
     identified: Option<String>,

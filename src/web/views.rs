@@ -55,6 +55,54 @@ impl CredentialLists {
     }
 }
 
+/// A moment as a page shows it: in words relative to now ("in 3 days", "2 hours ago", or the
+/// date when it is more than a month away), with the exact UTC time for the `<time>` element's
+/// `datetime` and `title`. Render it with `m::when` from `partials/macros.html`, which also gives
+/// the one wording for a moment that never was ("never").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct When {
+    /// `2026-12-01T09:30:00Z`: the `datetime` attribute.
+    pub iso: String,
+    /// `2026-12-01 09:30 UTC`: the tooltip, and what copy-and-paste users want.
+    pub exact: String,
+    /// `in 3 days`, `2 hours ago`, `just now`, `on 14 Mar 2027`.
+    pub words: String,
+}
+
+impl When {
+    pub fn at(t: NaiveDateTime, now: NaiveDateTime) -> Self {
+        Self {
+            iso: t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            exact: t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            words: relative_words(t, now),
+        }
+    }
+
+    /// `None` stays `None`: the macro says "never".
+    pub fn of(t: Option<NaiveDateTime>, now: NaiveDateTime) -> Option<Self> {
+        t.map(|t| Self::at(t, now))
+    }
+}
+
+/// "in 5 minutes" / "5 minutes ago" up to 30 days either way; further away, the date itself.
+fn relative_words(t: NaiveDateTime, now: NaiveDateTime) -> String {
+    let secs = (t - now).num_seconds();
+    let span = secs.unsigned_abs();
+    let (n, unit) = match span {
+        0..=59 => return "just now".into(),
+        60..=3599 => (span / 60, "minute"),
+        3600..=86_399 => (span / 3600, "hour"),
+        86_400..=2_591_999 => (span / 86_400, "day"),
+        _ => return format!("on {}", t.format("%-d %b %Y")),
+    };
+    let amount = format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if secs > 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
 pub fn fmt_time(t: Option<NaiveDateTime>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| "never".into())
@@ -123,6 +171,25 @@ impl std::fmt::Display for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_moment_reads_as_words_with_the_exact_time_beside_it() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+            .unwrap()
+            .and_hms_opt(9, 30, 0)
+            .unwrap();
+        let words = |d: chrono::Duration| When::at(now + d, now).words;
+        assert_eq!(words(chrono::Duration::seconds(20)), "just now");
+        assert_eq!(words(chrono::Duration::minutes(-1)), "1 minute ago");
+        assert_eq!(words(chrono::Duration::hours(2)), "in 2 hours");
+        assert_eq!(words(chrono::Duration::days(-3)), "3 days ago");
+        assert_eq!(words(chrono::Duration::days(3)), "in 3 days");
+        assert_eq!(words(chrono::Duration::days(103)), "on 14 Mar 2027");
+        let w = When::at(now, now);
+        assert_eq!(w.iso, "2026-12-01T09:30:00Z");
+        assert_eq!(w.exact, "2026-12-01 09:30 UTC");
+        assert_eq!(When::of(None, now), None);
+    }
 
     #[test]
     fn a_version_survives_the_round_trip_through_a_form() {

@@ -2,8 +2,9 @@
 //! sign-in; a personal access token's life; a Platform API key's life.
 
 use crate::helpers::chrome::{
-    assert_api_accepts, assert_api_refuses, by_testid, chromium, click, count, dates_in,
-    eventually, fill, find, sign_up, testid, text_of, wait_for_path, wait_for_row_status,
+    assert_api_accepts, assert_api_refuses, axe_violations, by_testid, chromium, click, count,
+    dates_in, eventually, fill, find, horizontal_overflow, set_width, sign_up, testid, text_of,
+    wait_for_path, wait_for_row_status, DESKTOP, PHONE,
 };
 use crate::helpers::{email, TestApp, PASSWORD};
 
@@ -209,4 +210,21 @@ async fn admin_api_key_lifecycle_in_a_browser() {
     assert_api_refuses(&app, &key).await;
 
     c.close().await.expect("close browser session");
+}
+
+/// The sign-in page as a visitor sees it, at a laptop's and a phone's width: axe-core finds no
+/// WCAG 2.1 AA violation and nothing makes the page scroll sideways.
+#[actix_web::test]
+async fn the_sign_in_page_is_accessible_at_both_widths() {
+    let app = TestApp::spawn().await;
+    let (_driver, c) = chromium().await;
+    for size in [DESKTOP, PHONE] {
+        set_width(&c, size).await;
+        c.goto(&app.url("/login")).await.expect("open /login");
+        wait_for_path(&c, "/login").await;
+        let violations = axe_violations(&c).await;
+        assert!(violations.is_empty(), "at {size:?}: {violations:#?}");
+        let (over, culprits) = horizontal_overflow(&c).await;
+        assert!(over <= 0, "at {size:?} the page is {over} px too wide: {culprits:?}");
+    }
 }

@@ -15,14 +15,14 @@ use crate::error::AppError;
 use crate::services::account;
 use crate::web::context::Member;
 use crate::web::page::{render, FlashKind, Shell};
-use crate::web::views::fmt_time;
+use crate::web::views::When;
 
 pub struct SessionRow {
     pub id: String,
     pub device: String,
     pub ip: String,
-    pub signed_in: String,
-    pub last_active: String,
+    pub signed_in: When,
+    pub last_active: When,
     pub is_current: bool,
 }
 
@@ -86,13 +86,13 @@ pub fn device_of(user_agent: &str) -> String {
     }
 }
 
-fn row(s: BrowserSession, mine: Option<&str>) -> SessionRow {
+fn row(s: BrowserSession, mine: Option<&str>, now: chrono::NaiveDateTime) -> SessionRow {
     let is_current = mine.is_some() && s.state_text(SESSION_REF_KEY).as_deref() == mine;
     SessionRow {
         device: device_of(s.user_agent.as_deref().unwrap_or("")),
         ip: s.ip.clone().unwrap_or_default(),
-        signed_in: fmt_time(Some(s.created_at)),
-        last_active: fmt_time(s.last_seen_at.or(Some(s.created_at))),
+        signed_in: When::at(s.created_at, now),
+        last_active: When::at(s.last_seen_at.unwrap_or(s.created_at), now),
         is_current,
         id: s.id,
     }
@@ -100,10 +100,11 @@ fn row(s: BrowserSession, mine: Option<&str>) -> SessionRow {
 
 async fn show(m: Member, shell: Shell, session: Session) -> Result<HttpResponse, AppError> {
     let mine = session::session_ref(&session);
+    let now = m.app.clock.now();
     let sessions = account::sessions(&m.app.db, &m.me.user)
         .await?
         .into_iter()
-        .map(|s| row(s, mine.as_deref()))
+        .map(|s| row(s, mine.as_deref(), now))
         .collect();
     render(&SessionsPage { shell, sessions })
 }

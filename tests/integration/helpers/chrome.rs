@@ -307,3 +307,76 @@ pub async fn assert_api_refuses(app: &TestApp, secret: &str) {
     assert_eq!(r.status, 401, "GET /v4/user/me must be refused: {}", r.body);
     assert_eq!(r.code(), "invalid_credential", "{}", r.body);
 }
+
+/// The two widths every page is checked at: a laptop and a phone (iPhone 12-15 portrait).
+pub const DESKTOP: (u32, u32) = (1280, 900);
+pub const PHONE: (u32, u32) = (390, 844);
+
+/// Resizes the browser window so the page's viewport is `width` CSS pixels wide (headless
+/// Chromium has no window frame, so the window size is the viewport).
+pub async fn set_width(c: &Client, (width, height): (u32, u32)) {
+    c.set_window_size(width, height)
+        .await
+        .unwrap_or_else(|e| panic!("resize the window to {width}x{height}: {e}"));
+}
+
+/// axe-core's source, installed by tests/axe/setup.sh from its lock file.
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/axe/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "axe-core is missing at {} ({e}); run `bash tests/axe/setup.sh` (scripts/test does)",
+                path.display()
+            )
+        })
+    })
+}
+
+/// Runs axe-core (WCAG 2.0/2.1 A and AA rules) on the current page and returns one line per
+/// violation: the rule, its impact and the CSS targets of the offending nodes. Empty when the
+/// page passes.
+pub async fn axe_violations(c: &Client) -> Vec<String> {
+    c.execute(axe_source(), vec![])
+        .await
+        .expect("inject axe-core into the page");
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+          .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+                 v.nodes.map(n => n.target.join(' ')).join(' | '))))
+          .catch(e => done(['axe-core failed: ' + e]));
+    "#;
+    let out = c
+        .execute_async(script, vec![])
+        .await
+        .expect("run axe-core");
+    serde_json::from_value(out).expect("axe-core's violations as a list of strings")
+}
+
+/// How much wider than the viewport the page is, in CSS pixels (0 when it fits: no sideways
+/// scrolling), and the widest offending elements for the failure message.
+pub async fn horizontal_overflow(c: &Client) -> (i64, Vec<String>) {
+    let out = c
+        .execute(
+            r#"
+            const vw = window.innerWidth;
+            const over = document.documentElement.scrollWidth - vw;
+            const culprits = [];
+            for (const el of document.querySelectorAll('body *')) {
+              const r = el.getBoundingClientRect();
+              if (r.right > vw + 1 && r.width > 0) {
+                culprits.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                  (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '') +
+                  ' right=' + Math.round(r.right));
+              }
+            }
+            return [over, culprits.slice(0, 8)];
+            "#,
+            vec![],
+        )
+        .await
+        .expect("measure the page width");
+    serde_json::from_value(out).expect("overflow and culprits")
+}

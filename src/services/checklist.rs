@@ -195,9 +195,7 @@ pub struct Facts {
 
 /// The viewer's checklist at `now`.
 pub async fn for_viewer(db: &Db, viewer: User, now: NaiveDateTime) -> Result<Checklist, AppError> {
-    let facts = db
-        .run(move |conn| gather(conn, viewer, now))
-        .await?;
+    let facts = db.run(move |conn| gather(conn, viewer, now)).await?;
     Ok(assess(&facts, now))
 }
 
@@ -362,7 +360,11 @@ fn require_invitation(viewer: &User, c: &CompanyFacts) -> Item {
     Item::attention(
         "require-invitation",
         TITLE,
-        "Anyone with a confirmed address at your company's domains can join without an invitation.",
+        if c.company.domains().is_empty() {
+            "Once you claim a domain, anyone with a confirmed address there joins without an invitation."
+        } else {
+            "Anyone with a confirmed address at your company's domains joins without an invitation."
+        },
         fix,
     )
 }
@@ -437,11 +439,7 @@ fn inactive_members(viewer: &User, c: &CompanyFacts, now: NaiveDateTime) -> Item
 fn admins(c: &CompanyFacts) -> Item {
     const TITLE: &str = "A few admins, not many";
     let people = c.members.len();
-    let admins = c
-        .members
-        .iter()
-        .filter(|u| u.role() == Role::Admin)
-        .count();
+    let admins = c.members.iter().filter(|u| u.role() == Role::Admin).count();
     let privileged = c.members.iter().filter(|u| u.role().is_admin()).count();
     let allowed = SMALL_TEAM_PRIVILEGED.max(people / PRIVILEGED_SHARE);
     if people >= 2 && admins == 0 {
@@ -646,7 +644,10 @@ fn two_factor(p: &PersonalFacts) -> Item {
     )
 }
 
-fn token_names(tokens: &[&PersonalAccessToken], href: fn(&PersonalAccessToken) -> String) -> Vec<Named> {
+fn token_names(
+    tokens: &[&PersonalAccessToken],
+    href: fn(&PersonalAccessToken) -> String,
+) -> Vec<Named> {
     tokens
         .iter()
         .map(|t| Named {
@@ -693,7 +694,11 @@ fn own_expiring(working: &[&PersonalAccessToken], now: NaiveDateTime) -> Item {
         format!(
             "{} within {WARN_DAYS} days; regenerate {} still in use.",
             plural(soon.len(), "token expires", "tokens expire"),
-            if soon.len() == 1 { "it if it is" } else { "those" }
+            if soon.len() == 1 {
+                "it if it is"
+            } else {
+                "those"
+            }
         ),
         match soon.as_slice() {
             [t] => link(regenerate(t), format!("Regenerate “{}”", t.name)),
@@ -899,7 +904,10 @@ mod tests {
         assert!(fields.contains(&("require_invitation", "on".into())));
         assert!(matches!(
             &item(&list, "two-factor-required").fix,
-            Some(Fix::Switch { action: paths::COMPANY_TWO_FACTOR, .. })
+            Some(Fix::Switch {
+                action: paths::COMPANY_TWO_FACTOR,
+                ..
+            })
         ));
 
         let mut on = c;
@@ -957,7 +965,9 @@ mod tests {
         let admin = person(&c, "ari", Role::Admin, Some(0));
         let list = assess(&facts(admin.clone(), c, vec![admin]), at(1));
         assert!(item(&list, "sso").summary.contains("Only the owner"));
-        assert!(item(&list, "token-lifetime").summary.contains("Only the owner"));
+        assert!(item(&list, "token-lifetime")
+            .summary
+            .contains("Only the owner"));
     }
 
     #[test]

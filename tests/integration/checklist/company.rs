@@ -34,7 +34,12 @@ async fn the_owner_sees_the_company_checklist_first_with_a_count_of_what_is_done
     assert!(ids.contains(&"two-factor".to_owned()));
     // The checklist comes before the other sections.
     let checklist_at = html.find("data-testid=\"checklist\"").expect("checklist");
-    assert!(checklist_at < html.find("data-testid=\"meeting-types").expect("meeting types"));
+    assert!(
+        checklist_at
+            < html
+                .find("data-testid=\"meeting-types")
+                .expect("meeting types")
+    );
     let done = checks(&html).iter().filter(|(_, s)| s == "ok").count();
     assert!(done < ids.len(), "a new company has things to do");
     assert!(
@@ -80,11 +85,23 @@ async fn an_admin_may_flip_the_switches_and_a_member_is_refused() {
     let app = TestApp::spawn().await;
     let owner = sign_up(&app, "Roles KG", "Olga Owner", &email("olga")).await;
     let admin_email = email("ari");
-    add_user(&app, &owner.company_id, "Ari Admin", &admin_email, Role::Admin);
+    add_user(
+        &app,
+        &owner.company_id,
+        "Ari Admin",
+        &admin_email,
+        Role::Admin,
+    );
     let admin = app.browser();
     admin.sign_in(&admin_email).await;
     let member_email = email("max");
-    add_user(&app, &owner.company_id, "Max Member", &member_email, Role::Member);
+    add_user(
+        &app,
+        &owner.company_id,
+        "Max Member",
+        &member_email,
+        Role::Member,
+    );
     let member = app.browser();
     member.sign_in(&member_email).await;
 
@@ -101,15 +118,27 @@ async fn an_admin_may_flip_the_switches_and_a_member_is_refused() {
         .await
         .assert_redirect("/settings/company");
     assert!(company(&app, &owner.company_id).require_invitation);
-    assert_eq!(state(&dashboard(&owner.browser).await, "require-invitation"), "ok");
+    assert_eq!(
+        state(&dashboard(&owner.browser).await, "require-invitation"),
+        "ok"
+    );
 }
 
 #[actix_web::test]
 async fn a_member_silent_for_ninety_days_is_listed_until_offboarded() {
     let app = TestApp::spawn().await;
     let owner = sign_up(&app, "Quiet KG", "Olga Owner", &email("olga")).await;
-    let quiet = add_user(&app, &owner.company_id, "Quinn Quiet", &email("quinn"), Role::Member);
-    assert_eq!(state(&dashboard(&owner.browser).await, "inactive-members"), "ok");
+    let quiet = add_user(
+        &app,
+        &owner.company_id,
+        "Quinn Quiet",
+        &email("quinn"),
+        Role::Member,
+    );
+    assert_eq!(
+        state(&dashboard(&owner.browser).await, "inactive-members"),
+        "ok"
+    );
 
     days_pass(&app, 91);
     let html = dashboard(&owner.browser).await;
@@ -117,8 +146,14 @@ async fn a_member_silent_for_ninety_days_is_listed_until_offboarded() {
     let listed = item(&html, "inactive-members");
     assert!(listed.contains("Quinn Quiet"), "{listed}");
     assert!(listed.contains(&format!("href=\"/settings/members/{}/offboard\"", quiet.id)));
-    assert!(!listed.contains("Olga Owner"), "the viewer is here, so never inactive");
-    assert!(listed.contains("href=\"/settings/members\""), "the fix: review members");
+    assert!(
+        !listed.contains("Olga Owner"),
+        "the viewer is here, so never inactive"
+    );
+    assert!(
+        listed.contains("href=\"/settings/members\""),
+        "the fix: review members"
+    );
 
     let r = owner
         .browser
@@ -127,9 +162,18 @@ async fn a_member_silent_for_ninety_days_is_listed_until_offboarded() {
             &[("transfer_to", &owner.id)],
         )
         .await;
-    assert!(r.status == 303 || r.status == 200, "offboarding: {}", r.body);
+    assert!(
+        r.status == 303 || r.status == 200,
+        "offboarding: {}",
+        r.body
+    );
     let html = dashboard(&owner.browser).await;
-    assert_eq!(state(&html, "inactive-members"), "ok", "{}", item(&html, "inactive-members"));
+    assert_eq!(
+        state(&html, "inactive-members"),
+        "ok",
+        "{}",
+        item(&html, "inactive-members")
+    );
 }
 
 #[actix_web::test]
@@ -137,7 +181,13 @@ async fn with_members_but_no_admin_the_owner_is_asked_to_choose_one() {
     let app = TestApp::spawn().await;
     let owner = sign_up(&app, "Admin KG", "Olga Owner", &email("olga")).await;
     assert_eq!(state(&dashboard(&owner.browser).await, "admins"), "ok");
-    let max = add_user(&app, &owner.company_id, "Max Member", &email("max"), Role::Member);
+    let max = add_user(
+        &app,
+        &owner.company_id,
+        "Max Member",
+        &email("max"),
+        Role::Member,
+    );
     let html = dashboard(&owner.browser).await;
     assert_eq!(state(&html, "admins"), "attention");
     assert!(item(&html, "admins").contains("href=\"/settings/members\""));
@@ -158,18 +208,30 @@ async fn an_unused_token_is_listed_until_revoked() {
     let app = TestApp::spawn().await;
     let owner = sign_up(&app, "Idle KG", "Olga Owner", &email("olga")).await;
     let max_email = email("max");
-    let max = add_user(&app, &owner.company_id, "Max Member", &max_email, Role::Member);
+    let max = add_user(
+        &app,
+        &owner.company_id,
+        "Max Member",
+        &max_email,
+        Role::Member,
+    );
     let member = app.browser();
     member.sign_in(&max_email).await;
     member.create_pat("Old sync", "90").await;
-    assert_eq!(state(&dashboard(&owner.browser).await, "unused-credentials"), "ok");
+    assert_eq!(
+        state(&dashboard(&owner.browser).await, "unused-credentials"),
+        "ok"
+    );
 
     days_pass(&app, 31);
     let html = dashboard(&owner.browser).await;
     assert_eq!(state(&html, "unused-credentials"), "attention");
     let listed = item(&html, "unused-credentials");
     assert!(listed.contains("Old sync (Max Member)"), "{listed}");
-    assert!(listed.contains("unused_for=30"), "the fix: the inventory, filtered");
+    assert!(
+        listed.contains("unused_for=30"),
+        "the fix: the inventory, filtered"
+    );
     // The member sees the same token among their own items.
     assert_eq!(state(&dashboard(&member).await, "own-unused"), "attention");
 
@@ -178,7 +240,10 @@ async fn an_unused_token_is_listed_until_revoked() {
         .post_form(&format!("/integrations/api/tokens/{id}/revoke"), &[])
         .await
         .assert_status(303);
-    assert_eq!(state(&dashboard(&owner.browser).await, "unused-credentials"), "ok");
+    assert_eq!(
+        state(&dashboard(&owner.browser).await, "unused-credentials"),
+        "ok"
+    );
     assert_eq!(state(&dashboard(&member).await, "own-unused"), "ok");
 }
 
@@ -197,7 +262,10 @@ async fn an_api_key_about_to_expire_needs_attention_until_revoked() {
         .post_form(&format!("/admin/api-keys/{id}/revoke"), &[])
         .await
         .assert_status(303);
-    assert_eq!(state(&dashboard(&owner.browser).await, "expiring-credentials"), "ok");
+    assert_eq!(
+        state(&dashboard(&owner.browser).await, "expiring-credentials"),
+        "ok"
+    );
 }
 
 #[actix_web::test]
@@ -212,7 +280,10 @@ async fn a_maximum_token_lifetime_satisfies_the_expiry_policy_item() {
         .browser
         .post_form(
             "/settings/company/credential-policy",
-            &[("max_pat_lifetime_days", "90"), ("members_may_create_pats", "on")],
+            &[
+                ("max_pat_lifetime_days", "90"),
+                ("members_may_create_pats", "on"),
+            ],
         )
         .await
         .assert_status(303);
@@ -234,7 +305,9 @@ async fn a_claimed_domain_needs_attention_until_its_dns_record_proves_it() {
     .await;
     assert_eq!(state(&dashboard(&owner.browser).await, "domains"), "ok");
     let domain = random_domain("proof");
-    claim(&owner.browser, "Proof KG", &domain).await.assert_status(303);
+    claim(&owner.browser, "Proof KG", &domain)
+        .await
+        .assert_status(303);
     let html = dashboard(&owner.browser).await;
     assert_eq!(state(&html, "domains"), "attention");
     assert!(item(&html, "domains").contains(&domain));

@@ -29,7 +29,9 @@ async fn sign_in(c: &Client, app: &TestApp, address: &str) {
 async fn assert_fits_and_passes_axe(c: &Client, app: &TestApp, who: &str) {
     for size in [DESKTOP, PHONE] {
         set_width(c, size).await;
-        c.goto(&app.url("/dashboard")).await.expect("open /dashboard");
+        c.goto(&app.url("/dashboard"))
+            .await
+            .expect("open /dashboard");
         wait_for_path(c, "/dashboard").await;
         assert!(text_of(c, "checklist-progress").await.ends_with("done"));
         let violations = axe_violations(c).await;
@@ -47,8 +49,17 @@ async fn the_dashboard_checklist_is_accessible_for_owner_and_member_at_both_widt
     let app = TestApp::spawn().await;
     let owner = sign_up(&app, "Browser Check KG", "Olga Owner", &email("olga")).await;
     let max_email = email("max");
-    add_user(&app, &owner.company_id, "Max Member", &max_email, Role::Member);
-    owner.browser.create_pat("A token with a rather long name for a phone", "7").await;
+    add_user(
+        &app,
+        &owner.company_id,
+        "Max Member",
+        &max_email,
+        Role::Member,
+    );
+    owner
+        .browser
+        .create_pat("A token with a rather long name for a phone", "7")
+        .await;
     // Someone silent for months, so the owner's list also shows names with dates.
     days_pass(&app, 91);
 
@@ -60,7 +71,9 @@ async fn the_dashboard_checklist_is_accessible_for_owner_and_member_at_both_widt
 
     // One click turns Require Invitation on; the item then says it is done.
     set_width(&c, PHONE).await;
-    c.goto(&app.url("/dashboard")).await.expect("open /dashboard");
+    c.goto(&app.url("/dashboard"))
+        .await
+        .expect("open /dashboard");
     let fix = c
         .find(fantoccini::Locator::Css(
             "li[data-check=\"require-invitation\"] [data-testid=\"check-fix\"]",
@@ -69,7 +82,9 @@ async fn the_dashboard_checklist_is_accessible_for_owner_and_member_at_both_widt
         .expect("the switch");
     fix.click().await.expect("press it");
     wait_for_path(&c, "/settings/company").await;
-    c.goto(&app.url("/dashboard")).await.expect("open /dashboard");
+    c.goto(&app.url("/dashboard"))
+        .await
+        .expect("open /dashboard");
     let item = c
         .find(fantoccini::Locator::Css(
             "li[data-check=\"require-invitation\"]",

@@ -21,7 +21,13 @@ async fn a_member_sees_only_their_own_items_and_none_of_the_company() {
     let app = TestApp::spawn().await;
     let owner = sign_up(&app, "Own KG", "Olga Owner", &email("olga")).await;
     let max_email = email("max");
-    add_user(&app, &owner.company_id, "Max Member", &max_email, Role::Member);
+    add_user(
+        &app,
+        &owner.company_id,
+        "Max Member",
+        &max_email,
+        Role::Member,
+    );
     let member = app.browser();
     member.sign_in(&max_email).await;
 
@@ -29,7 +35,10 @@ async fn a_member_sees_only_their_own_items_and_none_of_the_company() {
     let ids: Vec<String> = checks(&html).into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, PERSONAL_ITEMS);
     assert!(!html.contains("data-testid=\"checklist-company\""));
-    assert!(!html.contains("check-fix-form"), "no company switch for a member");
+    assert!(
+        !html.contains("check-fix-form"),
+        "no company switch for a member"
+    );
     assert!(item(&html, "sign-in").contains("with your password"));
     assert!(html.contains("<strong>4 of 5</strong> done"), "{html}");
 
@@ -69,12 +78,14 @@ async fn tokens_about_to_expire_or_without_expiry_need_attention_until_dealt_wit
     let forever = pat_id(&app, &owner.id, "Forever");
     let html = dashboard(b).await;
     assert_eq!(state(&html, "own-expiring"), "attention");
-    assert!(item(&html, "own-expiring")
-        .contains(&format!("href=\"/integrations/api/tokens/{weekly}/regenerate\"")));
+    assert!(item(&html, "own-expiring").contains(&format!(
+        "href=\"/integrations/api/tokens/{weekly}/regenerate\""
+    )));
     assert_eq!(state(&html, "own-no-expiry"), "attention");
     assert!(item(&html, "own-no-expiry").contains("Forever"));
-    assert!(item(&html, "own-no-expiry")
-        .contains(&format!("href=\"/integrations/api/tokens/{forever}/regenerate\"")));
+    assert!(item(&html, "own-no-expiry").contains(&format!(
+        "href=\"/integrations/api/tokens/{forever}/regenerate\""
+    )));
     // The expiring list below stays, with its exact date on hover.
     assert!(html.contains("id=\"expiring-credentials\""));
     assert!(html.contains("<time datetime="));

@@ -203,7 +203,9 @@ fn sees_company(viewer: &User) -> bool {
     authorize(Actor::Member(viewer), Action::ViewAdminArea).is_ok()
 }
 
-/// Every fact the checklist needs, in one closure on one connection.
+/// Every fact the checklist needs, in one closure on one connection. Plain reads, not one
+/// snapshot: a write between two of them can make the page a moment out of date, never wrong on
+/// the next load, and a write transaction here would queue behind writers on SQLite.
 pub fn gather(
     conn: &mut DbConnection,
     viewer: User,

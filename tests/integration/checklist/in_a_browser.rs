@@ -1,4 +1,4 @@
-//! The dashboard with its checklist in headless Chromium, as the owner and as a member, at a
+//! The dashboard with its checklist in headless Chromium, as owner, admin and member, at a
 //! laptop's and a phone's width: no axe-core violation, nothing wider than the screen, and the
 //! one-click switch works without JavaScript's help.
 
@@ -45,7 +45,7 @@ async fn assert_fits_and_passes_axe(c: &Client, app: &TestApp, who: &str) {
 }
 
 #[actix_web::test]
-async fn the_dashboard_checklist_is_accessible_for_owner_and_member_at_both_widths() {
+async fn the_dashboard_checklist_is_accessible_for_owner_admin_and_member_at_both_widths() {
     let app = TestApp::spawn().await;
     let owner = sign_up(&app, "Browser Check KG", "Olga Owner", &email("olga")).await;
     let max_email = email("max");
@@ -55,6 +55,14 @@ async fn the_dashboard_checklist_is_accessible_for_owner_and_member_at_both_widt
         "Max Member",
         &max_email,
         Role::Member,
+    );
+    let ari_email = email("ari");
+    add_user(
+        &app,
+        &owner.company_id,
+        "Ari Admin",
+        &ari_email,
+        Role::Admin,
     );
     owner
         .browser
@@ -96,6 +104,12 @@ async fn the_dashboard_checklist_is_accessible_for_owner_and_member_at_both_widt
         Some("ok")
     );
     c.close().await.expect("close owner's browser");
+
+    let (_driver, c) = chromium().await;
+    sign_in(&c, &app, &ari_email).await;
+    assert_eq!(count(&c, &testid("checklist-company")).await, 1);
+    assert_fits_and_passes_axe(&c, &app, "admin").await;
+    c.close().await.expect("close admin's browser");
 
     let (_driver, c) = chromium().await;
     sign_in(&c, &app, &max_email).await;

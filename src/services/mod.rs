@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod checklist;
 pub mod credential_inventory;
 pub mod credential_policy;
 pub mod credentials;

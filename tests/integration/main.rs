@@ -13,6 +13,7 @@ mod api;
 mod auth_cache;
 mod bad_input;
 mod browser;
+mod checklist;
 mod concurrent_writes;
 mod db_outage;
 mod domains;

@@ -225,6 +225,9 @@ async fn the_sign_in_page_is_accessible_at_both_widths() {
         let violations = axe_violations(&c).await;
         assert!(violations.is_empty(), "at {size:?}: {violations:#?}");
         let (over, culprits) = horizontal_overflow(&c).await;
-        assert!(over <= 0, "at {size:?} the page is {over} px too wide: {culprits:?}");
+        assert!(
+            over <= 0,
+            "at {size:?} the page is {over} px too wide: {culprits:?}"
+        );
     }
 }

@@ -166,7 +166,7 @@ async fn team_flow_in_a_browser() {
     let preview = text_of(&owner, "preview-sessions").await;
     assert_eq!(
         preview,
-        "Nina New is signed in on 1 device or browser now; it is signed out."
+        "Nina New is signed in on 1 device or browser right now and is signed out there."
     );
     let summary = by_testid(&owner, "offboard-preview")
         .await

@@ -41,7 +41,9 @@ async fn the_preview_lists_everything_that_will_happen_and_changes_nothing() {
     assert!(html.contains("becomes <code>/intro-2</code>"));
     assert_eq!(
         testid_text(html, "preview-sessions").as_deref(),
-        Some("Leo is signed in on 2 devices or browsers now; all are signed out.")
+        Some(
+            "Leo is signed in on 2 devices or browsers right now and is signed out of all of them."
+        )
     );
     // Nothing happened yet.
     assert_eq!(status_of(&app, &leaver_id), "active");

@@ -68,6 +68,71 @@ text_enum! {
 }
 
 impl AuditKind {
+    /// The event in words, as the audit log shows it (filters and the CSV keep `as_str`).
+    /// Exhaustive, so a new kind cannot reach the log without a name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SignInSucceeded => "Signed in",
+            Self::SignInFailed => "Failed sign-in",
+            Self::SignedOut => "Signed out",
+            Self::SignedUp => "Signed up",
+            Self::RateLimited => "Too many attempts",
+            Self::PatCreated => "Token created",
+            Self::PatRevoked => "Token revoked",
+            Self::ApiKeyCreated => "API key created",
+            Self::ApiKeyDeactivated => "API key deactivated",
+            Self::ApiKeyActivated => "API key activated",
+            Self::ApiKeyRevoked => "API key revoked",
+            Self::UserCreated => "Member created",
+            Self::UserUpdated => "Member updated",
+            Self::MemberOffboarded => "Member offboarded",
+            Self::SessionsEnded => "Signed out everywhere",
+            Self::RoleChanged => "Role changed",
+            Self::OwnershipTransferred => "Ownership transferred",
+            Self::InvitationSent => "Invitation sent",
+            Self::InvitationResent => "Invitation sent again",
+            Self::InvitationAccepted => "Invitation accepted",
+            Self::InvitationRevoked => "Invitation revoked",
+            Self::SettingsChanged => "Company settings changed",
+            Self::SignInBreakGlass => "Emergency sign-in (SSO bypassed)",
+            Self::IdentityLinked => "SSO identity linked",
+            Self::IdentityUnlinked => "SSO identity unlinked",
+            Self::SsoConfigChanged => "SSO settings changed",
+            Self::TwoFactorEnrolmentStarted => "Two-factor setup started",
+            Self::TwoFactorEnabled => "Two-factor turned on",
+            Self::TwoFactorDisabled => "Two-factor turned off",
+            Self::TwoFactorSucceeded => "Two-factor code accepted",
+            Self::TwoFactorFailed => "Wrong two-factor code",
+            Self::TwoFactorRecoveryCodeUsed => "Recovery code used",
+            Self::SessionEnded => "Session ended",
+            Self::ProfileUpdated => "Profile updated",
+            Self::PasswordResetRequested => "Password reset requested",
+            Self::PasswordReset => "Password reset",
+            Self::PasswordChanged => "Password changed",
+            Self::EmailVerified => "Email address confirmed",
+            Self::EmailChanged => "Email address changed",
+            Self::DomainVerified => "Domain verified",
+            Self::PatRegenerated => "Token regenerated",
+            Self::ApiKeyRegenerated => "API key regenerated",
+            Self::CredentialUsedAfterRotation => "Replaced credential used",
+            Self::CredentialReportedLeaked => "Credential reported leaked",
+            Self::CredentialPolicyChanged => "Credential policy changed",
+            Self::PatRevokedByAdmin => "Token revoked by an admin",
+            Self::ScimSettingsChanged => "Provisioning settings changed",
+            Self::ScimSecretGenerated => "Provisioning secret created",
+            Self::ScimSecretRevoked => "Provisioning secret revoked",
+            Self::UserReactivated => "Member reactivated",
+            Self::UserExported => "Personal data exported",
+            Self::WebhookCreated => "Webhook created",
+            Self::WebhookUpdated => "Webhook changed",
+            Self::WebhookDeleted => "Webhook deleted",
+            Self::WebhookSecretRotated => "Webhook secret replaced",
+            Self::WebhookTestSent => "Webhook test sent",
+            Self::WebhookRedelivered => "Webhook delivery repeated",
+            Self::WebhookDisabled => "Webhook turned off",
+        }
+    }
+
     /// Whether an event of this kind can change what a PAT or API key resolves to (revoked,
     /// expiry, the user's status, role, profile or company): the credential cache is then
     /// invalidated everywhere (`auth::credential_cache`). Exhaustive on purpose: a new kind
@@ -160,5 +225,22 @@ text_enum! {
     pub enum CredentialKind {
         Pat => "pat",
         ApiKey => "api_key",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditKind;
+
+    #[test]
+    fn every_audit_kind_has_its_own_name_in_words() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in AuditKind::ALL {
+            let label = kind.label();
+            assert!(seen.insert(label), "{label} named twice");
+            assert!(!label.contains('.') && !label.contains('_'), "{label}");
+            assert!(label.starts_with(char::is_uppercase), "{label}");
+        }
+        assert_eq!(AuditKind::SignInFailed.label(), "Failed sign-in");
     }
 }

@@ -38,6 +38,7 @@ pub struct OffboardingReport {
     pub stopped_tokens: Vec<StoppedToken>,
     /// Who received the leaver's work (and is told what stopped), and who left.
     pub receiver_email: String,
+    pub receiver_name: String,
     pub leaver_name: String,
 }
 
@@ -223,6 +224,7 @@ pub fn offboard_in(conn: &mut Tx<'_>, job: &Offboarding) -> Result<OffboardingRe
         })
         .collect();
     report.receiver_email = receiver.email.clone();
+    report.receiver_name = receiver.name.clone();
     report.leaver_name = leaver_now.name.clone();
     report.tokens_revoked = PersonalAccessToken::revoke_all_of(conn, &leaver.id)?;
     for token in &stopped {

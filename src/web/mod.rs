@@ -16,6 +16,7 @@ pub mod sign_in;
 pub mod sso;
 pub mod two_factor_sign_in;
 pub mod usage_view;
+pub mod user_agent;
 pub mod views;
 
 use crate::auth::session::CurrentUser;

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::audit_events;
+use crate::db::schema::{audit_events, personal_access_tokens, platform_api_keys};
 use crate::db::DbConnection;
 use crate::domain::{AuditEventId, AuditKind, CompanyId};
 
@@ -82,6 +82,34 @@ impl AuditEvent {
             .offset(offset)
             .load(conn)?;
         Ok((rows, total))
+    }
+
+    /// The names of the tokens and API keys of the company that `ids` name, for the log to say
+    /// "token ‘CI’" instead of an id: (id, "token ‘CI’"). Ids of anything else are left out.
+    pub fn credential_names(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        ids: &[String],
+    ) -> QueryResult<Vec<(String, String)>> {
+        let tokens: Vec<(String, String)> = personal_access_tokens::table
+            .inner_join(crate::db::schema::users::table)
+            .filter(crate::db::schema::users::company_id.eq(company))
+            .filter(personal_access_tokens::id.eq_any(ids))
+            .select((personal_access_tokens::id, personal_access_tokens::name))
+            .load(conn)?;
+        let keys: Vec<(String, String)> = platform_api_keys::table
+            .filter(platform_api_keys::company_id.eq(company))
+            .filter(platform_api_keys::id.eq_any(ids))
+            .select((platform_api_keys::id, platform_api_keys::name))
+            .load(conn)?;
+        Ok(tokens
+            .into_iter()
+            .map(|(id, name)| (id, format!("token ‘{name}’")))
+            .chain(
+                keys.into_iter()
+                    .map(|(id, name)| (id, format!("API key ‘{name}’"))),
+            )
+            .collect())
     }
 
     pub fn of_kind(conn: &mut DbConnection, kind: AuditKind) -> QueryResult<Vec<Self>> {

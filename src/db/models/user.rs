@@ -119,6 +119,27 @@ impl User {
         Ok((page, total))
     }
 
+    /// How many of the people `search_in_company` finds were removed (offboarded): the members
+    /// page counts them apart from the people who still belong to the company.
+    pub fn count_removed_matching(
+        conn: &mut DbConnection,
+        company: &CompanyId,
+        query: &SearchText,
+    ) -> QueryResult<i64> {
+        let pattern = query.contains_pattern();
+        users::table
+            .filter(users::company_id.eq(company))
+            .filter(users::status.eq(UserStatus::Removed))
+            .filter(
+                lower(users::name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern).escape('\\')),
+            )
+            .count()
+            .get_result(conn)
+    }
+
     /// Active members of the company, by name.
     pub fn active_in_company(
         conn: &mut DbConnection,

@@ -15,7 +15,8 @@ use crate::paths;
 use crate::services::audit::AuditKind;
 use crate::web::context::Member;
 use crate::web::page::{render, Shell};
-use crate::web::views::fmt_time;
+use crate::web::user_agent::device_of;
+use crate::web::views::{fmt_time, When};
 
 const PAGE_SIZE: i64 = 50;
 const CSV_LIMIT: i64 = 100_000;
@@ -70,14 +71,34 @@ impl AuditQuery {
     }
 }
 
+/// A person, token or thing as the log names it, with its id (or full text) for the tooltip.
+pub struct Named {
+    pub label: String,
+    /// The id or raw value behind `label`; empty when the label is all there is.
+    pub title: String,
+}
+
+impl Named {
+    fn plain(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            title: String::new(),
+        }
+    }
+}
+
+/// One event as the page shows it: in words, names instead of ids.
 pub struct EventRow {
-    pub time: String,
-    pub actor: String,
-    pub credential: String,
-    pub kind: String,
-    pub target: String,
+    pub when: When,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub actor: Named,
+    pub target: Named,
+    pub via: Named,
     pub detail: String,
     pub ip: String,
+    /// "Chrome on macOS"; the full header in `user_agent`, shown on demand.
+    pub device: String,
     pub user_agent: String,
 }
 
@@ -103,44 +124,162 @@ struct AuditPage {
     query_string: String,
 }
 
-async fn load(
-    m: &Member,
-    query: &AuditQuery,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<EventRow>, i64, Vec<User>), AppError> {
+/// The events of one selection and what names them: the company's people (by id) and the
+/// names of the credentials the events went through.
+struct Loaded {
+    events: Vec<AuditEvent>,
+    total: i64,
+    people: Vec<User>,
+    credentials: HashMap<String, String>,
+}
+
+async fn load(m: &Member, query: &AuditQuery, limit: i64, offset: i64) -> Result<Loaded, AppError> {
     let (company, filter) = (m.me.company.id.clone(), query.filter());
-    let (events, total, people) = m
-        .app
+    m.app
         .db
         .run(move |conn| {
             let (events, total) = AuditEvent::search(conn, &company, &filter, limit, offset)?;
             let people = User::list_in_company(conn, &company, 10_000, 0)?.0;
-            Ok::<_, AppError>((events, total, people))
+            let mut ids: Vec<String> = events
+                .iter()
+                .filter_map(|e| e.credential_id.clone())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            let credentials = AuditEvent::credential_names(conn, &company, &ids)?
+                .into_iter()
+                .collect();
+            Ok::<_, AppError>(Loaded {
+                events,
+                total,
+                people,
+                credentials,
+            })
         })
-        .await?;
-    let names: HashMap<String, String> = people
+        .await
+}
+
+/// Who is who, by id and by email.
+struct People<'a> {
+    by_id: HashMap<&'a str, &'a User>,
+    by_email: HashMap<&'a str, &'a User>,
+}
+
+impl<'a> People<'a> {
+    fn of(users: &'a [User]) -> Self {
+        Self {
+            by_id: users.iter().map(|u| (u.id.as_str(), u)).collect(),
+            by_email: users.iter().map(|u| (u.email.as_str(), u)).collect(),
+        }
+    }
+
+    fn named(u: &User) -> String {
+        format!("{} ({})", u.name, u.email)
+    }
+
+    fn actor(&self, id: Option<&str>) -> Named {
+        match id {
+            None => Named::plain("—"),
+            Some(id) => match self.by_id.get(id) {
+                Some(u) => Named {
+                    label: u.name.clone(),
+                    title: format!("{} · {id}", u.email),
+                },
+                None => Named {
+                    label: "a former member".into(),
+                    title: id.to_owned(),
+                },
+            },
+        }
+    }
+
+    /// Targets are recorded as a bare user id, as "email (id)", "token CI (id)", or as text:
+    /// the page shows the words and keeps the id for the tooltip.
+    fn target(&self, kind: AuditKind, raw: Option<&str>) -> Named {
+        let raw = raw.map(str::trim).unwrap_or_default();
+        if raw.is_empty() {
+            return Named::plain(if kind == AuditKind::SignInFailed {
+                "unknown account"
+            } else {
+                "—"
+            });
+        }
+        if let Some(u) = self.by_id.get(raw) {
+            return Named {
+                label: Self::named(u),
+                title: raw.to_owned(),
+            };
+        }
+        if looks_like_id(raw) {
+            // An id that names nobody here (any more): never shown bare.
+            let label = if kind == AuditKind::SignInFailed {
+                "unknown account"
+            } else {
+                "a former member"
+            };
+            return Named {
+                label: label.into(),
+                title: raw.to_owned(),
+            };
+        }
+        if let Some((words, id)) = raw
+            .strip_suffix(')')
+            .and_then(|r| r.rsplit_once(" ("))
+            .filter(|(_, id)| looks_like_id(id))
+        {
+            let label = match self.by_email.get(words) {
+                Some(u) => Self::named(u),
+                None => words.to_owned(),
+            };
+            return Named {
+                label,
+                title: id.to_owned(),
+            };
+        }
+        Named::plain(raw)
+    }
+}
+
+/// A stored id (a UUID, as every table key here is).
+fn looks_like_id(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok()
+}
+
+fn event_rows(loaded: Loaded, now: chrono::NaiveDateTime) -> Vec<EventRow> {
+    let people = People::of(&loaded.people);
+    loaded
+        .events
         .iter()
-        .map(|u| (u.id.to_string(), format!("{} <{}>", u.name, u.email)))
-        .collect();
-    let rows = events
-        .into_iter()
-        .map(|e| EventRow {
-            time: fmt_time(Some(e.created_at)),
-            actor: e
-                .actor_id
-                .as_ref()
-                .map(|a| names.get(a).cloned().unwrap_or_else(|| a.clone()))
-                .unwrap_or_else(|| "—".into()),
-            credential: e.credential_id.unwrap_or_default(),
-            kind: e.kind.to_string(),
-            target: e.target.unwrap_or_default(),
-            detail: e.detail.unwrap_or_default(),
-            ip: e.ip.unwrap_or_default(),
-            user_agent: e.user_agent.unwrap_or_default(),
+        .map(|e| {
+            let ua = e.user_agent.clone().unwrap_or_default();
+            EventRow {
+                when: When::at(e.created_at, now),
+                kind: e.kind.as_str(),
+                kind_label: e.kind.label(),
+                actor: people.actor(e.actor_id.as_deref()),
+                target: people.target(e.kind, e.target.as_deref()),
+                via: match &e.credential_id {
+                    None => Named::plain("console"),
+                    Some(id) => Named {
+                        label: loaded
+                            .credentials
+                            .get(id)
+                            .cloned()
+                            .unwrap_or_else(|| "a credential".into()),
+                        title: id.clone(),
+                    },
+                },
+                detail: e.detail.clone().unwrap_or_default(),
+                ip: e.ip.clone().unwrap_or_default(),
+                device: if ua.is_empty() {
+                    String::new()
+                } else {
+                    device_of(&ua)
+                },
+                user_agent: ua,
+            }
         })
-        .collect();
-    Ok((rows, total, people))
+        .collect()
 }
 
 async fn list(
@@ -154,12 +293,13 @@ async fn list(
         .page
         .unwrap_or(1)
         .clamp(1, crate::web::settings::members::MAX_PAGE);
-    let (rows, total, people) = load(&m, &query, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let loaded = load(&m, &query, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let (total, actors) = (loaded.total, loaded.people.clone());
     render(&AuditPage {
         shell,
         section: "audit",
-        rows,
-        actors: people
+        rows: event_rows(loaded, m.now),
+        actors: actors
             .iter()
             .map(|u| Choice {
                 value: u.id.to_string(),
@@ -171,7 +311,7 @@ async fn list(
             .iter()
             .map(|k| Choice {
                 value: k.as_str().into(),
-                label: k.as_str().into(),
+                label: k.label().into(),
                 selected: k.as_str() == query.kind,
             })
             .collect(),
@@ -187,7 +327,12 @@ async fn list(
 async fn export(m: Member, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
     m.require(Action::ViewAdminArea)?;
     let query = query.into_inner().capped();
-    let (rows, _, _) = load(&m, &query, CSV_LIMIT, 0).await?;
+    let Loaded { events, people, .. } = load(&m, &query, CSV_LIMIT, 0).await?;
+    // Raw, machine-readable columns: ids, kinds as stored, the full user agent.
+    let names: HashMap<String, String> = people
+        .iter()
+        .map(|u| (u.id.to_string(), format!("{} <{}>", u.name, u.email)))
+        .collect();
     let mut out = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!("csv: {e}"));
     out.write_record([
@@ -201,18 +346,23 @@ async fn export(m: Member, query: web::Query<AuditQuery>) -> Result<HttpResponse
         "user_agent",
     ])
     .map_err(fail)?;
-    for r in rows {
+    for e in events {
         // A leading = + - @ would be read as a formula by spreadsheets.
         let cell = crate::web::csv_export::safe_cell;
+        let actor = e
+            .actor_id
+            .as_ref()
+            .map(|a| names.get(a).cloned().unwrap_or_else(|| a.clone()))
+            .unwrap_or_else(|| "—".into());
         out.write_record([
-            r.time,
-            cell(r.actor),
-            r.credential,
-            r.kind,
-            cell(r.target),
-            cell(r.detail),
-            r.ip,
-            cell(r.user_agent),
+            fmt_time(Some(e.created_at)),
+            cell(actor),
+            e.credential_id.unwrap_or_default(),
+            e.kind.to_string(),
+            cell(e.target.unwrap_or_default()),
+            cell(e.detail.unwrap_or_default()),
+            e.ip.unwrap_or_default(),
+            cell(e.user_agent.unwrap_or_default()),
         ])
         .map_err(fail)?;
     }

@@ -9,12 +9,12 @@ use serde::Deserialize;
 use crate::authz::{authorize, Action, Actor};
 use crate::db::models::{Invitation, PersonalAccessToken, User};
 use crate::domain::{FieldError, Role, SearchText, UserId};
-use crate::error::AppError;
+use crate::error::{AppError, RefusalKind};
 use crate::paths;
 use crate::services::team;
 use crate::web::context::Member;
-use crate::web::page::{render, FlashKind, FormErrors, Shell};
-use crate::web::views::{fmt_date, fmt_time, Version};
+use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
+use crate::web::views::{Version, When};
 
 pub const PAGE_SIZE: i64 = 25;
 /// Far beyond any real list; keeps `(page - 1) * size` from overflowing.
@@ -26,12 +26,15 @@ pub struct MemberRow {
     pub email: String,
     pub role: String,
     pub status: String,
-    pub joined: String,
-    pub last_sign_in: String,
+    pub joined: When,
+    pub last_sign_in: Option<When>,
     pub active_tokens: i64,
     pub is_me: bool,
-    /// The roles the viewer may set for this member (empty: no role control).
+    /// The roles the select offers: the current one and those the viewer may set. Empty when
+    /// the viewer can change nothing (then the role is plain text, not a one-option select).
     pub role_choices: Vec<&'static str>,
+    /// Why the last role change for this person was refused, shown beside their select.
+    pub role_error: Option<String>,
     pub can_sign_out: bool,
     pub can_offboard: bool,
     /// Download their personal data (GDPR export), removed members included.
@@ -43,7 +46,7 @@ pub struct InvitationRow {
     pub email: String,
     pub role: String,
     pub invited_by: String,
-    pub expires: String,
+    pub expires: When,
     /// The link a resend replaces: its expiry, which every resend moves on.
     pub link_version: Version,
 }
@@ -58,7 +61,9 @@ pub(super) struct MembersPage {
     query: String,
     page: i64,
     pages: i64,
-    total: i64,
+    /// People who can still sign in or be reactivated: removed members are counted apart.
+    people: i64,
+    removed: i64,
     invite_email: String,
     invite_role: String,
     invite_roles: Vec<&'static str>,
@@ -79,6 +84,8 @@ pub(super) struct PageInput {
     pub(super) invite_email: String,
     pub(super) invite_role: String,
     pub(super) errors: Vec<FieldError>,
+    /// A refused role change: whose, and why.
+    pub(super) role_error: Option<(UserId, String)>,
 }
 
 pub(super) async fn members_page(
@@ -90,22 +97,29 @@ pub(super) async fn members_page(
     let company = me.company.id.clone();
     let at = m.now;
     let (q, page) = (SearchText::new(&input.query), input.page.clamp(1, MAX_PAGE));
-    let (users, total, counts, pending) = m
+    let (users, total, removed, counts, pending) = m
         .app
         .db
         .run(move |conn| {
             let (users, total) =
                 User::search_in_company(conn, &company, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE)?;
+            let removed = User::count_removed_matching(conn, &company, &q)?;
             let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
             let counts = PersonalAccessToken::active_counts(conn, &ids, at)?;
             let pending = Invitation::pending_in_company(conn, &company, at)?;
-            Ok::<_, AppError>((users, total, counts, pending))
+            Ok::<_, AppError>((users, total, removed, counts, pending))
         })
         .await?;
     let viewer = &me.user;
     let rows = users
         .iter()
-        .map(|u| member_row(viewer, u, &counts))
+        .map(|u| {
+            let mut row = member_row(viewer, u, &counts, at);
+            if let Some((_, why)) = input.role_error.as_ref().filter(|(id, _)| *id == u.id) {
+                row.role_error = Some(why.clone());
+            }
+            row
+        })
         .collect();
     let invite_roles = [Role::Member, Role::Admin]
         .into_iter()
@@ -123,14 +137,15 @@ pub(super) async fn members_page(
                 email: i.email,
                 role: i.role.to_string(),
                 invited_by: by,
-                expires: fmt_date(Some(i.expires_at)),
+                expires: When::at(i.expires_at, at),
                 link_version: Version(Some(i.expires_at)),
             })
             .collect(),
         query: input.query,
         page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
-        total,
+        people: total - removed,
+        removed,
         invite_email: input.invite_email,
         invite_role: if input.invite_role.is_empty() {
             Role::Member.as_str().to_owned()
@@ -142,13 +157,24 @@ pub(super) async fn members_page(
     })
 }
 
-fn member_row(viewer: &User, u: &User, counts: &HashMap<UserId, i64>) -> MemberRow {
+fn member_row(
+    viewer: &User,
+    u: &User,
+    counts: &HashMap<UserId, i64>,
+    now: chrono::NaiveDateTime,
+) -> MemberRow {
     let actor = Actor::Member(viewer);
     let live = u.status() != crate::domain::UserStatus::Removed;
-    let role_choices = if live {
+    let may = |to: Role| authorize(actor, Action::ChangeRole { target: u, to }).is_ok();
+    // A select is worth showing only when some other role than the current one can be saved.
+    let changeable = live
+        && [Role::Member, Role::Admin]
+            .into_iter()
+            .any(|r| r != u.role() && may(r));
+    let role_choices = if changeable {
         [Role::Member, Role::Admin]
             .into_iter()
-            .filter(|r| authorize(actor, Action::ChangeRole { target: u, to: *r }).is_ok())
+            .filter(|r| *r == u.role() || may(*r))
             .map(Role::as_str)
             .collect()
     } else {
@@ -160,11 +186,12 @@ fn member_row(viewer: &User, u: &User, counts: &HashMap<UserId, i64>) -> MemberR
         email: u.email.clone(),
         role: u.role().to_string(),
         status: u.status().as_str().to_owned(),
-        joined: fmt_date(Some(u.created_at)),
-        last_sign_in: fmt_time(u.last_sign_in_at),
+        joined: When::at(u.created_at, now),
+        last_sign_in: When::of(u.last_sign_in_at, now),
         active_tokens: counts.get(&u.id).copied().unwrap_or(0),
         is_me: u.id == viewer.id,
         role_choices,
+        role_error: None,
         can_sign_out: live && authorize(actor, Action::SignOutEverywhere(u)).is_ok(),
         can_offboard: live && authorize(actor, Action::Offboard(u)).is_ok(),
         can_export: authorize(actor, Action::ExportPersonalData(u)).is_ok(),
@@ -193,8 +220,18 @@ pub struct RoleForm {
     from: Option<String>,
 }
 
+/// "is now an admin", "is now a member", "is now the owner".
+fn role_in_words(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "the owner",
+        Role::Admin => "an admin",
+        Role::Member => "a member",
+    }
+}
+
 async fn change_role(
     m: Member,
+    shell: Shell,
     target: web::Path<UserId>,
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -207,12 +244,25 @@ async fn change_role(
             Role::parse(raw).ok_or_else(|| AppError::BadRequest("Unknown current role.".into()))?,
         ),
     };
-    let user = team::change_role(&m.app.db, m.acting(), target.into_inner(), from, role).await?;
-    Ok(m.redirect_with_flash(
-        paths::MEMBERS,
-        FlashKind::Success,
-        &format!("{} is now {}.", user.name, role),
-    ))
+    let target = target.into_inner();
+    match team::change_role(&m.app.db, m.acting(), target.clone(), from, role).await {
+        Ok(user) => Ok(m.redirect_with_flash(
+            paths::MEMBERS,
+            FlashKind::Success,
+            &format!("{} is now {}.", user.name, role_in_words(role)),
+        )),
+        // The list again, with the reason beside that person's role select.
+        Err(AppError::Refused(r))
+            if matches!(r.kind, RefusalKind::Forbidden | RefusalKind::Conflict) =>
+        {
+            let input = PageInput {
+                role_error: Some((target, r.message.clone())),
+                ..PageInput::default()
+            };
+            render_with_status(r.status(), &members_page(shell, &m, input).await?)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn sign_out_everywhere(

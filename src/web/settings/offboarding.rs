@@ -70,7 +70,10 @@ struct OffboardPage {
     leaver_id: String,
     leaver_name: String,
     leaver_email: String,
+    receiver_id: String,
     receiver_name: String,
+    /// Appointments still to come across the meeting types that move.
+    upcoming: usize,
     meeting_types: Vec<PlannedMeetingType>,
     tokens: Vec<PlannedCredential>,
     sessions: i64,
@@ -116,13 +119,16 @@ async fn preview(
     let plan = offboarding::plan(&m.app.db, leaver.id.clone(), receiver_id, company, m.now).await?;
     let receiver = plan.receiver;
     let (mut recent_ips, now) = (plan.recent_ips, m.now);
+    let upcoming = plan.meeting_types.iter().map(|p| p.upcoming.len()).sum();
     render(&OffboardPage {
         shell,
         section: "members",
         leaver_id: leaver.id.to_string(),
         leaver_name: leaver.name,
         leaver_email: leaver.email,
+        receiver_id: receiver.id.to_string(),
         receiver_name: receiver.name.clone(),
+        upcoming,
         meeting_types: plan
             .meeting_types
             .into_iter()
@@ -197,9 +203,14 @@ pub struct ConfirmForm {
     transfer_to: String,
 }
 
+/// The confirmation posts to the preview's own address (`?transfer_to=` of the receiver the
+/// preview showed) and carries that receiver in a hidden field: the one choice made on the
+/// preview. A body naming someone else than the previewed address is refused, so what is done
+/// is what was shown.
 async fn confirm(
     m: Member,
     id: web::Path<UserId>,
+    query: web::Query<PreviewQuery>,
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     m.require(Action::ViewAdminArea)?;
@@ -208,6 +219,14 @@ async fn confirm(
         .transfer_to
         .parse()
         .map_err(|_| AppError::BadRequest("Choose who receives the meeting types.".into()))?;
+    if let Some(previewed) = query.transfer_to.as_deref() {
+        if previewed != receiver.as_str() {
+            return Err(Refusal::conflict(
+                "The preview showed the meeting types going to someone else. Look at the preview again and confirm from there.",
+            )
+            .into());
+        }
+    }
     let name = leaver.name.clone();
     let job = offboarding::Offboarding {
         leaver,
@@ -222,11 +241,28 @@ async fn confirm(
     Ok(m.redirect_with_flash(
         paths::MEMBERS,
         FlashKind::Success,
-        &format!(
-            "{name} was offboarded: {} meeting types and {} upcoming appointments moved, {} tokens revoked, {} sessions ended.",
-            report.meeting_types_moved, report.appointments_moved, report.tokens_revoked, report.sessions_ended
-        ),
+        &offboarded_in_words(&name, &report),
     ))
+}
+
+/// "Mia was offboarded: 3 meeting types and 2 upcoming appointments went to Adam; 2 tokens
+/// stopped working; 1 session ended."
+fn offboarded_in_words(name: &str, r: &offboarding::OffboardingReport) -> String {
+    let n = |count: usize, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    format!(
+        "{name} was offboarded: {} and {} went to {}; {} stopped working; {} ended.",
+        n(r.meeting_types_moved, "meeting type", "meeting types"),
+        n(
+            r.appointments_moved,
+            "upcoming appointment",
+            "upcoming appointments"
+        ),
+        r.receiver_name,
+        n(r.tokens_revoked, "token", "tokens"),
+        n(r.sessions_ended, "session", "sessions"),
+    )
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

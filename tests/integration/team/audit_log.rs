@@ -4,12 +4,24 @@ use diesel::prelude::*;
 use meetergo_console::db::schema::audit_events;
 
 use crate::helpers::db::conn;
-use crate::helpers::html::{link_path, token_of, unescape};
+use crate::helpers::html::{link_path, testid_text, token_of, unescape};
 use crate::helpers::{email, RequestHelper, TestApp, PASSWORD};
 
 use super::{World, CSV_HEADER};
 
-/// The cells of the audit table rows: time, actor, kind, target, detail, via, ip, user agent.
+/// The text after `start` up to `end` in `row`, unescaped ("" when `start` is not there).
+fn after(row: &str, start: &str, end: &str) -> String {
+    row.find(start)
+        .and_then(|at| {
+            let rest = row.get(at + start.len()..)?;
+            rest.get(..rest.find(end)?)
+        })
+        .map(|s| unescape(s.trim()))
+        .unwrap_or_default()
+}
+
+/// The audit table rows as values to compare with the export: exact time, actor (name), kind
+/// (as stored, from `data-kind`), target (as shown), detail, via (as shown), ip, full user agent.
 fn audit_rows(html: &str) -> Vec<Vec<String>> {
     html.split("<tr data-testid=\"audit-row\"")
         .skip(1)
@@ -17,21 +29,45 @@ fn audit_rows(html: &str) -> Vec<Vec<String>> {
             let row = chunk
                 .get(..chunk.find("</tr>").expect("row end"))
                 .expect("row");
-            let mut cells = Vec::new();
-            let mut rest = row;
-            while let Some(at) = rest.find("<td") {
-                let cell = rest.get(at..).expect("cell");
-                let open = cell.find('>').expect("td open") + 1;
-                let close = cell.find("</td>").expect("td close");
-                cells.push(unescape(cell.get(open..close).expect("cell text")));
-                rest = cell.get(close + 5..).expect("rest");
-            }
-            cells
+            let text = |id: &str| testid_text(row, id).unwrap_or_default();
+            vec![
+                after(row, "<time datetime=\"", ">")
+                    .split("title=\"")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .trim_end_matches('"')
+                    .to_owned(),
+                text("audit-actor-name"),
+                after(row, " data-kind=\"", "\""),
+                text("audit-target"),
+                after(
+                    row,
+                    "<td data-label=\"Detail\" class=\"wrap-anywhere\">",
+                    "</td>",
+                ),
+                text("audit-via"),
+                after(row, "<span class=\"ip\">", "<"),
+                after(row, "<p class=\"ua-full\">", "<"),
+            ]
         })
         .collect()
 }
 
-/// CSV records in the page's column order.
+/// What the page and the export must agree on: everything but the target and the "via" column,
+/// which the page names in words and the export keeps raw.
+fn comparable(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    rows.into_iter()
+        .map(|r| {
+            r.into_iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 3 && *i != 5)
+                .map(|(_, v)| v)
+                .collect()
+        })
+        .collect()
+}
+
+/// CSV records in the page's column order (the actor as the page names it: without the email).
 fn csv_rows(body: &str) -> Vec<Vec<String>> {
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let header: Vec<String> = reader
@@ -53,12 +89,8 @@ fn csv_rows(body: &str) -> Vec<Vec<String>> {
                     _ => v,
                 }
             };
-            let via = if f(2).is_empty() {
-                "console".to_owned()
-            } else {
-                format!("credential {}", f(2))
-            };
-            vec![f(0), f(1), f(3), f(4), f(5), via, f(6), f(7)]
+            let actor = f(1).split(" <").next().unwrap_or_default().to_owned();
+            vec![f(0), actor, f(3), f(4), f(5), f(2), f(6), f(7)]
         })
         .collect()
 }
@@ -165,11 +197,7 @@ async fn the_audit_log_shows_every_kind_newest_first_and_filters_by_kind_actor_a
     assert!(r.body.contains("2 events"));
     assert!(rows[0][4].contains("admin → member") && rows[1][4].contains("member → admin"));
     for row in &rows {
-        assert_eq!(
-            row[1],
-            format!("Olga Owner <{}>", w.owner.email),
-            "{rows:?}"
-        );
+        assert_eq!(row[1], "Olga Owner", "{rows:?}");
     }
 
     // Filter by actor.
@@ -185,9 +213,7 @@ async fn the_audit_log_shows_every_kind_newest_first_and_filters_by_kind_actor_a
         .expect("count");
     assert_eq!(rows.len() as i64, by_member);
     assert!(!rows.is_empty() && (rows.len() as i64) < total);
-    assert!(rows
-        .iter()
-        .all(|r| r[1] == format!("Mia <{}>", w.member.email)));
+    assert!(rows.iter().all(|r| r[1] == "Mia"));
     let kinds_of_member = kinds(&rows);
     assert!(kinds_of_member.contains(&"pat.created".to_owned()));
     assert!(!kinds_of_member.contains(&"role.changed".to_owned()));
@@ -225,7 +251,8 @@ async fn the_csv_export_has_the_rows_of_the_page() {
         csv.content_type()
     );
     assert_eq!(csv.body.lines().next(), Some(CSV_HEADER));
-    assert_eq!(csv_rows(&csv.body), all);
+    assert_eq!(all.len(), csv_rows(&csv.body).len());
+    assert_eq!(comparable(csv_rows(&csv.body)), comparable(all));
     let csv = owner.get("/settings/audit.csv?kind=role.changed").await;
     assert_eq!(
         kinds(&csv_rows(&csv.body)),
@@ -235,13 +262,13 @@ async fn the_csv_export_has_the_rows_of_the_page() {
         .get(&format!("/settings/audit.csv?actor={}", w.member.id))
         .await;
     assert_eq!(
-        csv_rows(&csv_by_member.body),
-        audit_rows(
+        comparable(csv_rows(&csv_by_member.body)),
+        comparable(audit_rows(
             &owner
                 .get(&format!("/settings/audit?actor={}", w.member.id))
                 .await
                 .body
-        )
+        ))
     );
 }
 

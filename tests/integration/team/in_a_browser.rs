@@ -40,9 +40,14 @@ async fn set_role(c: &Client, app: &TestApp, address: &str, role: &str) {
         .await
         .expect("save role");
     wait_for_row(c, address, "data-role", role).await;
+    let words = if role == "admin" {
+        "an admin"
+    } else {
+        "a member"
+    };
     assert!(text_of(c, "flash")
         .await
-        .ends_with(&format!("is now {role}.")));
+        .ends_with(&format!("is now {words}.")));
 }
 
 async fn role_on_dashboard(c: &Client, app: &TestApp) -> String {
@@ -159,18 +164,34 @@ async fn team_flow_in_a_browser() {
     .expect("open offboarding");
     wait_for_path(&owner, &format!("/settings/members/{member_id}/offboard")).await;
     let preview = text_of(&owner, "preview-sessions").await;
-    assert_eq!(preview, "1 active session.");
+    assert_eq!(
+        preview,
+        "Nina New is signed in on 1 device or browser right now and is signed out there."
+    );
     let summary = by_testid(&owner, "offboard-preview")
         .await
         .text()
         .await
         .expect("preview text");
     assert!(summary.contains("Nina's script"), "{summary}");
-    by_testid(&owner, "offboard-transfer-to")
+    // One choice, on the preview; the confirmation carries it.
+    by_testid(&owner, "preview-transfer-to")
         .await
         .select_by_value(&owner_id)
         .await
         .expect("transfer to the owner");
+    click(&owner, "preview-update").await;
+    eventually("the preview for the owner", || async {
+        owner
+            .current_url()
+            .await
+            .map(|u| u.query() == Some(&format!("transfer_to={owner_id}")))
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(text_of(&owner, "offboard-receiver")
+        .await
+        .starts_with("Meeting types and appointments go to Olga Owner."));
     click(&owner, "offboard-confirm").await;
     wait_for_path(&owner, "/settings/members").await;
     assert!(text_of(&owner, "flash")

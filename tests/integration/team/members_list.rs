@@ -36,7 +36,7 @@ async fn members_list_shows_25_people_a_page() {
 
     // 31 people: 25 on the first page, then a next page with the rest.
     let first = owner.get("/settings/members").await.body;
-    assert!(first.contains("<span class=\"muted\">(31)</span>"));
+    assert!(first.contains("<span class=\"muted\" data-testid=\"people-count\">(31)</span>"));
     assert_eq!(member_rows(&first), 25);
     assert!(first.contains("Page 1 of 2"));
     assert!(first.contains("data-testid=\"next-page\""));
@@ -74,12 +74,12 @@ async fn members_list_searches_by_name_and_email_across_pages() {
     assert!(member_row(&r, &owner_email).is_some());
     let r = owner.get("/settings/members?q=Number1").await.body;
     assert_eq!(member_rows(&r), 10, "Number10 … Number19");
-    assert!(r.contains("<span class=\"muted\">(10)</span>"));
+    assert!(r.contains("<span class=\"muted\" data-testid=\"people-count\">(10)</span>"));
     assert!(!r.contains("data-testid=\"next-page\""));
     // A search that spans pages keeps the query in the page links.
     let r = owner.get("/settings/members?q=ZED").await.body;
     assert_eq!(member_rows(&r), 25);
-    assert!(r.contains("<span class=\"muted\">(30)</span>"));
+    assert!(r.contains("<span class=\"muted\" data-testid=\"people-count\">(30)</span>"));
     assert!(r.contains("href=\"/settings/members?q=ZED&amp;page=2\""));
     assert!(member_row(&r, &owner_email).is_none());
     let r = owner.get("/settings/members?q=ZED&page=2").await.body;

@@ -9,6 +9,8 @@ mod invitations;
 mod members_list;
 mod offboarding;
 mod ownership;
+mod people_in_a_browser;
+mod people_pages;
 mod require_invitation;
 mod roles;
 mod settings_matrix;

@@ -16,7 +16,10 @@ async fn the_members_page_offers_only_the_role_changes_allowed() {
     // What the members page offers agrees with the rules.
     let admins_view = admin.browser.get("/settings/members").await.body;
     let row = |html: &str, e: &str| member_row(html, e).expect("member row").to_owned();
-    assert_eq!(role_choices(&row(&admins_view, &member.email)), ["member"]);
+    // An admin cannot make a member an admin: no select with a single option, the role as text.
+    assert!(role_choices(&row(&admins_view, &member.email)).is_empty());
+    assert!(row(&admins_view, &member.email)
+        .contains("<span data-testid=\"member-role\">member</span>"));
     assert!(role_choices(&row(&admins_view, &other_admin_email)).is_empty());
     assert!(role_choices(&row(&admins_view, &owner.email)).is_empty());
     assert!(
@@ -69,7 +72,15 @@ async fn role_changes_follow_the_hierarchy() {
         if status == 303 {
             assert_eq!(r.location(), "/settings/members");
             let page = who.get(r.location()).await.body;
-            assert!(page.contains(&format!("is now {to}.")), "case {i}: flash");
+            let words = if to == "admin" {
+                "an admin"
+            } else {
+                "a member"
+            };
+            assert!(
+                page.contains(&format!("is now {words}.")),
+                "case {i}: flash"
+            );
         }
         assert_eq!(role_of(&app, target), after, "case {i}: {target} → {to}");
         if status != 303 {

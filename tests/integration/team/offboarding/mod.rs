@@ -2,6 +2,7 @@
 //! and (in `rollback`) a failure half way that leaves everything as it was.
 
 mod moves_the_work;
+mod one_choice;
 mod rollback;
 mod who_may;
 

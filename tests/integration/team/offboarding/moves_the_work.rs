@@ -41,7 +41,9 @@ async fn the_preview_lists_everything_that_will_happen_and_changes_nothing() {
     assert!(html.contains("becomes <code>/intro-2</code>"));
     assert_eq!(
         testid_text(html, "preview-sessions").as_deref(),
-        Some("2 active sessions.")
+        Some(
+            "Leo is signed in on 2 devices or browsers right now and is signed out of all of them."
+        )
     );
     // Nothing happened yet.
     assert_eq!(status_of(&app, &leaver_id), "active");
@@ -66,7 +68,7 @@ async fn offboarding_moves_the_work_to_the_receiver_and_cuts_every_access() {
     assert_eq!(r.location(), "/settings/members");
     let members = w.owner.browser.get("/settings/members").await.body;
     assert!(members.contains(
-        "was offboarded: 2 meeting types and 2 upcoming appointments moved, 2 tokens revoked, 2 sessions ended."
+        "Leo was offboarded: 2 meeting types and 2 upcoming appointments went to Olga Owner; 2 tokens stopped working; 2 sessions ended."
     ), "flash");
     let row = member_row(&members, &l.person.email).expect("still listed");
     assert!(row.contains("data-status=\"removed\""));

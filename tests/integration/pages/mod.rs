@@ -3,4 +3,5 @@
 //! errors tied to their fields, and SAML refusals people can act on (`shell`).
 
 mod crawl;
+mod keyboard;
 mod shell;

@@ -55,9 +55,17 @@ async fn shoot(c: &Client, console: &str, out: &Path) -> anyhow::Result<()> {
     // A key first, so the token page's shown-once secret is the last thing created.
     c.goto(&url("/admin/api-keys")).await?;
     fill(c, "key-name", "Payroll sync").await.ok();
-    if c.find(Locator::Css("[data-testid=\"create-key\"]")).await.is_ok() {
+    if c.find(Locator::Css("[data-testid=\"create-key\"]"))
+        .await
+        .is_ok()
+    {
         click(c, "create-key").await?;
-        wait_for(c, "[data-testid=\"new-token\"], [data-testid=\"new-key\"], .secret").await.ok();
+        wait_for(
+            c,
+            "[data-testid=\"new-token\"], [data-testid=\"new-key\"], .secret",
+        )
+        .await
+        .ok();
     }
     c.goto(&url("/admin/api-keys")).await?;
     save(c, out, "api-keys").await?;

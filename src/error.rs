@@ -225,12 +225,18 @@ pub async fn error_pages_keep_the_shell(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<
-    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody, String>>,
+    actix_web::dev::ServiceResponse<
+        actix_web::body::EitherBody<impl actix_web::body::MessageBody, String>,
+    >,
     actix_web::Error,
 > {
     use actix_web::FromRequest;
     let response = next.call(req).await?;
-    let html = match response.response().error().and_then(|e| e.as_error::<AppError>()) {
+    let html = match response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+    {
         Some(error) => {
             let shell = crate::web::page::Shell::extract(response.request())
                 .into_inner()

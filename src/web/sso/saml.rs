@@ -203,7 +203,7 @@ pub(super) async fn saml_acs(
             // The detail (the parser's or the check's own words) goes to the log and the audit
             // log; the person sees what their administrator should check.
             let hint = (r.message == sso_service::SAML_NOT_ACCEPTED)
-                .then(|| what_the_admin_should_check(&detail, &urls));
+                .then(|| what_the_admin_should_check(&detail, urls));
             audit_refusal(db, v.origin.clone(), Some(company_id), detail).await?;
             refused_with_hint(shell, r.message, hint)
         }
@@ -222,7 +222,14 @@ fn what_the_admin_should_check(detail: &str, urls: &SpUrls) -> String {
         "The identity provider signs with SHA-1, which this company does not accept. Switch the \
          app at the identity provider to SHA-256, or allow SHA-1 in Settings → Single sign-on."
             .to_owned()
-    } else if has(&["expired", "notbefore", "not before", "notonorafter", "expiry", "not yet valid"]) {
+    } else if has(&[
+        "expired",
+        "notbefore",
+        "not before",
+        "notonorafter",
+        "expiry",
+        "not yet valid",
+    ]) {
         "The answer is outside its validity time. Check the identity provider's clock (it must \
          be within a minute of the correct time), then sign in again."
             .to_owned()
@@ -260,7 +267,15 @@ fn what_the_admin_should_check(detail: &str, urls: &SpUrls) -> String {
          provider metadata. Check that the metadata is current: after the identity provider \
          rotates its signing certificate, paste its new metadata in Settings → Single sign-on."
             .to_owned()
-    } else if has(&["base64", "utf-8", "saml response", "xml", "doctype", "assertion", "encrypted"]) {
+    } else if has(&[
+        "base64",
+        "utf-8",
+        "saml response",
+        "xml",
+        "doctype",
+        "assertion",
+        "encrypted",
+    ]) {
         "The answer is not a valid SAML response (not readable XML with exactly one unencrypted \
          assertion). Check that the identity provider posts a SAML 2.0 response to the \
          console's ACS URL."
@@ -280,17 +295,32 @@ mod tests {
     fn refusals_name_what_to_check_and_never_the_parser() {
         let urls = saml::sp_urls("https://console.example", "acme");
         let cases = [
-            ("saml: not a SAML Response: InvalidXml(Syntax(UnclosedTag))", "not a valid SAML response"),
-            ("saml: rejected: the assertion must be signed", "certificate"),
+            (
+                "saml: not a SAML Response: InvalidXml(Syntax(UnclosedTag))",
+                "not a valid SAML response",
+            ),
+            (
+                "saml: rejected: the assertion must be signed",
+                "certificate",
+            ),
             ("saml: rejected: assertion expired", "clock"),
-            ("saml: the assertion is not addressed to this service provider (Audience)", "https://console.example/sso/saml/acme/metadata"),
-            ("saml: Destination Some(\"https://x\") is not this ACS", "https://console.example/sso/saml/acme/acs"),
+            (
+                "saml: the assertion is not addressed to this service provider (Audience)",
+                "https://console.example/sso/saml/acme/metadata",
+            ),
+            (
+                "saml: Destination Some(\"https://x\") is not this ACS",
+                "https://console.example/sso/saml/acme/acs",
+            ),
             ("saml: replayed assertion", "used already"),
         ];
         for (detail, want) in cases {
             let hint = what_the_admin_should_check(detail, &urls);
             assert!(hint.contains(want), "{detail}: {hint}");
-            assert!(!hint.contains("InvalidXml") && !hint.contains("saml:"), "{hint}");
+            assert!(
+                !hint.contains("InvalidXml") && !hint.contains("saml:"),
+                "{hint}"
+            );
         }
     }
 }

@@ -29,7 +29,10 @@ pub fn testid_words(html: &str, id: &str) -> Option<String> {
     let at = html.find(&marker)?;
     let tag_start = html.get(..at)?.rfind('<')?;
     let tag = html.get(tag_start + 1..)?;
-    let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let name: String = tag
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
     let rest = html.get(at + marker.len()..)?;
     let inner = rest.get(rest.find('>')? + 1..)?;
     let inner = inner.get(..inner.find(&format!("</{name}>"))?)?;

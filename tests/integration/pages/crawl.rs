@@ -52,7 +52,13 @@ async fn colleague(app: &TestApp, key: &str, name: &str, role: &str) -> Person {
 /// Owner, admin and two members; tokens for each, an API key, a pending invitation, a removed
 /// member, a webhook with deliveries, and the audit events all of that leaves.
 async fn seed(app: &TestApp) -> Company {
-    let owner = sign_up(app, "Crawl Labs GmbH", "Olivia Owner", &email("crawl-owner")).await;
+    let owner = sign_up(
+        app,
+        "Crawl Labs GmbH",
+        "Olivia Owner",
+        &email("crawl-owner"),
+    )
+    .await;
     let key = owner.browser.create_api_key("Payroll sync", "90").await;
     owner.browser.create_api_key("Old importer", "30").await;
     let admin = colleague(app, &key, "Adam Admin", "admin").await;
@@ -108,7 +114,12 @@ async fn seed(app: &TestApp) -> Company {
             &[("transfer_to", owner.id.as_str())],
         )
         .await;
-    assert!(r.status < 400, "offboarding a member: {} {}", r.status, r.body);
+    assert!(
+        r.status < 400,
+        "offboarding a member: {} {}",
+        r.status,
+        r.body
+    );
     // Someone about to leave, for the offboarding preview.
     let leaver_id = api_user(app, &key, "Leo Leaving", &email("leo"), "member").await;
     // A failed sign-in in the audit log.
@@ -182,7 +193,9 @@ fn visitor_pages(c: &Company) -> Vec<String> {
 }
 
 async fn sign_in(c: &Client, app: &TestApp, address: &str) {
-    c.delete_all_cookies().await.expect("sign the last role out");
+    c.delete_all_cookies()
+        .await
+        .expect("sign the last role out");
     c.goto(&app.url("/login")).await.expect("open /login");
     fill(c, "login-email", address).await;
     fill(c, "login-password", PASSWORD).await;
@@ -191,7 +204,13 @@ async fn sign_in(c: &Client, app: &TestApp, address: &str) {
 }
 
 /// Checks the open page; one line per problem.
-async fn check_page(c: &Client, role: &str, width: &str, page: &str, signed_in: bool) -> Vec<String> {
+async fn check_page(
+    c: &Client,
+    role: &str,
+    width: &str,
+    page: &str,
+    signed_in: bool,
+) -> Vec<String> {
     let mut failures = Vec::new();
     let at = format!("{role}, {width}, {page}");
     if signed_in && path(c).await == "/login" {
@@ -251,9 +270,8 @@ async fn every_page_is_accessible_and_fits_a_phone_for_every_role() {
                 c.goto(&app.url(page))
                     .await
                     .unwrap_or_else(|e| panic!("open {page}: {e}"));
-                failures.extend(
-                    check_page(&c, visit.role, width, page, visit.address.is_some()).await,
-                );
+                failures
+                    .extend(check_page(&c, visit.role, width, page, visit.address.is_some()).await);
                 visited += 1;
             }
         }

@@ -62,7 +62,11 @@ async fn focus_escape_and_hidden_work_as_the_shell_promises() {
     fill(&c, "signup-password", "short").await;
     click(&c, "signup-submit").await;
     by_testid(&c, "error-summary").await;
-    assert_eq!(focused(&c).await, "error-summary", "focus on the error summary");
+    assert_eq!(
+        focused(&c).await,
+        "error-summary",
+        "focus on the error summary"
+    );
 
     // The focus ring on a light page: a focused field.
     click(&c, "signup-name").await;
@@ -72,13 +76,21 @@ async fn focus_escape_and_hidden_work_as_the_shell_promises() {
     sign_up(&c, &app, "Keys Co", "Kim Keys", &email("keys")).await;
 
     // On the dark top bar: Tab from the top reaches the skip link, then the brand.
-    c.goto(&app.url("/settings/provisioning")).await.expect("open provisioning");
-    let body = c.find(fantoccini::Locator::Css("body")).await.expect("body");
+    c.goto(&app.url("/settings/provisioning"))
+        .await
+        .expect("open provisioning");
+    let body = c
+        .find(fantoccini::Locator::Css("body"))
+        .await
+        .expect("body");
     body.send_keys(&Key::Tab.to_string()).await.expect("Tab");
     body.send_keys(&Key::Tab.to_string()).await.expect("Tab");
     assert_eq!(focused(&c).await, "brand");
     let topbar = c
-        .execute("return getComputedStyle(document.querySelector('.topbar')).backgroundColor", vec![])
+        .execute(
+            "return getComputedStyle(document.querySelector('.topbar')).backgroundColor",
+            vec![],
+        )
         .await
         .expect("top bar colour");
     let on_bar = focus_ring_contrast(&c, topbar.as_str().expect("a colour")).await;
@@ -87,9 +99,14 @@ async fn focus_escape_and_hidden_work_as_the_shell_promises() {
     // A secret, then its revoke confirmation opened from the keyboard and closed by Escape.
     click(&c, "scim-generate").await;
     by_testid(&c, "scim-secret-prefix").await;
-    c.goto(&app.url("/settings/provisioning")).await.expect("open provisioning");
+    c.goto(&app.url("/settings/provisioning"))
+        .await
+        .expect("open provisioning");
     let summary = by_testid(&c, "scim-revoke-open").await;
-    summary.send_keys(&Key::Enter.to_string()).await.expect("open with Enter");
+    summary
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("open with Enter");
     let is_open = || async {
         c.execute(
             "return document.querySelector('details.confirm').open",
@@ -101,9 +118,16 @@ async fn focus_escape_and_hidden_work_as_the_shell_promises() {
     };
     assert!(is_open().await, "Enter opens the confirmation");
     let revoke = by_testid(&c, "scim-revoke").await;
-    revoke.send_keys(&Key::Escape.to_string()).await.expect("Escape");
+    revoke
+        .send_keys(&Key::Escape.to_string())
+        .await
+        .expect("Escape");
     assert!(!is_open().await, "Escape closes the confirmation");
-    assert_eq!(focused(&c).await, "scim-revoke-open", "focus back on what opened it");
+    assert_eq!(
+        focused(&c).await,
+        "scim-revoke-open",
+        "focus back on what opened it"
+    );
 
     // `hidden` wins over the button rule (the Copy button without JavaScript).
     let display = c

@@ -30,7 +30,13 @@ async fn error_pages_keep_the_navigation_and_log_out_when_signed_in() {
     let member = signed_in_user(&app, &key, "Moe", "member").await;
 
     let cases = [
-        (&owner.browser, "/no-such-page".to_owned(), 404, "Not found", "Sina Owner"),
+        (
+            &owner.browser,
+            "/no-such-page".to_owned(),
+            404,
+            "Not found",
+            "Sina Owner",
+        ),
         (
             &owner.browser,
             format!("/integrations/api/tokens/{}", uuid::Uuid::new_v4()),
@@ -38,7 +44,13 @@ async fn error_pages_keep_the_navigation_and_log_out_when_signed_in() {
             "Not found",
             "Sina Owner",
         ),
-        (&member.browser, "/settings/members".to_owned(), 403, "Not allowed", "Moe"),
+        (
+            &member.browser,
+            "/settings/members".to_owned(),
+            403,
+            "Not allowed",
+            "Moe",
+        ),
         (
             &member.browser,
             format!("/admin/api-keys/{}", key_id_of(&key)),
@@ -50,15 +62,25 @@ async fn error_pages_keep_the_navigation_and_log_out_when_signed_in() {
     for (who, path, status, title, name) in cases {
         let r = who.get(&path).await;
         assert_eq!(r.status, status, "{path}: {}", r.body);
-        assert_eq!(testid_text(&r.body, "error-title").as_deref(), Some(title), "{path}");
+        assert_eq!(
+            testid_text(&r.body, "error-title").as_deref(),
+            Some(title),
+            "{path}"
+        );
         for id in ["nav-dashboard", "nav-integrations", "nav-profile", "logout"] {
-            assert!(has_testid(&r.body, id), "{path}: the {id} stays on the error page");
+            assert!(
+                has_testid(&r.body, id),
+                "{path}: the {id} stays on the error page"
+            );
         }
         assert!(
             testid_text(&r.body, "current-user").is_some_and(|t| t.starts_with(name)),
             "{path}: names who is signed in"
         );
-        assert!(r.body.contains("name=\"csrf_token\""), "{path}: Log out carries its token");
+        assert!(
+            r.body.contains("name=\"csrf_token\""),
+            "{path}: Log out carries its token"
+        );
     }
     // Log out from the error page works.
     let page = member.browser.get("/settings/members").await;
@@ -67,9 +89,15 @@ async fn error_pages_keep_the_navigation_and_log_out_when_signed_in() {
     assert!(!member.browser.is_signed_in().await);
 
     // Signed out, an error page has no navigation to offer.
-    let r = app.anonymous().get("/sso/saml/no-such-company/metadata").await;
+    let r = app
+        .anonymous()
+        .get("/sso/saml/no-such-company/metadata")
+        .await;
     assert_eq!(r.status, 404);
-    assert_eq!(testid_text(&r.body, "error-title").as_deref(), Some("Not found"));
+    assert_eq!(
+        testid_text(&r.body, "error-title").as_deref(),
+        Some("Not found")
+    );
     assert!(!has_testid(&r.body, "logout"), "nobody to log out");
     assert!(!has_testid(&r.body, "nav-dashboard"));
 }
@@ -123,8 +151,14 @@ async fn refused_fields_are_named_by_their_inputs_and_summarised() {
     assert!(r.body.contains("id=\"password-error\""));
     let summary = tag_of(&r.body, "error-summary");
     assert!(summary.contains("role=\"alert\""), "{summary}");
-    assert!(summary.contains("data-focus"), "focused after the post: {summary}");
-    assert!(r.body.contains("<a href=\"#password\">"), "links to the field");
+    assert!(
+        summary.contains("data-focus"),
+        "focused after the post: {summary}"
+    );
+    assert!(
+        r.body.contains("<a href=\"#password\">"),
+        "links to the field"
+    );
 
     // Accepting an invitation with a short password.
     let owner = sign_up(&app, "Field Errors Co", "Fee Owner", &email("fe")).await;
@@ -148,7 +182,10 @@ async fn refused_fields_are_named_by_their_inputs_and_summarised() {
         .browser
         .post_form(
             "/settings/company/transfer-ownership",
-            &[("user_id", heir.id.as_str()), ("password", "not my password")],
+            &[
+                ("user_id", heir.id.as_str()),
+                ("password", "not my password"),
+            ],
         )
         .await;
     assert!(r.status >= 400, "refused: {}", r.status);

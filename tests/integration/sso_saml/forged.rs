@@ -113,7 +113,10 @@ async fn forged_expired_and_misaddressed_responses_are_refused() {
         .refuse(&app, &c, "%%%not base64", "base64", "garbage")
         .await;
     let hint = testid_text(&page.body, "sso-admin-hint").unwrap_or_default();
-    assert!(hint.contains("not a valid SAML response"), "garbage: {hint:?}");
+    assert!(
+        hint.contains("not a valid SAML response"),
+        "garbage: {hint:?}"
+    );
     let c = app.browser();
     s.refuse(&app, &c, "", "", "empty").await;
 

@@ -171,9 +171,84 @@ impl From<askama::Error> for AppError {
 #[derive(Template)]
 #[template(path = "errors/error.html")]
 struct ErrorPage<'a> {
+    shell: crate::web::page::Shell,
     status: u16,
     title: &'a str,
     message: &'a str,
+}
+
+impl AppError {
+    /// The error page's title and message; None for a sign-in redirect, which has no page.
+    fn page_text(&self) -> Option<(&'static str, &str)> {
+        Some(match self {
+            Self::LoginRequired => return None,
+            Self::Forbidden => ("Not allowed", "You do not have permission to do this."),
+            Self::NotFound => (
+                "Not found",
+                "There is nothing here. Check the address or go back.",
+            ),
+            Self::BadRequest(m) => ("That did not work", m.as_str()),
+            Self::Refused(r) => ("That did not work", r.message.as_str()),
+            Self::RateLimited { .. } => (
+                "Too many attempts",
+                "Too many attempts in a short time. Wait a minute, then try again.",
+            ),
+            Self::Unavailable(_) => (
+                "Temporarily unavailable",
+                "The console cannot reach its database right now. Try again in a moment.",
+            ),
+            Self::Internal(_) => (
+                "Something went wrong",
+                "An unexpected error occurred. It has been logged.",
+            ),
+        })
+    }
+}
+
+/// The error page as `shell` sees it: signed in, it keeps the navigation and Log out.
+fn error_page_html(error: &AppError, shell: crate::web::page::Shell) -> Option<String> {
+    let (title, message) = error.page_text()?;
+    ErrorPage {
+        shell,
+        status: error.status_code().as_u16(),
+        title,
+        message,
+    }
+    .render()
+    .ok()
+}
+
+/// Error pages of signed-in pages keep the shell: `ResponseError` renders them without the
+/// request, so anonymous; this middleware, inside the sign-in guard, renders them again with
+/// the signed-in person's navigation. Headers (Retry-After) and status stay as they were.
+pub async fn error_pages_keep_the_shell(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<
+        actix_web::body::EitherBody<impl actix_web::body::MessageBody, String>,
+    >,
+    actix_web::Error,
+> {
+    use actix_web::FromRequest;
+    let response = next.call(req).await?;
+    let html = match response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+    {
+        Some(error) => {
+            let shell = crate::web::page::Shell::extract(response.request())
+                .into_inner()
+                .ok();
+            shell.and_then(|shell| error_page_html(error, shell))
+        }
+        None => None,
+    };
+    Ok(match html {
+        Some(html) => response.map_body(|_, _| actix_web::body::EitherBody::right(html)),
+        None => response.map_into_left_body(),
+    })
 }
 
 impl ResponseError for AppError {
@@ -196,38 +271,13 @@ impl ResponseError for AppError {
                 .insert_header((header::LOCATION, crate::paths::LOGIN))
                 .finish();
         }
-        let (title, message) = match self {
-            Self::Forbidden => ("Not allowed", "You do not have permission to do this."),
-            Self::NotFound => (
-                "Not found",
-                "There is nothing here. Check the address or go back.",
-            ),
-            Self::BadRequest(m) => ("That did not work", m.as_str()),
-            Self::Refused(r) => ("That did not work", r.message.as_str()),
-            Self::RateLimited { .. } => (
-                "Too many attempts",
-                "Too many attempts in a short time. Wait a minute, then try again.",
-            ),
-            Self::Unavailable(_) => (
-                "Temporarily unavailable",
-                "The console cannot reach its database right now. Try again in a moment.",
-            ),
-            _ => (
-                "Something went wrong",
-                "An unexpected error occurred. It has been logged.",
-            ),
-        };
+        let (_, message) = self.page_text().unwrap_or(("", ""));
         match self {
             Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
             Self::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             _ => {}
         }
         let status = self.status_code();
-        let page = ErrorPage {
-            status: status.as_u16(),
-            title,
-            message,
-        };
         let mut builder = HttpResponse::build(status);
         match self {
             Self::RateLimited { retry_after_secs } => {
@@ -238,9 +288,9 @@ impl ResponseError for AppError {
             }
             _ => {}
         }
-        match page.render() {
-            Ok(html) => builder.content_type("text/html; charset=utf-8").body(html),
-            Err(_) => builder
+        match error_page_html(self, crate::web::page::Shell::anonymous()) {
+            Some(html) => builder.content_type("text/html; charset=utf-8").body(html),
+            None => builder
                 .content_type("text/plain; charset=utf-8")
                 .body(message.to_owned()),
         }

@@ -365,6 +365,7 @@ fn serve(
             .configure(pages::account::email::public_routes)
             .service(
                 web::scope("")
+                    .wrap(from_fn(crate::error::error_pages_keep_the_shell))
                     .wrap(from_fn(session::require_sign_in))
                     .configure(pages::dashboard::routes)
                     .configure(pages::integrations::routes)

@@ -33,3 +33,29 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+// After a form post, focus goes where the answer is: the first element marked `data-focus`
+// (a refused form's error summary, a secret shown once), so keyboard and screen reader users
+// land on it instead of at the top of the page.
+document.addEventListener("DOMContentLoaded", function () {
+  var target = document.querySelector("[data-focus]");
+  if (!target) return;
+  if (!target.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) {
+    target.setAttribute("tabindex", "-1");
+  }
+  target.focus();
+});
+// Escape closes an open confirmation (`<details class="confirm">`) and puts focus back on its
+// summary, the control that opened it.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") return;
+  var open = document.querySelectorAll("details.confirm[open]");
+  if (!open.length) return;
+  var active = document.activeElement;
+  var closing = null;
+  open.forEach(function (details) {
+    if (!closing || details.contains(active)) closing = details;
+  });
+  closing.open = false;
+  var summary = closing.querySelector("summary");
+  if (summary) summary.focus();
+});

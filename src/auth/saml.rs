@@ -43,8 +43,14 @@ fn parse_entity(xml: &str) -> Result<EntityDescriptor, String> {
     if xml.contains("<!DOCTYPE") {
         return Err("Metadata with a DOCTYPE is refused.".into());
     }
-    xml.parse::<EntityDescriptor>()
-        .map_err(|e| format!("This is not SAML metadata: {e}"))
+    // The parser's words ("InvalidXml(Syntax(UnclosedTag))") go to the log, not to the page.
+    xml.parse::<EntityDescriptor>().map_err(|e| {
+        tracing::info!(error = %e, "pasted IdP metadata could not be read");
+        "This is not SAML metadata: the XML could not be read. Check that you pasted the whole \
+         file, from <EntityDescriptor> to </EntityDescriptor>, as your identity provider offers \
+         it for download."
+            .to_owned()
+    })
 }
 
 /// Checks pasted IdP metadata. Metadata without a signing certificate is refused: without one,
@@ -59,10 +65,20 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, String> {
     let sp = ServiceProviderBuilder::default()
         .idp_metadata(entity)
         .build()
-        .map_err(|e| format!("Unusable metadata: {e}"))?;
+        .map_err(|e| {
+            tracing::info!(error = %e, "IdP metadata unusable");
+            "This metadata does not describe an identity provider (an IDPSSODescriptor). Check \
+             that you downloaded the identity provider's metadata, not the service provider's."
+                .to_owned()
+        })?;
     let certificates = sp
         .idp_signing_certs()
-        .map_err(|e| format!("A signing certificate could not be read: {e}"))?
+        .map_err(|e| {
+            tracing::info!(error = %e, "IdP signing certificate unreadable");
+            "The signing certificate in the metadata could not be read. Download the metadata \
+             again from your identity provider."
+                .to_owned()
+        })?
         .unwrap_or_default();
     if certificates.is_empty() {
         return Err("The metadata has no signing certificate (KeyDescriptor use=\"signing\"). SAML stays off.".into());

@@ -60,6 +60,17 @@ pub struct Shell {
     pub flashes: Vec<Flash>,
 }
 
+impl Shell {
+    /// The shell of a page rendered without its request (an error page): no one signed in.
+    pub fn anonymous() -> Self {
+        Self {
+            user: None,
+            csrf: String::new(),
+            flashes: Vec::new(),
+        }
+    }
+}
+
 struct FlashShown;
 
 impl FromRequest for Shell {

@@ -25,6 +25,7 @@ mod lifecycle_inventory;
 mod lifecycle_jobs;
 mod lifecycle_rotation;
 mod lifecycle_usage;
+mod pages;
 mod paths_and_time;
 mod proxy_metrics;
 mod races;

@@ -15,7 +15,7 @@ use crate::paths;
 use crate::services::scim::{self, Provisioning};
 use crate::web::context::Member;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
-use crate::web::views::fmt_time;
+use crate::web::views::When;
 
 /// One option of the successor select.
 pub struct SuccessorChoice {
@@ -35,8 +35,8 @@ struct ProvisioningPage {
     base_url: String,
     legacy_base_url: String,
     secret_prefix: Option<String>,
-    secret_created: String,
-    secret_last_used: String,
+    secret_created: Option<When>,
+    secret_last_used: Option<When>,
     successors: Vec<SuccessorChoice>,
     errors: FormErrors,
     new_secret: Option<String>,
@@ -68,8 +68,8 @@ fn page(shell: Shell, m: &Member, p: Provisioning) -> ProvisioningPage {
         company_id: m.me.company.id.to_string(),
         base_url: format!("{public}{}", paths::scim::SCOPE_V2),
         legacy_base_url: format!("{public}{}", paths::scim::SCOPE),
-        secret_created: fmt_time(p.config.secret_created_at),
-        secret_last_used: fmt_time(p.config.secret_last_used_at),
+        secret_created: When::of(p.config.secret_created_at, m.now),
+        secret_last_used: When::of(p.config.secret_last_used_at, m.now),
         secret_prefix: p.config.secret_prefix,
         successors,
         errors: FormErrors::default(),

@@ -18,7 +18,7 @@ use crate::services::webhooks::{
 };
 use crate::web::context::Member;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
-use crate::web::views::fmt_time;
+use crate::web::views::{fmt_time, When};
 use crate::webhooks::target::TargetPolicy;
 use crate::webhooks::{WebhookEventType, MAX_ENDPOINTS_PER_COMPANY};
 
@@ -49,13 +49,13 @@ pub struct WebhookRow {
     pub enabled: bool,
     pub disabled_reason: String,
     pub secret_prefix: String,
-    pub created: String,
+    pub created: Option<When>,
     pub edit_href: String,
     pub deliveries_href: String,
 }
 
-impl From<&WebhookEndpoint> for WebhookRow {
-    fn from(e: &WebhookEndpoint) -> Self {
+impl WebhookRow {
+    fn of(e: &WebhookEndpoint, now: chrono::NaiveDateTime) -> Self {
         Self {
             id: e.id.to_string(),
             endpoint: e.endpoint.clone(),
@@ -64,7 +64,7 @@ impl From<&WebhookEndpoint> for WebhookRow {
             enabled: e.enabled,
             disabled_reason: e.disabled_reason.clone().unwrap_or_default(),
             secret_prefix: e.secret_prefix.clone(),
-            created: fmt_time(Some(e.created_at)),
+            created: When::of(Some(e.created_at), now),
             edit_href: paths::webhook(&e.id),
             deliveries_href: paths::webhook_deliveries(&e.id),
         }
@@ -94,7 +94,7 @@ async fn list_page(m: &Member, shell: Shell) -> Result<WebhooksPage, AppError> {
     Ok(WebhooksPage {
         shell,
         section: SECTION,
-        rows: rows.iter().map(WebhookRow::from).collect(),
+        rows: rows.iter().map(|e| WebhookRow::of(e, m.now)).collect(),
         limit: MAX_ENDPOINTS_PER_COMPANY,
         new_secret: None,
         new_secret_name: String::new(),
@@ -119,11 +119,11 @@ pub struct EndpointFacts {
     pub id: WebhookEndpointId,
     pub enabled: bool,
     pub disabled_reason: String,
-    pub disabled_at: String,
+    pub disabled_at: Option<When>,
     pub secret_prefix: String,
     /// Until when the rotated-out secret still signs, while it does.
-    pub previous_until: Option<String>,
-    pub created: String,
+    pub previous_until: Option<When>,
+    pub created: Option<When>,
 }
 
 #[derive(Template)]
@@ -176,13 +176,13 @@ fn facts(e: &WebhookEndpoint, now: chrono::NaiveDateTime) -> EndpointFacts {
         id: e.id.clone(),
         enabled: e.enabled,
         disabled_reason: e.disabled_reason.clone().unwrap_or_default(),
-        disabled_at: fmt_time(e.disabled_at),
+        disabled_at: When::of(e.disabled_at, now),
         secret_prefix: e.secret_prefix.clone(),
         previous_until: e
             .previous_secret_expires_at
             .filter(|until| *until > now)
-            .map(|until| fmt_time(Some(until))),
-        created: fmt_time(Some(e.created_at)),
+            .map(|until| When::at(until, now)),
+        created: When::of(Some(e.created_at), now),
     }
 }
 
@@ -481,7 +481,7 @@ async fn rotate(
 
 /// One attempt in the log.
 pub struct AttemptView {
-    pub at: String,
+    pub at: Option<When>,
     pub status: String,
     pub latency: String,
     pub excerpt: String,
@@ -497,8 +497,9 @@ pub struct DeliveryView {
     pub attempts: i32,
     pub last_status: String,
     pub last_latency: String,
-    pub next_attempt: String,
-    pub created: String,
+    /// None once the delivery is settled (shown as a dash).
+    pub next_attempt: Option<When>,
+    pub created: Option<When>,
     pub redeliver_action: String,
     pub tried: Vec<AttemptView>,
 }
@@ -523,7 +524,7 @@ fn status_text(code: Option<i32>) -> String {
     code.map_or_else(|| "no answer".to_owned(), |c| c.to_string())
 }
 
-fn deliveries_view(log: DeliveryLogPage) -> Vec<DeliveryView> {
+fn deliveries_view(log: DeliveryLogPage, now: chrono::NaiveDateTime) -> Vec<DeliveryView> {
     log.deliveries
         .into_iter()
         .map(|d| {
@@ -532,16 +533,12 @@ fn deliveries_view(log: DeliveryLogPage) -> Vec<DeliveryView> {
             DeliveryView {
                 last_status: last.map_or_else(String::new, |a| status_text(a.status_code)),
                 last_latency: last.map_or_else(String::new, |a| format!("{} ms", a.latency_ms)),
-                next_attempt: if pending {
-                    fmt_time(Some(d.delivery.next_attempt_at))
-                } else {
-                    "—".to_owned()
-                },
+                next_attempt: pending.then(|| When::at(d.delivery.next_attempt_at, now)),
                 tried: d
                     .attempts
                     .iter()
                     .map(|a| AttemptView {
-                        at: fmt_time(Some(a.attempted_at)),
+                        at: When::of(Some(a.attempted_at), now),
                         status: status_text(a.status_code),
                         latency: format!("{} ms", a.latency_ms),
                         excerpt: a.response_excerpt.clone().unwrap_or_default(),
@@ -553,7 +550,7 @@ fn deliveries_view(log: DeliveryLogPage) -> Vec<DeliveryView> {
                 event_id: d.delivery.event_id.to_string(),
                 state: d.delivery.state.as_str(),
                 attempts: d.delivery.attempts,
-                created: fmt_time(Some(d.delivery.created_at)),
+                created: When::of(Some(d.delivery.created_at), now),
                 redeliver_action: paths::webhook_redeliver(&d.delivery.id),
             }
         })
@@ -589,7 +586,7 @@ async fn deliveries(
         enabled: log.endpoint.enabled,
         newer_href: (page > 1).then(|| format!("{base}?page={}", page - 1)),
         older_href: (page < pages).then(|| format!("{base}?page={}", page + 1)),
-        rows: deliveries_view(log),
+        rows: deliveries_view(log, m.now),
         total,
         page,
         pages,

@@ -26,14 +26,25 @@ pub(super) const REQUEST_TTL_MINUTES: i64 = 10;
 pub(super) struct ProblemPage {
     shell: Shell,
     message: String,
+    /// What the company's administrator should check, when the cause is in the set-up.
+    admin_hint: Option<String>,
 }
 
 pub(super) fn refused(shell: Shell, message: impl Into<String>) -> Result<HttpResponse, AppError> {
+    refused_with_hint(shell, message, None)
+}
+
+pub(super) fn refused_with_hint(
+    shell: Shell,
+    message: impl Into<String>,
+    admin_hint: Option<String>,
+) -> Result<HttpResponse, AppError> {
     render_with_status(
         StatusCode::FORBIDDEN,
         &ProblemPage {
             shell,
             message: message.into(),
+            admin_hint,
         },
     )
 }

@@ -65,6 +65,7 @@ pub(super) async fn oidc_start(
                 &ProblemPage {
                     shell,
                     message: "The sign-in provider could not be used right now. Try again later, or sign in another way.".into(),
+                    admin_hint: None,
                 },
             );
         }

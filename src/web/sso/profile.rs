@@ -10,13 +10,14 @@ use crate::paths;
 use crate::services::sso as sso_service;
 use crate::web::context::Member;
 use crate::web::page::{render, FlashKind, Shell};
+use crate::web::views::When;
 
 pub struct IdentityRow {
     pub id: String,
     pub provider: String,
     pub email: String,
-    pub linked: String,
-    pub last_used: String,
+    pub linked: Option<When>,
+    pub last_used: Option<When>,
 }
 
 pub struct ProviderLink {
@@ -67,8 +68,8 @@ pub(super) async fn profile(m: Member, shell: Shell) -> Result<HttpResponse, App
                 id: i.id.to_string(),
                 provider: i.provider,
                 email: i.email,
-                linked: crate::web::views::fmt_time(Some(i.created_at)),
-                last_used: crate::web::views::fmt_time(i.last_used_at),
+                linked: When::of(Some(i.created_at), m.now),
+                last_used: When::of(i.last_used_at, m.now),
             })
             .collect(),
         providers,

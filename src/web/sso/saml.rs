@@ -15,7 +15,7 @@ use crate::error::{AppError, Refusal};
 use crate::services::sso as sso_service;
 use crate::web::context::Visitor;
 
-use super::{audit_refusal, binding, refused, with_binding, REQUEST_TTL_MINUTES};
+use super::{audit_refusal, binding, refused_with_hint, with_binding, REQUEST_TTL_MINUTES};
 use crate::paths;
 use crate::web::page::{redirect, render, Shell};
 
@@ -168,9 +168,10 @@ pub(super) async fn saml_acs(
         return Err(AppError::NotFound);
     };
     let urls: SpUrls = saml::sp_urls(&settings.public_url, &company.slug);
+    let urls = &urls;
     let checked = saml::check_response(
         &config,
-        &urls,
+        urls,
         tolerances(settings),
         &form.saml_response,
         &pending,
@@ -199,9 +200,127 @@ pub(super) async fn saml_acs(
                 Some(d) => d.clone(),
                 None => format!("saml: {}", r.message),
             };
+            // The detail (the parser's or the check's own words) goes to the log and the audit
+            // log; the person sees what their administrator should check.
+            let hint = (r.message == sso_service::SAML_NOT_ACCEPTED)
+                .then(|| what_the_admin_should_check(&detail, urls));
             audit_refusal(db, v.origin.clone(), Some(company_id), detail).await?;
-            refused(shell, r.message)
+            refused_with_hint(shell, r.message, hint)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Why an IdP's answer was refused, in words for the company's administrator: which setting to
+/// check. `detail` is the refusal's technical reason (from `auth::saml` or samael), which only
+/// the log and the audit log keep.
+fn what_the_admin_should_check(detail: &str, urls: &SpUrls) -> String {
+    let d = detail.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| d.contains(w));
+    // Most specific first: a signature error may also mention XML, an expiry a signature.
+    if has(&["sha-1", "sha1"]) {
+        "The identity provider signs with SHA-1, which this company does not accept. Switch the \
+         app at the identity provider to SHA-256, or allow SHA-1 in Settings → Single sign-on."
+            .to_owned()
+    } else if has(&[
+        "expired",
+        "notbefore",
+        "not before",
+        "notonorafter",
+        "expiry",
+        "not yet valid",
+    ]) {
+        "The answer is outside its validity time. Check the identity provider's clock (it must \
+         be within a minute of the correct time), then sign in again."
+            .to_owned()
+    } else if has(&["audience"]) {
+        format!(
+            "The answer is addressed to another service provider. Check the Entity ID \
+             (audience) set at the identity provider: it must be {}.",
+            urls.entity_id
+        )
+    } else if has(&["destination", "recipient", "this acs"]) {
+        format!(
+            "The answer was made for another address. Check the ACS URL set at the identity \
+             provider: it must be {}.",
+            urls.acs_url
+        )
+    } else if has(&["issuer"]) {
+        "The answer comes from another identity provider than the saved metadata names (its \
+         entity ID). Check the metadata in Settings → Single sign-on."
+            .to_owned()
+    } else if has(&["did not report success"]) {
+        "The identity provider reported that the sign-in did not succeed. Check that the person \
+         is assigned to the console's app at the identity provider."
+            .to_owned()
+    } else if has(&["unsolicited", "idp-initiated"]) {
+        "The sign-in was started at the identity provider, which this company does not allow. \
+         Start from the console's sign-in page, or allow IdP-initiated sign-in in Settings → \
+         Single sign-on."
+            .to_owned()
+    } else if has(&["inresponseto", "already answered", "replayed", "pending"]) {
+        "This answer does not belong to a sign-in started in this browser, or it was used \
+         already. Start again from the sign-in page."
+            .to_owned()
+    } else if has(&["signed", "signature", "certificate", "digest", "verif"]) {
+        "The signature could not be verified with the certificate in the saved identity \
+         provider metadata. Check that the metadata is current: after the identity provider \
+         rotates its signing certificate, paste its new metadata in Settings → Single sign-on."
+            .to_owned()
+    } else if has(&[
+        "base64",
+        "utf-8",
+        "saml response",
+        "xml",
+        "doctype",
+        "assertion",
+        "encrypted",
+    ]) {
+        "The answer is not a valid SAML response (not readable XML with exactly one unencrypted \
+         assertion). Check that the identity provider posts a SAML 2.0 response to the \
+         console's ACS URL."
+            .to_owned()
+    } else {
+        "Check the identity provider's app for the console: its ACS URL, Entity ID and signing \
+         certificate must match Settings → Single sign-on."
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_what_to_check_and_never_the_parser() {
+        let urls = saml::sp_urls("https://console.example", "acme");
+        let cases = [
+            (
+                "saml: not a SAML Response: InvalidXml(Syntax(UnclosedTag))",
+                "not a valid SAML response",
+            ),
+            (
+                "saml: rejected: the assertion must be signed",
+                "certificate",
+            ),
+            ("saml: rejected: assertion expired", "clock"),
+            (
+                "saml: the assertion is not addressed to this service provider (Audience)",
+                "https://console.example/sso/saml/acme/metadata",
+            ),
+            (
+                "saml: Destination Some(\"https://x\") is not this ACS",
+                "https://console.example/sso/saml/acme/acs",
+            ),
+            ("saml: replayed assertion", "used already"),
+        ];
+        for (detail, want) in cases {
+            let hint = what_the_admin_should_check(detail, &urls);
+            assert!(hint.contains(want), "{detail}: {hint}");
+            assert!(
+                !hint.contains("InvalidXml") && !hint.contains("saml:"),
+                "{hint}"
+            );
+        }
     }
 }

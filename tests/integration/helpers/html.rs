@@ -22,6 +22,33 @@ pub fn testid_text(html: &str, id: &str) -> Option<String> {
     Some(unescape(text.get(..text.find('<')?)?.trim()))
 }
 
+/// The visible words inside the element with this testid, tags stripped (`<time>` and
+/// `<span>` included), up to the element's closing tag: for values rendered by `m::when`.
+pub fn testid_words(html: &str, id: &str) -> Option<String> {
+    let marker = format!("data-testid=\"{id}\"");
+    let at = html.find(&marker)?;
+    let tag_start = html.get(..at)?.rfind('<')?;
+    let tag = html.get(tag_start + 1..)?;
+    let name: String = tag
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let rest = html.get(at + marker.len()..)?;
+    let inner = rest.get(rest.find('>')? + 1..)?;
+    let inner = inner.get(..inner.find(&format!("</{name}>"))?)?;
+    let mut words = String::new();
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => words.push(c),
+            _ => {}
+        }
+    }
+    Some(unescape(words.trim()))
+}
+
 /// Decodes the character references a template writes (askama writes `&#60;`-style ones).
 pub fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

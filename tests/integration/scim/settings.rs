@@ -5,7 +5,7 @@ use meetergo_console::auth::keys::Keys;
 
 use crate::helpers::db::company_events;
 use crate::helpers::fixtures::{create_user, signed_in_user};
-use crate::helpers::html::testid_text;
+use crate::helpers::html::{testid_text, testid_words};
 use crate::helpers::{RequestHelper, TestApp};
 
 use super::{assert_scim_error, generate_secret, idp, provisioned, stored_config};
@@ -35,7 +35,7 @@ async fn the_secret_is_shown_once_and_stored_as_an_hmac() {
         Some(p.owner.company_id.as_str())
     );
     assert_eq!(
-        testid_text(&page.body, "scim-last-used").as_deref(),
+        testid_words(&page.body, "scim-last-used").as_deref(),
         Some("never")
     );
     assert!(page.body.contains("name=\"scim_successor\""));
@@ -45,7 +45,7 @@ async fn the_secret_is_shown_once_and_stored_as_an_hmac() {
     assert_eq!(r.status, 200, "{}", r.body);
     let page = p.owner.browser.get("/settings/provisioning").await;
     assert_ne!(
-        testid_text(&page.body, "scim-last-used").as_deref(),
+        testid_words(&page.body, "scim-last-used").as_deref(),
         Some("never")
     );
 

@@ -5,6 +5,7 @@ use std::rc::Rc;
 use meetergo_console::domain::Role;
 
 use crate::helpers::db::add_user;
+use crate::helpers::html::testid_text;
 use crate::helpers::{email, TestApp};
 
 use super::idp::{Idp, Tenant};
@@ -85,16 +86,37 @@ async fn forged_expired_and_misaddressed_responses_are_refused() {
             "did not report success",
         ),
     ];
+    // What the refusal page tells the person to have their administrator check.
+    let admin_should_check = |what: &str| match what {
+        "signed with the wrong key" | "unsigned" | "tampered after signing" => "certificate",
+        "expired" => "clock",
+        "wrong audience" => "Entity ID",
+        "wrong destination" | "wrong recipient" => "ACS URL",
+        "another issuer" => "entity ID",
+        w if w.starts_with("SHA-1") => "SHA-256",
+        _ => "",
+    };
     for (what, extra, reason) in &cases {
         let c = app.browser();
         let resp = s.solicited(&app, &c, &member, extra).await;
-        s.refuse(&app, &c, &resp, reason, what).await;
+        let page = s.refuse(&app, &c, &resp, reason, what).await;
+        let hint = testid_text(&page.body, "sso-admin-hint").unwrap_or_default();
+        assert!(
+            hint.contains(admin_should_check(what)),
+            "{what}: the page says what to check: {hint:?}"
+        );
     }
     // Not base64, not a Response at all.
     let c = app.browser();
     s.start(&app, &c, &s.sp.slug).await;
-    s.refuse(&app, &c, "%%%not base64", "base64", "garbage")
+    let page = s
+        .refuse(&app, &c, "%%%not base64", "base64", "garbage")
         .await;
+    let hint = testid_text(&page.body, "sso-admin-hint").unwrap_or_default();
+    assert!(
+        hint.contains("not a valid SAML response"),
+        "garbage: {hint:?}"
+    );
     let c = app.browser();
     s.refuse(&app, &c, "", "", "empty").await;
 

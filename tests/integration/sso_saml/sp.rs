@@ -178,7 +178,7 @@ impl Setup {
         saml_response: &str,
         reason: &str,
         what: &str,
-    ) {
+    ) -> Reply {
         refuse_at(
             app,
             c,
@@ -188,7 +188,7 @@ impl Setup {
             reason,
             what,
         )
-        .await;
+        .await
     }
 }
 
@@ -303,7 +303,7 @@ pub async fn refuse_at(
     saml_response: &str,
     reason: &str,
     what: &str,
-) {
+) -> Reply {
     let before = footprint(app);
     let failed_before = company_event_details(app, company_id, "sign_in.failed").len();
     let r = post_acs(c, slug, saml_response).await;
@@ -323,4 +323,12 @@ pub async fn refuse_at(
         new[0]
     );
     assert_eq!(footprint(app), before, "{what}: nothing created");
+    // The person sees what the administrator should check, never the check's own words.
+    if let Some(hint) = crate::helpers::html::testid_text(&r.body, "sso-admin-hint") {
+        assert!(
+            !hint.contains("saml:") && !hint.contains(new[0].as_str()),
+            "{what}: the hint is not the audit detail: {hint}"
+        );
+    }
+    r
 }

@@ -254,9 +254,16 @@ async fn matrix_cell(w: &World<'_>, route: Route, actor: Actor, want: Want) {
             assert_reply(&what, want, &r);
             let a_name = company(app, &w.company).name;
             let b_name = company(app, &w.other_company).name;
-            assert_eq!(r.body.contains(&a_name), here, "{what}: shows A's settings");
+            // The company's name field, not the top bar (which names the viewer's company on
+            // every page, the 403 page included).
+            let field = |name: &str| format!("value=\"{name}\"");
             assert_eq!(
-                r.body.contains(&b_name),
+                r.body.contains(&field(&a_name)),
+                here,
+                "{what}: shows A's settings"
+            );
+            assert_eq!(
+                r.body.contains(&field(&b_name)),
                 outsider,
                 "{what}: shows B's settings"
             );

@@ -287,7 +287,6 @@ fn cpu_cores() -> u64 {
 /// In development a key is generated once into the data folder (mode 0600), so restarts keep
 /// sessions and stored credential hashes valid.
 fn development_secret_key(data_dir: &Path) -> anyhow::Result<SecretString> {
-    use rand::RngCore;
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
 
@@ -300,9 +299,7 @@ fn development_secret_key(data_dir: &Path) -> anyhow::Result<SecretString> {
     }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key = crate::auth::keys::random_hex(32);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

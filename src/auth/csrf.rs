@@ -15,7 +15,6 @@ use actix_web::http::header::{HeaderMap, ORIGIN};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
-use rand::RngCore;
 
 use crate::config::Settings;
 use crate::error::{AppError, Refusal};
@@ -41,9 +40,7 @@ fn cookie_name(settings: &Settings) -> &'static str {
 }
 
 fn fresh_nonce() -> String {
-    let mut bytes = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::auth::keys::random_hex(24)
 }
 
 /// Paths that accept POSTs from elsewhere by design: the bearer-authenticated JSON API and SCIM,

@@ -8,7 +8,6 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::db::models::now;
@@ -32,16 +31,11 @@ impl DbSessionStore {
 }
 
 fn row_id(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 fn new_key() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::auth::keys::random_hex(32)
 }
 
 fn expiry(ttl: &Duration) -> NaiveDateTime {

@@ -4,7 +4,6 @@
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::HttpRequest;
-use rand::RngCore;
 
 use super::keys::Keys;
 
@@ -17,9 +16,7 @@ pub fn from_request(req: &HttpRequest) -> Option<String> {
 }
 
 pub fn new_value() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::auth::keys::random_hex(32)
 }
 
 /// The cookie must come back on the identity provider's cross-site POST to the SAML ACS:
@@ -45,7 +42,5 @@ pub fn pkce_verifier(keys: &Keys, binding: &str, state: &str) -> String {
 
 /// A random value for `state`, request ids and nonces.
 pub fn random_token() -> String {
-    let mut bytes = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::auth::keys::random_hex(24)
 }

@@ -4,6 +4,7 @@
 
 mod in_a_browser;
 mod inventory;
+mod forms;
 mod lists;
 mod revoke;
 

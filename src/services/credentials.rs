@@ -230,7 +230,12 @@ pub async fn describe_pat(
                 .actor(&me.id)
                 .subject(Subject::Pat(token.id.clone()))
                 .target(format!("token {name} ({})", token.id))
-                .detail(described(&token.name, name, token.note.as_deref(), description.note.as_deref())),
+                .detail(described(
+                    &token.name,
+                    name,
+                    token.note.as_deref(),
+                    description.note.as_deref(),
+                )),
         )?;
         Ok(PersonalAccessToken {
             name: name.to_owned(),
@@ -267,7 +272,12 @@ pub async fn describe_api_key(
                 .actor(&admin.id)
                 .subject(Subject::ApiKey(key.id.clone()))
                 .target(format!("api key {name} ({})", key.id))
-                .detail(described(&key.name, name, key.note.as_deref(), description.note.as_deref())),
+                .detail(described(
+                    &key.name,
+                    name,
+                    key.note.as_deref(),
+                    description.note.as_deref(),
+                )),
         )?;
         Ok(PlatformApiKey {
             name: name.to_owned(),
@@ -285,7 +295,14 @@ fn described(old_name: &str, name: &str, old_note: Option<&str>, note: Option<&s
         what.push(format!("renamed from \u{201c}{old_name}\u{201d}"));
     }
     if old_note != note {
-        what.push(if note.is_some() { "note changed" } else { "note removed" }.to_owned());
+        what.push(
+            if note.is_some() {
+                "note changed"
+            } else {
+                "note removed"
+            }
+            .to_owned(),
+        );
     }
     if what.is_empty() {
         "nothing changed".into()

@@ -365,8 +365,7 @@ async fn describe(
     let (id, form) = (id.into_inner(), form.into_inner());
     match credentials::parse_description(&form.name, &form.note) {
         Ok(description) => {
-            let key =
-                credentials::describe_api_key(&m.app.db, m.acting(), id, description).await?;
+            let key = credentials::describe_api_key(&m.app.db, m.acting(), id, description).await?;
             Ok(m.redirect_with_flash(
                 &paths::admin_api_key(&key.id),
                 FlashKind::Success,

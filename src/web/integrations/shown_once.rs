@@ -35,7 +35,9 @@ pub enum OneTime {
         expires: Option<When>,
     },
     /// The address names a new credential whose secret was shown already (a reload).
-    AlreadyShown { regenerate_href: String },
+    AlreadyShown {
+        regenerate_href: String,
+    },
 }
 
 impl OneTime {

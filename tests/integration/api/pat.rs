@@ -22,10 +22,7 @@ async fn a_pat_is_shown_once_at_creation() {
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let shown_at = r.location().to_owned();
-    assert!(
-        shown_at.starts_with("/integrations/api?new="),
-        "{shown_at}"
-    );
+    assert!(shown_at.starts_with("/integrations/api?new="), "{shown_at}");
     assert!(!r.body.contains("rgo-"), "no secret in the redirect");
     for cookie in r.set_cookies() {
         assert!(!cookie.contains("rgo-"), "no secret in a cookie: {cookie}");
@@ -39,7 +36,10 @@ async fn a_pat_is_shown_once_at_creation() {
     );
     let token = new_secret_in(&r.body).expect("shown after the redirect");
     assert!(token.starts_with("rgo-"));
-    assert!(!shown_at.contains(secret_part(&token)), "not in the address");
+    assert!(
+        !shown_at.contains(secret_part(&token)),
+        "not in the address"
+    );
     let expiry = words_of(&r.body, "new-secret-expiry");
     assert!(expiry.starts_with("It expires"), "{expiry}");
 
@@ -125,5 +125,11 @@ fn words_of(html: &str, testid: &str) -> String {
             _ => {}
         }
     }
-    unescape(words.split_whitespace().collect::<Vec<_>>().join(" ").as_str())
+    unescape(
+        words
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .as_str(),
+    )
 }

@@ -348,10 +348,7 @@ pub async fn axe_violations(c: &Client) -> Vec<String> {
                  v.nodes.map(n => n.target.join(' ')).join(' | '))))
           .catch(e => done(['axe-core failed: ' + e]));
     "#;
-    let out = c
-        .execute_async(script, vec![])
-        .await
-        .expect("run axe-core");
+    let out = c.execute_async(script, vec![]).await.expect("run axe-core");
     serde_json::from_value(out).expect("axe-core's violations as a list of strings")
 }
 
@@ -449,5 +446,8 @@ pub async fn tab_to(c: &Client, id: &str) {
         }
         press(c, TAB).await;
     }
-    panic!("Tab never reached {id}; last focused: {:?}", focused_testid(c).await);
+    panic!(
+        "Tab never reached {id}; last focused: {:?}",
+        focused_testid(c).await
+    );
 }

@@ -80,11 +80,19 @@ async fn each_preset_says_its_date_and_a_typed_date_wins_over_it() {
         .browser
         .post_form(
             "/integrations/api/tokens",
-            &[("name", "no date"), ("expiry", "custom"), ("expires_at", "")],
+            &[
+                ("name", "no date"),
+                ("expiry", "custom"),
+                ("expires_at", ""),
+            ],
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(testid_text(&r.body, "error-expires_at").is_some(), "{}", r.body);
+    assert!(
+        testid_text(&r.body, "error-expires_at").is_some(),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("aria-describedby=\"expires_at-error\""));
     assert!(r.body.contains("aria-invalid=\"true\""));
     assert!(r.body.contains("data-testid=\"error-summary\""));
@@ -175,7 +183,10 @@ async fn a_token_is_renamed_and_noted_by_its_owner_only() {
 
     let r = owner
         .browser
-        .post_form(&details, &[("name", "CI deploy"), ("note", "GitHub Actions; ask Nora")])
+        .post_form(
+            &details,
+            &[("name", "CI deploy"), ("note", "GitHub Actions; ask Nora")],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let page = owner
@@ -183,7 +194,10 @@ async fn a_token_is_renamed_and_noted_by_its_owner_only() {
         .get(&format!("/integrations/api/tokens/{id}"))
         .await
         .body;
-    assert_eq!(testid_text(&page, "credential-note").as_deref(), Some("GitHub Actions; ask Nora"));
+    assert_eq!(
+        testid_text(&page, "credential-note").as_deref(),
+        Some("GitHub Actions; ask Nora")
+    );
     assert!(page.contains("<h1>CI deploy</h1>"), "{page}");
     let list = owner.browser.get("/integrations/api").await.body;
     assert!(list.contains("Revoke<span class=\"sr-only\"> token \u{201c}CI deploy\u{201d}</span>"));
@@ -203,8 +217,16 @@ async fn a_token_is_renamed_and_noted_by_its_owner_only() {
     ] {
         let r = owner.browser.post_form(&details, &fields).await;
         assert_eq!(r.status, 422, "{fields:?}: {}", r.body);
-        assert!(r.body.contains(&format!("data-testid=\"error-{field}\"")), "{}", r.body);
-        assert!(r.body.contains(&format!("aria-describedby=\"{field}-error\"")) || field == "note");
+        assert!(
+            r.body.contains(&format!("data-testid=\"error-{field}\"")),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body
+                .contains(&format!("aria-describedby=\"{field}-error\""))
+                || field == "note"
+        );
         assert!(r.body.contains("aria-invalid=\"true\""));
     }
 
@@ -225,13 +247,21 @@ async fn a_token_is_renamed_and_noted_by_its_owner_only() {
     assert_eq!(r.status, 403);
     let r = owner
         .browser
-        .post_form(&key_details, &[("name", "Team key (prod)"), ("note", "The booking widget")])
+        .post_form(
+            &key_details,
+            &[("name", "Team key (prod)"), ("note", "The booking widget")],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let keys_page = owner.browser.get("/admin/api-keys").await.body;
     assert!(keys_page.contains("Team key (prod)"));
-    assert_eq!(testid_text(&keys_page, "credential-note").as_deref(), Some("The booking widget"));
-    assert!(audit_kinds(&app, &key_id).iter().any(|(k, _)| k == "api_key.updated"));
+    assert_eq!(
+        testid_text(&keys_page, "credential-note").as_deref(),
+        Some("The booking widget")
+    );
+    assert!(audit_kinds(&app, &key_id)
+        .iter()
+        .any(|(k, _)| k == "api_key.updated"));
 }
 
 #[actix_web::test]

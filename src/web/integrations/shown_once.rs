@@ -40,15 +40,6 @@ pub enum OneTime {
     },
 }
 
-impl OneTime {
-    pub fn secret(&self) -> Option<&NewSecret> {
-        match self {
-            Self::Secret { secret, .. } => Some(secret),
-            _ => None,
-        }
-    }
-}
-
 /// The AES key: an HMAC of a fixed label under the server's credential key, so it is as secret
 /// as that key and used for nothing else.
 fn key(keys: &Keys) -> [u8; 32] {

@@ -153,7 +153,7 @@ async fn list(
 /// Keeps the new key for one display and sends the browser to the list that shows it.
 fn show_once(m: &Member, secret: NewSecret) -> HttpResponse {
     let to = format!("{}?new={}", paths::ADMIN_API_KEYS, secret.credential_id);
-    shown_once::keep(&m.req, &m.app.keys, &m.me.user.id, &secret);
+    shown_once::keep(&m.req, &m.app.keys, &m.me.user.id, secret, m.now);
     redirect(&to)
 }
 
@@ -189,6 +189,7 @@ async fn create(
                 secret: tokens::reveal(&issued).to_owned(),
                 expires_at: Some(key.expires_at),
                 note: String::new(),
+                kept_at: None,
             },
         )),
         Err(errors) => render_with_status(
@@ -292,6 +293,7 @@ async fn regenerate(
             name: done.successor.name,
             secret: tokens::reveal(&done.issued).to_owned(),
             expires_at: Some(done.successor.expires_at),
+            kept_at: None,
         },
     ))
 }

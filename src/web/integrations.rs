@@ -273,6 +273,7 @@ async fn create_token(
                 secret: tokens::reveal(&issued).to_owned(),
                 expires_at: token.expires_at,
                 note: String::new(),
+                kept_at: None,
             },
         )),
         Err(errors) => {
@@ -294,7 +295,7 @@ async fn create_token(
 /// Keeps the new token for one display and sends the browser to the list that shows it.
 fn show_once(m: &Member, secret: NewSecret) -> HttpResponse {
     let to = format!("{}?new={}", paths::API_TOKENS, secret.credential_id);
-    shown_once::keep(&m.req, &m.app.keys, &m.me.user.id, &secret);
+    shown_once::keep(&m.req, &m.app.keys, &m.me.user.id, secret, m.now);
     redirect(&to)
 }
 
@@ -372,6 +373,7 @@ async fn regenerate_token(
             name: done.successor.name,
             secret: tokens::reveal(&done.issued).to_owned(),
             expires_at: done.successor.expires_at,
+            kept_at: None,
         },
     ))
 }

@@ -14,6 +14,8 @@ use crate::domain::UserId;
 use super::super::views::When;
 
 const SESSION_KEY: &str = "shown_once";
+/// A secret nobody came back for within this time is dropped unseen (a closed tab).
+const KEPT_FOR_MINUTES: i64 = 10;
 
 /// What the one-time box says: which credential, the secret, when it expires, and what it
 /// replaced when it came from "Regenerate…".
@@ -25,6 +27,14 @@ pub struct NewSecret {
     pub expires_at: Option<NaiveDateTime>,
     #[serde(default)]
     pub note: String,
+    /// When the POST kept it (set by `keep`).
+    #[serde(default)]
+    pub kept_at: Option<NaiveDateTime>,
+}
+
+/// Whether a secret kept at `kept_at` may still be shown at `now`.
+fn still_fresh(kept_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    kept_at.is_some_and(|at| now - at <= chrono::Duration::minutes(KEPT_FOR_MINUTES))
 }
 
 /// The one-time box of a list page: the secret, or the words for "already shown".
@@ -55,8 +65,18 @@ fn key(keys: &Keys) -> [u8; 32] {
 }
 
 /// Keeps `secret` for one display in this session, replacing any earlier one.
-pub fn keep(req: &actix_web::HttpRequest, keys: &Keys, user: &UserId, secret: &NewSecret) {
-    let sealed = serde_json::to_vec(secret)
+pub fn keep(
+    req: &actix_web::HttpRequest,
+    keys: &Keys,
+    user: &UserId,
+    secret: NewSecret,
+    now: NaiveDateTime,
+) {
+    let secret = NewSecret {
+        kept_at: Some(now),
+        ..secret
+    };
+    let sealed = serde_json::to_vec(&secret)
         .ok()
         .and_then(|json| crate::auth::totp::encrypt_secret(&key(keys), user.as_str(), &json));
     if let Some(sealed) = sealed {
@@ -67,12 +87,13 @@ pub fn keep(req: &actix_web::HttpRequest, keys: &Keys, user: &UserId, secret: &N
 }
 
 /// The secret kept for `credential_id`, removed as it is read; `None` when there is none
-/// (already shown, another session, or kept for another credential, which stays).
+/// (already shown, too old, another session, or kept for another credential, which stays).
 pub fn take(
     req: &actix_web::HttpRequest,
     keys: &Keys,
     user: &UserId,
     credential_id: &str,
+    now: NaiveDateTime,
 ) -> Option<NewSecret> {
     let session = req.get_session();
     let sealed = session.get::<String>(SESSION_KEY).ok().flatten()?;
@@ -81,7 +102,11 @@ pub fn take(
     match secret {
         Some(s) if s.credential_id == credential_id => {
             session.remove(SESSION_KEY);
-            Some(s)
+            still_fresh(s.kept_at, now).then_some(s)
+        }
+        Some(s) if !still_fresh(s.kept_at, now) => {
+            session.remove(SESSION_KEY);
+            None
         }
         Some(_) => None,
         None => {
@@ -104,7 +129,7 @@ pub fn one_time(
     let Some(id) = new.filter(|id| !id.is_empty()) else {
         return OneTime::Nothing;
     };
-    match take(req, keys, user, id) {
+    match take(req, keys, user, id, now) {
         Some(secret) => OneTime::Secret {
             expires: When::of(secret.expires_at, now),
             secret,
@@ -118,6 +143,17 @@ pub fn one_time(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_nobody_came_back_for_is_dropped_after_ten_minutes() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .expect("a time");
+        assert!(still_fresh(Some(now), now));
+        assert!(still_fresh(Some(now - chrono::Duration::minutes(10)), now));
+        assert!(!still_fresh(Some(now - chrono::Duration::minutes(11)), now));
+        assert!(!still_fresh(None, now));
+    }
 
     #[test]
     fn the_key_is_the_full_32_bytes_of_the_derived_hash() {

@@ -274,3 +274,21 @@ async fn empty_lists_say_what_to_do_next() {
     let page = owner.browser.get("/admin/api-keys").await.body;
     assert!(page.contains("data-testid=\"keys-empty-create\""), "{page}");
 }
+
+#[actix_web::test]
+async fn a_secret_nobody_came_back_for_is_not_shown_later() {
+    let app = TestApp::spawn().await;
+    let owner = sign_up(&app, "Late Co", "Lars Late", &email("lars")).await;
+    let r = owner
+        .browser
+        .post_form(
+            "/integrations/api/tokens",
+            &[("name", "left behind"), ("expiry", "30")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(app.clock.advance(Duration::minutes(11)));
+    let page = owner.browser.get(r.location()).await.body;
+    assert!(new_secret_in(&page).is_none(), "shown 11 minutes later");
+    assert!(page.contains("data-testid=\"secret-gone\""), "{page}");
+}

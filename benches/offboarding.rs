@@ -110,6 +110,7 @@ fn seed(db: &Db) -> (User, User) {
             replaced_by: None,
             superseded_at: None,
             rotation_alerted_at: None,
+            note: None,
         })
         .collect();
     // Multi-row INSERTs are backend-specific in Diesel: run the same code on the concrete connection.

@@ -78,6 +78,9 @@ pub enum Action<'a> {
     ViewCredentials,
     /// Revoke this member's Personal Access Token from the credentials inventory.
     RevokePatOf(&'a User),
+    /// Rename this member's Personal Access Token or change its note: its owner only (an admin
+    /// revokes a member's token but does not relabel it).
+    DescribePatOf(&'a User),
     /// Settings → Provisioning: turn SCIM on or off, issue or revoke the SCIM secret, choose
     /// who receives a deprovisioned person's work (owners, admins).
     ManageProvisioning,
@@ -128,6 +131,7 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
         | Action::Offboard(t)
         | Action::SignOutEverywhere(t)
         | Action::RevokePatOf(t)
+        | Action::DescribePatOf(t)
         | Action::ExportPersonalData(t) => Some(t),
         _ => None,
     };
@@ -145,7 +149,8 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
             | Action::ManageCredentialPolicy
             | Action::ViewCredentials
             | Action::ManageProvisioning
-            | Action::RevokePatOf(_) => Err(Denied(
+            | Action::RevokePatOf(_)
+            | Action::DescribePatOf(_) => Err(Denied(
                 "A Platform API Key cannot manage credentials or settings.",
             )),
             Action::DeleteUser(t) | Action::Offboard(t) => {
@@ -270,6 +275,10 @@ pub fn authorize(actor: Actor<'_>, action: Action<'_>) -> Result<(), Denied> {
                         "Only the owner offboards an admin.",
                     )
                 }
+                Action::DescribePatOf(t) => allow(
+                    t.id == me.id,
+                    "Only the token's owner renames it or changes its note.",
+                ),
                 Action::RevokePatOf(t) => {
                     // One's own token is one's own business; the owner's is nobody else's.
                     if t.id == me.id {
@@ -479,6 +488,20 @@ mod tests {
         assert!(authorize(Actor::Pat(&owner), Action::RevokePatOf(&member)).is_err());
         let other = user(&CompanyId::new(), Role::Member);
         assert!(revoke(&owner, &other).is_err());
+    }
+
+    #[test]
+    fn only_a_tokens_owner_renames_it_or_changes_its_note() {
+        let c = CompanyId::new();
+        let (owner, member) = (user(&c, Role::Owner), user(&c, Role::Member));
+        let describe = |a: &User, t: &User| authorize(Actor::Member(a), Action::DescribePatOf(t));
+        assert!(describe(&member, &member).is_ok());
+        assert!(describe(&owner, &owner).is_ok());
+        assert!(describe(&owner, &member).is_err());
+        assert!(describe(&member, &owner).is_err());
+        assert!(authorize(Actor::Pat(&member), Action::DescribePatOf(&member)).is_err());
+        let other = user(&CompanyId::new(), Role::Owner);
+        assert!(describe(&other, &member).is_err());
     }
 
     #[test]

@@ -154,6 +154,7 @@ diesel::table! {
         replaced_by -> Nullable<Text>,
         superseded_at -> Nullable<Timestamp>,
         rotation_alerted_at -> Nullable<Timestamp>,
+        note -> Nullable<Text>,
     }
 }
 
@@ -175,6 +176,7 @@ diesel::table! {
         replaced_by -> Nullable<Text>,
         superseded_at -> Nullable<Timestamp>,
         rotation_alerted_at -> Nullable<Timestamp>,
+        note -> Nullable<Text>,
     }
 }
 

@@ -64,6 +64,8 @@ text_enum! {
         WebhookTestSent => "webhook.test_sent",
         WebhookRedelivered => "webhook.redelivered",
         WebhookDisabled => "webhook.disabled",
+        PatUpdated => "pat.updated",
+        ApiKeyUpdated => "api_key.updated",
     }
 }
 
@@ -197,7 +199,10 @@ impl AuditKind {
             | Self::CredentialPolicyChanged
             | Self::PatRevokedByAdmin
             | Self::ScimSettingsChanged
-            | Self::UserReactivated => true,
+            | Self::UserReactivated
+            // A new name or note resolves to the same principal, but a cached one carries the name.
+            | Self::PatUpdated
+            | Self::ApiKeyUpdated => true,
         }
     }
 }

@@ -76,6 +76,9 @@ pub const API_TOKEN: &str = "/integrations/api/tokens/{id}";
 pub const ADMIN_API_KEY: &str = "/admin/api-keys/{id}";
 pub const API_TOKEN_REGENERATE: &str = "/integrations/api/tokens/{id}/regenerate";
 pub const ADMIN_API_KEY_REGENERATE: &str = "/admin/api-keys/{id}/regenerate";
+/// Rename a credential or change its note (the form on its detail page).
+pub const API_TOKEN_DESCRIBE: &str = "/integrations/api/tokens/{id}/details";
+pub const ADMIN_API_KEY_DESCRIBE: &str = "/admin/api-keys/{id}/details";
 pub const COMPANY_CREDENTIAL_POLICY: &str = "/settings/company/credential-policy";
 pub const CREDENTIALS: &str = "/settings/credentials";
 pub const CREDENTIALS_CSV: &str = "/settings/credentials.csv";
@@ -195,6 +198,14 @@ pub fn api_token_regenerate(id: impl Display) -> String {
 
 pub fn admin_api_key_regenerate(id: impl Display) -> String {
     fill(ADMIN_API_KEY_REGENERATE, id)
+}
+
+pub fn api_token_describe(id: impl Display) -> String {
+    fill(API_TOKEN_DESCRIBE, id)
+}
+
+pub fn admin_api_key_describe(id: impl Display) -> String {
+    fill(ADMIN_API_KEY_DESCRIBE, id)
 }
 
 pub fn credential_revoke(id: impl Display) -> String {
@@ -334,6 +345,8 @@ mod tests {
             ADMIN_API_KEY,
             API_TOKEN_REGENERATE,
             ADMIN_API_KEY_REGENERATE,
+            API_TOKEN_DESCRIBE,
+            ADMIN_API_KEY_DESCRIBE,
             COMPANY_CREDENTIAL_POLICY,
             CREDENTIALS,
             CREDENTIALS_CSV,

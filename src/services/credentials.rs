@@ -112,6 +112,7 @@ pub async fn create_pat(
             replaced_by: None,
             superseded_at: None,
             rotation_alerted_at: None,
+            note: None,
         };
         match token.insert(conn) {
             Ok(()) => {}
@@ -163,6 +164,153 @@ pub async fn revoke_pat(db: &Db, by: Acting, id: TokenId) -> Result<PersonalAcce
     .await
 }
 
+/// The longest note a credential takes.
+pub const NOTE_MAX_CHARS: usize = 300;
+
+/// A credential's name and note as its owner describes it, checked: the name as at creation,
+/// the note optional (one line: what uses the credential, whom to ask).
+#[derive(Debug, Clone)]
+pub struct Description {
+    pub name: Label,
+    pub note: Option<String>,
+}
+
+pub fn parse_description(name: &str, note: &str) -> Result<Description, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = Label::parse("name", "name", name, 100)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let note = if note.trim().is_empty() {
+        Some(None)
+    } else {
+        Label::parse("note", "note", note, NOTE_MAX_CHARS)
+            .map(|n| Some(n.into_string()))
+            .map_err(|e| errors.push(e))
+            .ok()
+    };
+    match (name, note) {
+        (Some(name), Some(note)) if errors.is_empty() => Ok(Description { name, note }),
+        _ => Err(errors),
+    }
+}
+
+/// Renames a Personal Access Token or changes its note: its owner only, and someone else's
+/// token is not found, as on its page.
+pub async fn describe_pat(
+    db: &Db,
+    by: Acting,
+    id: TokenId,
+    description: Description,
+) -> Result<PersonalAccessToken, AppError> {
+    db.transaction(move |conn| {
+        let me = &current_actor(conn, &by.user)?;
+        let (token, owner) = PersonalAccessToken::find_in_company(conn, &me.company_id, &id)?
+            .ok_or(AppError::NotFound)?;
+        crate::authz::authorize(
+            crate::authz::Actor::Member(me),
+            crate::authz::Action::DescribePatOf(&owner),
+        )
+        .map_err(|_| AppError::NotFound)?;
+        let name = description.name.as_str();
+        if name != token.name && PersonalAccessToken::name_taken(conn, &owner.id, name)? {
+            return Err(Refusal::field("name", PAT_NAME_TAKEN).into());
+        }
+        match PersonalAccessToken::describe(conn, &id, name, description.note.as_deref()) {
+            Ok(_) => {}
+            Err(e) if crate::db::is_unique_violation(&e) => {
+                return Err(Refusal::field("name", PAT_NAME_TAKEN).into())
+            }
+            Err(e) => return Err(e.into()),
+        }
+        audit::record(
+            conn,
+            &by.origin,
+            Event::new(AuditKind::PatUpdated)
+                .company(&me.company_id)
+                .actor(&me.id)
+                .subject(Subject::Pat(token.id.clone()))
+                .target(format!("token {name} ({})", token.id))
+                .detail(described(
+                    &token.name,
+                    name,
+                    token.note.as_deref(),
+                    description.note.as_deref(),
+                )),
+        )?;
+        Ok(PersonalAccessToken {
+            name: name.to_owned(),
+            note: description.note,
+            ..token
+        })
+    })
+    .await
+}
+
+/// Renames a Platform API key or changes its note (owners and admins).
+pub async fn describe_api_key(
+    db: &Db,
+    by: Acting,
+    id: ApiKeyId,
+    description: Description,
+) -> Result<PlatformApiKey, AppError> {
+    db.transaction(move |conn| {
+        let admin = &current_actor(conn, &by.user)?;
+        crate::authz::authorize(
+            crate::authz::Actor::Member(admin),
+            crate::authz::Action::ManageApiKeys,
+        )
+        .map_err(denied)?;
+        let key = PlatformApiKey::find_in_company(conn, &admin.company_id, &id)?
+            .ok_or(AppError::NotFound)?;
+        let name = description.name.as_str();
+        PlatformApiKey::describe(conn, &id, name, description.note.as_deref())?;
+        audit::record(
+            conn,
+            &by.origin,
+            Event::new(AuditKind::ApiKeyUpdated)
+                .company(&admin.company_id)
+                .actor(&admin.id)
+                .subject(Subject::ApiKey(key.id.clone()))
+                .target(format!("api key {name} ({})", key.id))
+                .detail(described(
+                    &key.name,
+                    name,
+                    key.note.as_deref(),
+                    description.note.as_deref(),
+                )),
+        )?;
+        Ok(PlatformApiKey {
+            name: name.to_owned(),
+            note: description.note,
+            ..key
+        })
+    })
+    .await
+}
+
+/// What the audit log says changed: "renamed from “A”", "note changed", or both.
+fn described(old_name: &str, name: &str, old_note: Option<&str>, note: Option<&str>) -> String {
+    let mut what = Vec::new();
+    if old_name != name {
+        what.push(format!("renamed from \u{201c}{old_name}\u{201d}"));
+    }
+    if old_note != note {
+        what.push(
+            if note.is_some() {
+                "note changed"
+            } else {
+                "note removed"
+            }
+            .to_owned(),
+        );
+    }
+    if what.is_empty() {
+        "nothing changed".into()
+    } else {
+        what.join("; ")
+    }
+}
+
 /// Issues a Platform API key for the acting admin's company.
 pub async fn create_api_key(
     db: &Db,
@@ -199,6 +347,7 @@ pub async fn create_api_key(
             replaced_by: None,
             superseded_at: None,
             rotation_alerted_at: None,
+            note: None,
         };
         key.insert(conn)?;
         audit::record(
@@ -448,6 +597,7 @@ pub async fn regenerate_pat(
             replaced_by: None,
             superseded_at: None,
             rotation_alerted_at: None,
+            note: None,
         };
         token.insert(conn)?;
         audit::record(
@@ -532,6 +682,7 @@ pub async fn regenerate_api_key(
             replaced_by: None,
             superseded_at: None,
             rotation_alerted_at: None,
+            note: None,
         };
         key.insert(conn)?;
         audit::record(

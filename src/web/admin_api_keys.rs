@@ -15,10 +15,14 @@ use crate::services::credentials::{self, Grace, KeyChange};
 use crate::services::usage;
 
 use super::context::Member;
-use super::integrations::{cut_over_note, expiry_from_preset, RegenerateForm, RegeneratePage};
-use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
+use super::integrations::shown_once::{self, NewSecret, OneTime};
+use super::integrations::{
+    chosen_expiry, cut_over_note, preset_to_echo, DescribeForm, NewQuery, RegenerateForm,
+    RegeneratePage,
+};
+use super::page::{redirect, render, render_with_status, FlashKind, FormErrors, Shell};
 use super::usage_view::UsageView;
-use super::views::{fmt_date, fmt_time, CredentialLists, CredentialRow};
+use super::views::{fmt_time, CredentialLists, CredentialRow, ExpiryChoice, When};
 use crate::domain::Expiry;
 
 const KEY_EXPIRY_OPTIONS: &[(&str, &str)] = &[
@@ -35,17 +39,16 @@ struct ApiKeysPage {
     shell: Shell,
     section: &'static str,
     keys: CredentialLists,
-    new_secret: Option<String>,
-    new_secret_name: String,
+    /// The new key after a create or regenerate, or the words for "already shown".
+    one_time: OneTime,
+    what: &'static str,
     form_name: String,
     form_expiry: String,
     form_custom: String,
     errors: FormErrors,
     today: String,
-    expiry_options: &'static [(&'static str, &'static str)],
+    expiry_options: Vec<ExpiryChoice>,
     max_date: String,
-    /// What the one-time secret replaced, when it came from "Regenerate…".
-    new_secret_note: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,10 +94,11 @@ async fn load_rows(m: &Member) -> Result<CredentialLists, AppError> {
             name: k.name,
             prefix: k.prefix,
             created_by: creator,
-            created: fmt_time(Some(k.created_at)),
-            expires: fmt_date(Some(k.expires_at)),
-            last_used: fmt_time(k.last_used_at),
+            created: When::at(k.created_at, at),
+            expires: Some(When::at(k.expires_at, at)),
+            last_used: When::of(k.last_used_at, at),
             last_used_ip: k.last_used_ip.unwrap_or_default(),
+            note: k.note.unwrap_or_default(),
         })
         .collect();
     Ok(CredentialLists::split(rows))
@@ -106,23 +110,51 @@ fn page(shell: Shell, keys: CredentialLists, now: chrono::NaiveDateTime) -> ApiK
         shell,
         section: "api-keys",
         keys,
-        new_secret: None,
-        new_secret_name: String::new(),
+        one_time: OneTime::Nothing,
+        what: "key",
         form_name: String::new(),
         form_expiry: "30".into(),
         form_custom: String::new(),
         errors: FormErrors::default(),
         today: today.to_string(),
-        expiry_options: KEY_EXPIRY_OPTIONS,
-        max_date: (today + chrono::Duration::days(credentials::API_KEY_MAX_DAYS)).to_string(),
-        new_secret_note: String::new(),
+        expiry_options: ExpiryChoice::list(KEY_EXPIRY_OPTIONS, now),
+        max_date: (today + chrono::Duration::days(credentials::API_KEY_MAX_DAYS))
+            .format("%-d %b %Y")
+            .to_string(),
     }
 }
 
-async fn list(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
+async fn list(
+    m: Member,
+    shell: Shell,
+    query: web::Query<NewQuery>,
+) -> Result<HttpResponse, AppError> {
     m.require(Action::ManageApiKeys)?;
     let keys = load_rows(&m).await?;
-    render(&page(shell, keys, m.now))
+    // `?new=<id>` of one of the company's working keys: the box for the key just issued.
+    let new = query
+        .into_inner()
+        .new
+        .filter(|id| keys.active.iter().any(|k| k.id == *id));
+    let one_time = shown_once::one_time(
+        &m.req,
+        &m.app.keys,
+        &m.me.user.id,
+        new.as_deref(),
+        m.now,
+        |id: &str| paths::admin_api_key_regenerate(id),
+    );
+    render(&ApiKeysPage {
+        one_time,
+        ..page(shell, keys, m.now)
+    })
+}
+
+/// Keeps the new key for one display and sends the browser to the list that shows it.
+fn show_once(m: &Member, secret: NewSecret) -> HttpResponse {
+    let to = format!("{}?new={}", paths::ADMIN_API_KEYS, secret.credential_id);
+    shown_once::keep(&m.req, &m.app.keys, &m.me.user.id, secret, m.now);
+    redirect(&to)
 }
 
 async fn create(
@@ -132,12 +164,11 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     m.require(Action::ManageApiKeys)?;
     let form = form.into_inner();
-    let expires_at = if form.expiry == "none" {
-        String::new()
-    } else {
-        expiry_from_preset(&form.expiry, &form.expires_at, m.now)
-    };
-    let outcome = match credentials::parse_request(&form.name, &expires_at, true, m.now) {
+    // "none" is not offered for keys; sent anyway, it asks for no date, which is refused.
+    let outcome = match chosen_expiry(&form.expiry, &form.expires_at, m.now)
+        .map_err(|e| vec![e])
+        .and_then(|at| credentials::parse_request(&form.name, &at, true, m.now))
+    {
         Err(errors) => Err(errors),
         Ok(request) => {
             let keys = m.app.keys.clone();
@@ -148,25 +179,27 @@ async fn create(
             }
         }
     };
-    let rows = load_rows(&m).await?;
     match outcome {
-        Ok((key, issued)) => render(&ApiKeysPage {
-            new_secret: Some(tokens::reveal(&issued).to_owned()),
-            new_secret_name: key.name,
-            ..page(shell, rows, m.now)
-        }),
+        // Post/redirect/get: the secret waits, sealed, in the session for one display.
+        Ok((key, issued)) => Ok(show_once(
+            &m,
+            NewSecret {
+                credential_id: key.id.to_string(),
+                name: key.name,
+                secret: tokens::reveal(&issued).to_owned(),
+                expires_at: Some(key.expires_at),
+                note: String::new(),
+                kept_at: None,
+            },
+        )),
         Err(errors) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &ApiKeysPage {
                 form_name: form.name,
-                form_expiry: if form.expiry.is_empty() {
-                    "custom".into()
-                } else {
-                    form.expiry
-                },
+                form_expiry: preset_to_echo(form.expiry, &form.expires_at),
                 form_custom: form.expires_at,
                 errors: FormErrors(errors),
-                ..page(shell, rows, m.now)
+                ..page(shell, load_rows(&m).await?, m.now)
             },
         ),
     }
@@ -251,13 +284,18 @@ async fn regenerate(
     };
     let keys = m.app.keys.clone();
     let done = credentials::regenerate_api_key(&m.app.db, keys, m.acting(), id, grace).await?;
-    let rows = load_rows(&m).await?;
-    render(&ApiKeysPage {
-        new_secret: Some(tokens::reveal(&done.issued).to_owned()),
-        new_secret_name: done.successor.name,
-        new_secret_note: cut_over_note(&done.predecessor.prefix, grace, done.cut_over),
-        ..page(shell, rows, m.now)
-    })
+    // Shown once after the redirect, as at creation.
+    Ok(show_once(
+        &m,
+        NewSecret {
+            credential_id: done.successor.id.to_string(),
+            note: cut_over_note(&done.predecessor.prefix, grace, done.cut_over),
+            name: done.successor.name,
+            secret: tokens::reveal(&done.issued).to_owned(),
+            expires_at: Some(done.successor.expires_at),
+            kept_at: None,
+        },
+    ))
 }
 
 #[derive(Template)]
@@ -267,6 +305,11 @@ struct ApiKeyPage {
     section: &'static str,
     credential: CredentialRow,
     usage: UsageView,
+    /// The "Name and note" form: what was typed, and why it was refused.
+    form_name: String,
+    form_note: String,
+    errors: FormErrors,
+    note_max: usize,
 }
 
 /// One of the company's keys, with its usage.
@@ -276,23 +319,66 @@ async fn key_page(
     id: web::Path<ApiKeyId>,
 ) -> Result<HttpResponse, AppError> {
     m.require(Action::ManageApiKeys)?;
-    let key = find_key(&m, id.into_inner()).await?;
+    render(&key_view(&m, shell, id.into_inner(), None, FormErrors::default()).await?)
+}
+
+async fn key_view(
+    m: &Member,
+    shell: Shell,
+    id: ApiKeyId,
+    typed: Option<DescribeForm>,
+    errors: FormErrors,
+) -> Result<ApiKeyPage, AppError> {
+    let key = find_key(m, id).await?;
     let report = usage::report(&m.app.db, key.id.to_string(), m.now).await?;
     // The row as the list shows it (creator's name, predecessor and successor).
     let id = key.id.to_string();
-    let lists = load_rows(&m).await?;
+    let lists = load_rows(m).await?;
     let credential = lists
         .active
         .into_iter()
         .chain(lists.inactive)
         .find(|row| row.id == id)
         .ok_or(AppError::NotFound)?;
-    render(&ApiKeyPage {
+    let typed = typed.unwrap_or_else(|| DescribeForm {
+        name: credential.name.clone(),
+        note: credential.note.clone(),
+    });
+    Ok(ApiKeyPage {
         shell,
         section: "api-keys",
         credential,
         usage: UsageView::build(report, m.now),
+        form_name: typed.name,
+        form_note: typed.note,
+        errors,
+        note_max: credentials::NOTE_MAX_CHARS,
     })
+}
+
+/// "Name and note" on a key's page (owners and admins).
+async fn describe(
+    m: Member,
+    shell: Shell,
+    id: web::Path<ApiKeyId>,
+    form: web::Form<DescribeForm>,
+) -> Result<HttpResponse, AppError> {
+    m.require(Action::ManageApiKeys)?;
+    let (id, form) = (id.into_inner(), form.into_inner());
+    match credentials::parse_description(&form.name, &form.note) {
+        Ok(description) => {
+            let key = credentials::describe_api_key(&m.app.db, m.acting(), id, description).await?;
+            Ok(m.redirect_with_flash(
+                &paths::admin_api_key(&key.id),
+                FlashKind::Success,
+                &format!("Saved: the API key is called \u{201c}{}\u{201d}.", key.name),
+            ))
+        }
+        Err(errors) => render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &key_view(&m, shell, id, Some(form), FormErrors(errors)).await?,
+        ),
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -306,5 +392,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(regenerate_form),
         )
         .route(paths::ADMIN_API_KEY_REGENERATE, web::post().to(regenerate))
-        .route(paths::ADMIN_API_KEY, web::get().to(key_page));
+        .route(paths::ADMIN_API_KEY, web::get().to(key_page))
+        .route(paths::ADMIN_API_KEY_DESCRIBE, web::post().to(describe));
 }

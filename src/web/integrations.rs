@@ -6,6 +6,8 @@ use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
+pub mod shown_once;
+
 use crate::auth::tokens;
 use crate::db::models::PersonalAccessToken;
 use crate::domain::TokenId;
@@ -15,10 +17,11 @@ use crate::services::credentials::{self, Grace};
 use crate::services::usage;
 
 use super::context::Member;
-use super::page::{render, render_with_status, FlashKind, FormErrors, Shell};
+use super::page::{redirect, render, render_with_status, FlashKind, FormErrors, Shell};
 use super::usage_view::UsageView;
-use super::views::{fmt_date, fmt_time, CredentialLists, CredentialRow};
-use crate::domain::Expiry;
+use super::views::{fmt_time, CredentialLists, CredentialRow, ExpiryChoice, When};
+use crate::domain::{Expiry, FieldError};
+use shown_once::{NewSecret, OneTime};
 
 const PAT_EXPIRY_OPTIONS: &[(&str, &str)] = &[
     ("7", "7 days"),
@@ -50,16 +53,15 @@ struct IntegrationsPage {
 struct TokensPage {
     shell: Shell,
     tokens: CredentialLists,
-    new_secret: Option<String>,
-    new_secret_name: String,
+    /// The new token after a create or regenerate, or the words for "already shown".
+    one_time: OneTime,
+    what: &'static str,
     form_name: String,
     form_expiry: String,
     form_custom: String,
     errors: FormErrors,
     today: String,
-    expiry_options: &'static [(&'static str, &'static str)],
-    /// What the one-time secret replaced, when it came from "Regenerate…".
-    new_secret_note: String,
+    expiry_options: Vec<ExpiryChoice>,
     /// Why this member may not create tokens (the form is not shown then).
     creation_refused: Option<String>,
     max_lifetime_days: Option<i32>,
@@ -75,6 +77,13 @@ pub struct NewTokenForm {
     /// The date for "custom" (or a date given directly), `YYYY-MM-DD`.
     #[serde(default)]
     expires_at: String,
+}
+
+/// `?new=<id>`: the list page right after a token was issued.
+#[derive(Debug, Default, Deserialize)]
+pub struct NewQuery {
+    #[serde(default)]
+    pub new: Option<String>,
 }
 
 fn rows(tokens: Vec<PersonalAccessToken>, at: NaiveDateTime) -> Vec<CredentialRow> {
@@ -103,13 +112,11 @@ fn rows(tokens: Vec<PersonalAccessToken>, at: NaiveDateTime) -> Vec<CredentialRo
             name: t.name,
             prefix: t.prefix,
             created_by: String::new(),
-            created: fmt_time(Some(t.created_at)),
-            expires: t
-                .expires_at
-                .map(|e| fmt_date(Some(e)))
-                .unwrap_or_else(|| "never".into()),
-            last_used: fmt_time(t.last_used_at),
+            created: When::at(t.created_at, at),
+            expires: When::of(t.expires_at, at),
+            last_used: When::of(t.last_used_at, at),
             last_used_ip: t.last_used_ip.unwrap_or_default(),
+            note: t.note.unwrap_or_default(),
         })
         .collect()
 }
@@ -132,9 +139,30 @@ async fn integrations(m: Member, shell: Shell) -> Result<HttpResponse, AppError>
     })
 }
 
-async fn tokens_page(m: Member, shell: Shell) -> Result<HttpResponse, AppError> {
+async fn tokens_page(
+    m: Member,
+    shell: Shell,
+    query: web::Query<NewQuery>,
+) -> Result<HttpResponse, AppError> {
     let tokens = load_rows(&m).await?;
-    render(&page(&m, shell, tokens).await?)
+    let one_time = one_time(&m, &tokens, query.into_inner().new);
+    render(&TokensPage {
+        one_time,
+        ..page(&m, shell, tokens).await?
+    })
+}
+
+/// The one-time box for `?new=<id>`, when the id is one of the member's working tokens.
+fn one_time(m: &Member, tokens: &CredentialLists, new: Option<String>) -> OneTime {
+    let new = new.filter(|id| tokens.active.iter().any(|t| t.id == *id));
+    shown_once::one_time(
+        &m.req,
+        &m.app.keys,
+        &m.me.user.id,
+        new.as_deref(),
+        m.now,
+        |id: &str| paths::api_token_regenerate(id),
+    )
 }
 
 /// The page, with the form as the company's policy allows it for this member.
@@ -144,11 +172,14 @@ async fn page(m: &Member, shell: Shell, tokens: CredentialLists) -> Result<Token
         match credentials::may_create_pat(&m.app.db, m.me.user.clone()).await? {
             Ok(policy) => TokensPage {
                 max_lifetime_days: policy.max_lifetime_days,
-                expiry_options: if policy.max_lifetime_days.is_some() {
-                    PAT_EXPIRY_OPTIONS_LIMITED
-                } else {
-                    PAT_EXPIRY_OPTIONS
-                },
+                expiry_options: ExpiryChoice::list(
+                    if policy.max_lifetime_days.is_some() {
+                        PAT_EXPIRY_OPTIONS_LIMITED
+                    } else {
+                        PAT_EXPIRY_OPTIONS
+                    },
+                    m.now,
+                ),
                 ..base
             },
             Err(why) => TokensPage {
@@ -163,31 +194,50 @@ fn bare_page(shell: Shell, tokens: CredentialLists, now: NaiveDateTime) -> Token
     TokensPage {
         shell,
         tokens,
-        new_secret: None,
-        new_secret_name: String::new(),
+        one_time: OneTime::Nothing,
+        what: "token",
         form_name: String::new(),
         form_expiry: "30".into(),
         form_custom: String::new(),
         errors: FormErrors::default(),
         today: now.date().to_string(),
-        expiry_options: PAT_EXPIRY_OPTIONS,
-        new_secret_note: String::new(),
+        expiry_options: ExpiryChoice::list(PAT_EXPIRY_OPTIONS, now),
         creation_refused: None,
         max_lifetime_days: None,
     }
 }
 
-/// Turns a preset into a date string: "30" → today + 30 days; "none" → "".
-pub fn expiry_from_preset(preset: &str, custom: &str, now: NaiveDateTime) -> String {
+/// The expiry date a form asks for, as `YYYY-MM-DD` ("" for none): a typed date wins over the
+/// preset, since without JavaScript both are sent and the date is what the person typed last;
+/// "30" is today + 30 days; "custom" without a date is refused beside the date field.
+pub fn chosen_expiry(preset: &str, custom: &str, now: NaiveDateTime) -> Result<String, FieldError> {
+    let custom = custom.trim();
+    if !custom.is_empty() {
+        return Ok(custom.to_owned());
+    }
     match preset.trim() {
-        "none" => String::new(),
-        "custom" | "" => custom.trim().to_owned(),
+        "none" => Ok(String::new()),
+        "custom" => Err(FieldError::new(
+            "expires_at",
+            "Enter a date, or choose one of the other expiries.",
+        )),
+        "" => Ok(String::new()),
         days => match days.parse::<i64>() {
             Ok(d) if (1..=3650).contains(&d) => {
-                (now.date() + chrono::Duration::days(d)).to_string()
+                Ok((now.date() + chrono::Duration::days(d)).to_string())
             }
-            _ => "invalid".into(),
+            _ => Err(FieldError::new("expires_at", "Choose one of the expiries.")),
         },
+    }
+}
+
+/// The preset to show checked again when a form comes back with errors: "custom" when a date
+/// was typed, since that is what counted.
+pub fn preset_to_echo(preset: String, custom: &str) -> String {
+    if preset.is_empty() || !custom.trim().is_empty() {
+        "custom".into()
+    } else {
+        preset
     }
 }
 
@@ -197,8 +247,10 @@ async fn create_token(
     form: web::Form<NewTokenForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let expires_at = expiry_from_preset(&form.expiry, &form.expires_at, m.now);
-    let outcome = match credentials::parse_request(&form.name, &expires_at, false, m.now) {
+    let outcome = match chosen_expiry(&form.expiry, &form.expires_at, m.now)
+        .map_err(|e| vec![e])
+        .and_then(|at| credentials::parse_request(&form.name, &at, false, m.now))
+    {
         Err(errors) => Err(errors),
         Ok(request) => {
             let keys = m.app.keys.clone();
@@ -211,29 +263,40 @@ async fn create_token(
             }
         }
     };
-    let base = page(&m, shell, load_rows(&m).await?).await?;
     match outcome {
-        // The one and only time the clear token is sent; the response is not cached.
-        Ok((token, issued)) => render(&TokensPage {
-            new_secret: Some(tokens::reveal(&issued).to_owned()),
-            new_secret_name: token.name,
-            ..base
-        }),
-        Err(errors) => render_with_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &TokensPage {
-                form_name: form.name,
-                form_expiry: if form.expiry.is_empty() {
-                    "custom".into()
-                } else {
-                    form.expiry
-                },
-                form_custom: form.expires_at,
-                errors: FormErrors(errors),
-                ..base
+        // Post/redirect/get: the secret waits, sealed, in the session for one display.
+        Ok((token, issued)) => Ok(show_once(
+            &m,
+            NewSecret {
+                credential_id: token.id.to_string(),
+                name: token.name,
+                secret: tokens::reveal(&issued).to_owned(),
+                expires_at: token.expires_at,
+                note: String::new(),
+                kept_at: None,
             },
-        ),
+        )),
+        Err(errors) => {
+            let base = page(&m, shell, load_rows(&m).await?).await?;
+            render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &TokensPage {
+                    form_name: form.name,
+                    form_expiry: preset_to_echo(form.expiry, &form.expires_at),
+                    form_custom: form.expires_at,
+                    errors: FormErrors(errors),
+                    ..base
+                },
+            )
+        }
     }
+}
+
+/// Keeps the new token for one display and sends the browser to the list that shows it.
+fn show_once(m: &Member, secret: NewSecret) -> HttpResponse {
+    let to = format!("{}?new={}", paths::API_TOKENS, secret.credential_id);
+    shown_once::keep(&m.req, &m.app.keys, &m.me.user.id, secret, m.now);
+    redirect(&to)
 }
 
 async fn revoke_token(m: Member, id: web::Path<TokenId>) -> Result<HttpResponse, AppError> {
@@ -301,14 +364,18 @@ async fn regenerate_token(
     };
     let keys = m.app.keys.clone();
     let done = credentials::regenerate_pat(&m.app.db, keys, m.acting(), id, grace).await?;
-    let base = page(&m, shell, load_rows(&m).await?).await?;
-    // The one and only time the new token is sent, as at creation.
-    render(&TokensPage {
-        new_secret: Some(tokens::reveal(&done.issued).to_owned()),
-        new_secret_name: done.successor.name,
-        new_secret_note: cut_over_note(&done.predecessor.prefix, grace, done.cut_over),
-        ..base
-    })
+    // Shown once after the redirect, as at creation.
+    Ok(show_once(
+        &m,
+        NewSecret {
+            credential_id: done.successor.id.to_string(),
+            note: cut_over_note(&done.predecessor.prefix, grace, done.cut_over),
+            name: done.successor.name,
+            secret: tokens::reveal(&done.issued).to_owned(),
+            expires_at: done.successor.expires_at,
+            kept_at: None,
+        },
+    ))
 }
 
 /// What the page says about the predecessor after "Regenerate".
@@ -370,6 +437,20 @@ struct TokenPage {
     shell: Shell,
     credential: CredentialRow,
     usage: UsageView,
+    /// The "Name and note" form: what was typed, and why it was refused.
+    form_name: String,
+    form_note: String,
+    errors: FormErrors,
+    note_max: usize,
+}
+
+/// The name-and-note form of a detail page.
+#[derive(Debug, Default, Deserialize)]
+pub struct DescribeForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub note: String,
 }
 
 /// One of the member's own tokens, with its usage; anyone else's is not found.
@@ -378,7 +459,17 @@ async fn token_page(
     shell: Shell,
     id: web::Path<TokenId>,
 ) -> Result<HttpResponse, AppError> {
-    let (me, id) = (m.me.user.id.clone(), id.into_inner());
+    render(&token_view(&m, shell, id.into_inner(), None, FormErrors::default()).await?)
+}
+
+async fn token_view(
+    m: &Member,
+    shell: Shell,
+    id: TokenId,
+    typed: Option<DescribeForm>,
+    errors: FormErrors,
+) -> Result<TokenPage, AppError> {
+    let me = m.me.user.id.clone();
     let token = m
         .app
         .db
@@ -387,11 +478,52 @@ async fn token_page(
         .ok_or(AppError::NotFound)?;
     let report = usage::report(&m.app.db, token.id.to_string(), m.now).await?;
     let credential = rows(vec![token], m.now).pop().ok_or(AppError::NotFound)?;
-    render(&TokenPage {
+    let typed = typed.unwrap_or_else(|| DescribeForm {
+        name: credential.name.clone(),
+        note: credential.note.clone(),
+    });
+    Ok(TokenPage {
         shell,
         credential,
         usage: UsageView::build(report, m.now),
+        form_name: typed.name,
+        form_note: typed.note,
+        errors,
+        note_max: credentials::NOTE_MAX_CHARS,
     })
+}
+
+/// "Name and note" on a token's page: its owner renames it or notes what uses it.
+async fn describe_token(
+    m: Member,
+    shell: Shell,
+    id: web::Path<TokenId>,
+    form: web::Form<DescribeForm>,
+) -> Result<HttpResponse, AppError> {
+    let (id, form) = (id.into_inner(), form.into_inner());
+    let outcome = match credentials::parse_description(&form.name, &form.note) {
+        Err(errors) => Err(errors),
+        Ok(description) => {
+            match credentials::describe_pat(&m.app.db, m.acting(), id.clone(), description).await {
+                Ok(token) => Ok(token),
+                Err(AppError::Refused(r)) if r.kind == RefusalKind::Invalid => {
+                    Err(vec![r.as_field_error("name")])
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    match outcome {
+        Ok(token) => Ok(m.redirect_with_flash(
+            &paths::api_token(&token.id),
+            FlashKind::Success,
+            &format!("Saved: the token is called \u{201c}{}\u{201d}.", token.name),
+        )),
+        Err(errors) => render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &token_view(&m, shell, id, Some(form), FormErrors(errors)).await?,
+        ),
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -404,5 +536,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             paths::API_TOKEN_REGENERATE,
             web::post().to(regenerate_token),
         )
-        .route(paths::API_TOKEN, web::get().to(token_page));
+        .route(paths::API_TOKEN, web::get().to(token_page))
+        .route(paths::API_TOKEN_DESCRIBE, web::post().to(describe_token));
 }

@@ -5,7 +5,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::services::usage::{Outcome, UsageReport, CHART_DAYS};
-use crate::web::views::fmt_time;
+use crate::web::views::When;
 
 pub const CHART_WIDTH: u32 = 600;
 pub const CHART_HEIGHT: u32 = 160;
@@ -52,8 +52,8 @@ impl DayRow {
 
 pub struct IpRow {
     pub ip: String,
-    pub first_seen: String,
-    pub last_seen: String,
+    pub first_seen: When,
+    pub last_seen: When,
 }
 
 pub struct UsageView {
@@ -164,8 +164,8 @@ impl UsageView {
                 .into_iter()
                 .map(|ip| IpRow {
                     ip: ip.ip,
-                    first_seen: fmt_time(Some(ip.first_seen)),
-                    last_seen: fmt_time(Some(ip.last_seen)),
+                    first_seen: When::at(ip.first_seen, now),
+                    last_seen: When::at(ip.last_seen, now),
                 })
                 .collect(),
         }

@@ -11,9 +11,10 @@ pub struct CredentialRow {
     pub name: String,
     pub prefix: String,
     pub created_by: String,
-    pub created: String,
-    pub expires: String,
-    pub last_used: String,
+    pub created: When,
+    /// `None`: never expires (the macro says "never").
+    pub expires: Option<When>,
+    pub last_used: Option<When>,
     pub last_used_ip: String,
     pub status: &'static str,
     /// Regeneration: the successor's prefix and when this one stops at the latest, and the
@@ -26,6 +27,42 @@ pub struct CredentialRow {
     pub expires_at: Option<NaiveDateTime>,
     /// The credential's detail page.
     pub detail_href: String,
+    /// The owner's own words about it ("rotated by the CRM team"), empty when none.
+    pub note: String,
+}
+
+impl CredentialRow {
+    /// Neither revoked nor replaced: the expiry badge and the revoke control apply.
+    pub fn is_live(&self) -> bool {
+        self.status != "revoked" && self.status != "replaced"
+    }
+}
+
+/// One preset of the expiry field, with the date it leads to ("30 days — until 1 Jan 2027"),
+/// computed on the server so the page says it without JavaScript.
+#[derive(Debug, Clone)]
+pub struct ExpiryChoice {
+    pub value: &'static str,
+    pub label: String,
+}
+
+impl ExpiryChoice {
+    /// `presets` are `(value, label)`: a number of days, "none" or "custom".
+    pub fn list(presets: &[(&'static str, &'static str)], now: NaiveDateTime) -> Vec<Self> {
+        presets
+            .iter()
+            .map(|&(value, label)| {
+                let label = match value.parse::<i64>() {
+                    Ok(days) => format!(
+                        "{label} \u{2014} until {}",
+                        (now.date() + chrono::Duration::days(days)).format("%-d %b %Y")
+                    ),
+                    Err(_) => label.to_owned(),
+                };
+                Self { value, label }
+            })
+            .collect()
+    }
 }
 
 /// A credential list as the pages show it: the working ones (deactivated API keys included:

@@ -1,12 +1,37 @@
 //! The main flows of the credential pages in a real headless Chromium: sign-up, sign-out and
 //! sign-in; a personal access token's life; a Platform API key's life.
 
+use fantoccini::{Client, Locator};
+
 use crate::helpers::chrome::{
     assert_api_accepts, assert_api_refuses, axe_violations, by_testid, chromium, click, count,
-    dates_in, eventually, fill, find, horizontal_overflow, set_width, sign_up, testid, text_of,
-    wait_for_path, wait_for_row_status, DESKTOP, PHONE,
+    dates_in, eventually, fill, find, focused_testid, horizontal_overflow, press, set_width,
+    sign_up, tab_to, testid, text_of, wait_for_path, wait_for_row_status, ChromeDriver, DESKTOP,
+    ENTER, PHONE,
 };
-use crate::helpers::{email, TestApp, PASSWORD};
+use crate::helpers::fixtures;
+use crate::helpers::{email, RequestHelper, TestApp, PASSWORD};
+
+/// The row's expiry `<time>` carries one of `dates` (`YYYY-MM-DD`, UTC) in its `datetime`; the
+/// words beside it are relative.
+async fn assert_expires_on(c: &Client, row_css: &str, dates: &[String]) {
+    let row = find(c, row_css).await;
+    let cell = row
+        .find(Locator::Css("td[data-label=\"Expires\"] time"))
+        .await
+        .expect("the expiry's <time>");
+    let at = cell
+        .attr("datetime")
+        .await
+        .expect("datetime")
+        .unwrap_or_default();
+    assert!(
+        dates.iter().any(|d| at.starts_with(d.as_str())),
+        "expires on one of {dates:?}: {at}"
+    );
+    let title = cell.attr("title").await.expect("title").unwrap_or_default();
+    assert!(title.ends_with("UTC"), "the exact time on demand: {title}");
+}
 
 #[actix_web::test]
 async fn signup_logout_login_in_a_browser() {
@@ -93,18 +118,14 @@ async fn pat_lifecycle_in_a_browser() {
         row_text.contains("CRM sync"),
         "row names the token: {row_text}"
     );
-    assert!(
-        expected_dates.iter().any(|d| row_text.contains(d.as_str())),
-        "expires in 30 days ({expected_dates:?}): {row_text}"
-    );
+    assert_expires_on(&c, &row_css, &expected_dates).await;
 
     assert_api_accepts(&app, &token, &who).await;
 
-    // Loaded again, the page never shows the token. (A plain reload would re-POST the
-    // creation form, so the page is opened afresh.)
-    c.goto(&app.url("/integrations/api"))
-        .await
-        .expect("open /integrations/api again");
+    // Reloaded (post/redirect/get: a plain reload), the page never shows the token again and
+    // says why.
+    c.refresh().await.expect("reload the page");
+    by_testid(&c, "secret-gone").await;
     wait_for_row_status(&c, &row_css, "active").await;
     assert_eq!(count(&c, &testid("new-token")).await, 0);
     let source = c.source().await.expect("page source");
@@ -171,10 +192,7 @@ async fn admin_api_key_lifecycle_in_a_browser() {
         row_text.contains("Production"),
         "row names the key: {row_text}"
     );
-    assert!(
-        expected_dates.iter().any(|d| row_text.contains(d.as_str())),
-        "expires in 30 days ({expected_dates:?}): {row_text}"
-    );
+    assert_expires_on(&c, &row_css, &expected_dates).await;
     // Without x-meetergo-api-user-id a key acts as the owner: us.
     assert_api_accepts(&app, &key, &who).await;
 
@@ -230,4 +248,231 @@ async fn the_sign_in_page_is_accessible_at_both_widths() {
             "at {size:?} the page is {over} px too wide: {culprits:?}"
         );
     }
+}
+
+/// Signs `address` in through the sign-in form with the mouse-free helpers of WebDriver.
+async fn sign_in(c: &Client, app: &TestApp, address: &str) {
+    c.goto(&app.url("/login")).await.expect("open /login");
+    fill(c, "login-email", address).await;
+    fill(c, "login-password", PASSWORD).await;
+    click(c, "login-submit").await;
+    wait_for_path(c, "/dashboard").await;
+}
+
+/// Types text into the focused field.
+async fn type_text(c: &Client, text: &str) {
+    press(c, text).await;
+}
+
+/// Issue 14: sign in, create a token, copy it and revoke it with the keyboard alone (Tab,
+/// Enter; no clicks), and the new token receives the focus when it is shown.
+#[actix_web::test]
+async fn a_token_is_created_copied_and_revoked_with_the_keyboard_only() {
+    let app = TestApp::spawn().await;
+    let who = email("keys");
+    fixtures::sign_up(&app, "Keyboard KG", "Kai Keys", &who).await;
+    let (_driver, c) = chromium().await;
+
+    c.goto(&app.url("/login")).await.expect("open /login");
+    tab_to(&c, "login-email").await;
+    type_text(&c, &who).await;
+    tab_to(&c, "login-password").await;
+    type_text(&c, PASSWORD).await;
+    press(&c, ENTER).await;
+    wait_for_path(&c, "/dashboard").await;
+
+    tab_to(&c, "nav-integrations").await;
+    press(&c, ENTER).await;
+    wait_for_path(&c, "/integrations").await;
+    tab_to(&c, "api-card-link").await;
+    press(&c, ENTER).await;
+    wait_for_path(&c, "/integrations/api").await;
+
+    tab_to(&c, "token-name").await;
+    type_text(&c, "CI deploy").await;
+    tab_to(&c, "create-token").await;
+    press(&c, ENTER).await;
+
+    // Shown once, and focused: a screen reader starts there, Tab goes on to "Copy".
+    let token = text_of(&c, "new-token").await;
+    assert!(token.starts_with("rgo-"), "{token:?}");
+    eventually("the new token to have the focus", || async {
+        focused_testid(&c).await == "new-token"
+    })
+    .await;
+    tab_to(&c, "copy-token").await;
+    let copy = by_testid(&c, "copy-token").await;
+    assert_eq!(
+        copy.attr("aria-label")
+            .await
+            .expect("aria-label")
+            .as_deref(),
+        Some("Copy token \u{201c}CI deploy\u{201d}")
+    );
+    press(&c, ENTER).await;
+    eventually("the Copy button to say Copied", || async {
+        by_testid(&c, "copy-token")
+            .await
+            .text()
+            .await
+            .is_ok_and(|t| t == "Copied")
+    })
+    .await;
+    assert_api_accepts(&app, &token, &who).await;
+
+    // Revoke: Enter opens the confirmation, Tab reaches its button, Enter confirms.
+    tab_to(&c, "revoke-token").await;
+    let summary = by_testid(&c, "revoke-token").await;
+    let html = summary.html(false).await.expect("summary html");
+    assert!(
+        html.contains("token \u{201c}CI deploy\u{201d}"),
+        "its name for screen readers: {html}"
+    );
+    press(&c, ENTER).await;
+    tab_to(&c, "confirm-revoke").await;
+    press(&c, ENTER).await;
+    eventually("the flash to confirm the revocation", || async {
+        c.find(Locator::Css(&testid("flash"))).await.ok().is_some()
+    })
+    .await;
+    assert!(text_of(&c, "flash").await.contains("revoked"));
+    assert_eq!(count(&c, &testid("revoke-token")).await, 0);
+    assert_api_refuses(&app, &token).await;
+    c.close().await.expect("close browser session");
+}
+
+/// Issue 14: without JavaScript the custom date stays visible, says it wins, and a token
+/// created with "30 days" checked and a date typed gets the typed date.
+#[actix_web::test]
+async fn without_javascript_a_typed_custom_date_is_the_tokens_expiry() {
+    let app = TestApp::spawn().await;
+    let who = email("nojs");
+    fixtures::sign_up(&app, "Plain HTML", "Nora Nojs", &who).await;
+    let driver = ChromeDriver::start().await;
+    let c = driver.connect_without_js().await;
+    sign_in(&c, &app, &who).await;
+
+    c.goto(&app.url("/integrations/api"))
+        .await
+        .expect("open /integrations/api");
+    let date = by_testid(&c, "expires-at").await;
+    assert!(
+        date.is_displayed().await.expect("shown"),
+        "visible without JavaScript"
+    );
+    let label = find(&c, "label[for=\"expires_at\"]").await;
+    assert_eq!(
+        label.text().await.expect("label"),
+        "Custom date (used instead of the preset when filled)"
+    );
+    assert!(
+        by_testid(&c, "expiry-30")
+            .await
+            .is_selected()
+            .await
+            .expect("radio state"),
+        "a preset is checked"
+    );
+    let copy = by_testid(&c, "token-name").await;
+    copy.send_keys("Nightly export")
+        .await
+        .expect("type the name");
+    let wanted = app.clock.now().date() + chrono::Duration::days(45);
+    date.send_keys(&wanted.format("%m%d%Y").to_string())
+        .await
+        .expect("type the date");
+    click(&c, "create-token").await;
+    let token = text_of(&c, "new-token").await;
+    assert!(token.starts_with("rgo-"));
+    click(&c, "token-detail-link").await;
+    let exact = text_of(&c, "credential-expires-exact").await;
+    assert_eq!(exact, format!("({wanted} 23:59 UTC)"));
+    assert_eq!(
+        count(&c, &testid("copy-token")).await,
+        0,
+        "no Copy on the detail page"
+    );
+    c.close().await.expect("close browser session");
+}
+
+/// Issue 14: the credential pages as the owner sees them, at a laptop's and a phone's width:
+/// no axe-core violation, nothing wider than the screen. With JavaScript, the custom date
+/// shows only when "Custom date" is chosen.
+#[actix_web::test]
+async fn the_credential_pages_are_accessible_at_both_widths() {
+    let app = TestApp::spawn().await;
+    let who = email("widths");
+    let owner = fixtures::sign_up(&app, "Narrow Screens Incorporated", "Wanda Widths", &who).await;
+    let key = owner
+        .browser
+        .create_api_key("Production booking widget integration", "30")
+        .await;
+    owner
+        .browser
+        .create_pat("A rather long token name for the nightly sync", "7")
+        .await;
+    owner.browser.create_pat("Old one", "none").await;
+    let old = crate::helpers::db::pat_id(&app, &owner.id, "Old one");
+    owner
+        .browser
+        .post_form(&format!("/integrations/api/tokens/{old}/revoke"), &[])
+        .await;
+    let pat = crate::helpers::db::pat_id(
+        &app,
+        &owner.id,
+        "A rather long token name for the nightly sync",
+    );
+    let key_id = fixtures::key_id_of(&key);
+    let (_driver, c) = chromium().await;
+    sign_in(&c, &app, &who).await;
+
+    c.goto(&app.url("/integrations/api")).await.expect("open");
+    assert!(!by_testid(&c, "expires-at")
+        .await
+        .is_displayed()
+        .await
+        .expect("shown?"));
+    click(&c, "expiry-custom").await;
+    assert!(by_testid(&c, "expires-at")
+        .await
+        .is_displayed()
+        .await
+        .expect("shown?"));
+    assert_eq!(
+        find(&c, "label[for=\"expires_at\"]")
+            .await
+            .text()
+            .await
+            .expect("label"),
+        "Custom date"
+    );
+
+    let pages = [
+        "/integrations/api".to_owned(),
+        format!("/integrations/api/tokens/{pat}"),
+        format!("/integrations/api/tokens/{pat}/regenerate"),
+        "/admin/api-keys".to_owned(),
+        format!("/admin/api-keys/{key_id}"),
+        "/settings/credentials".to_owned(),
+        format!("/settings/credentials/{pat}/revoke"),
+    ];
+    for size in [DESKTOP, PHONE] {
+        set_width(&c, size).await;
+        for page in &pages {
+            c.goto(&app.url(page)).await.expect("open the page");
+            wait_for_path(&c, page).await;
+            // The collapsed "Inactive" section too.
+            if let Ok(summary) = c.find(Locator::Css(&testid("inactive-summary"))).await {
+                summary.click().await.expect("open Inactive");
+            }
+            let violations = axe_violations(&c).await;
+            assert!(violations.is_empty(), "{page} at {size:?}: {violations:#?}");
+            let (over, culprits) = horizontal_overflow(&c).await;
+            assert!(
+                over <= 0,
+                "{page} at {size:?} is {over} px too wide: {culprits:?}"
+            );
+        }
+    }
+    c.close().await.expect("close browser session");
 }

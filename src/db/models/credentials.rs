@@ -74,6 +74,8 @@ pub struct PersonalAccessToken {
     /// When this token stops because it was regenerated (see `is_cut_over`).
     pub superseded_at: Option<NaiveDateTime>,
     pub rotation_alerted_at: Option<NaiveDateTime>,
+    /// The owner's own words about it (what uses it, who to ask).
+    pub note: Option<String>,
 }
 
 impl PersonalAccessToken {
@@ -141,6 +143,18 @@ impl PersonalAccessToken {
             .count()
             .get_result(conn)?;
         Ok(n > 0)
+    }
+
+    /// A new name and note; the caller has checked both.
+    pub fn describe(
+        conn: &mut DbConnection,
+        id: &TokenId,
+        name: &str,
+        note: Option<&str>,
+    ) -> QueryResult<usize> {
+        diesel::update(pats::table.find(id))
+            .set((pats::name.eq(name), pats::note.eq(note)))
+            .execute(conn)
     }
 
     pub fn revoke(conn: &mut DbConnection, id: &TokenId) -> QueryResult<usize> {
@@ -398,9 +412,23 @@ pub struct PlatformApiKey {
     /// When this key stops because it was regenerated (see `is_cut_over`).
     pub superseded_at: Option<NaiveDateTime>,
     pub rotation_alerted_at: Option<NaiveDateTime>,
+    /// The owner's own words about it (what uses it, who to ask).
+    pub note: Option<String>,
 }
 
 impl PlatformApiKey {
+    /// A new name and note; the caller has checked both.
+    pub fn describe(
+        conn: &mut DbConnection,
+        id: &ApiKeyId,
+        name: &str,
+        note: Option<&str>,
+    ) -> QueryResult<usize> {
+        diesel::update(keys::table.find(id))
+            .set((keys::name.eq(name), keys::note.eq(note)))
+            .execute(conn)
+    }
+
     pub fn status(&self, now: NaiveDateTime) -> CredentialStatus {
         if self.revoked_at.is_some() {
             CredentialStatus::Revoked

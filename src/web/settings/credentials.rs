@@ -19,7 +19,7 @@ use crate::services::credential_inventory;
 use crate::web::context::Member;
 use crate::web::csv_export::safe_cell;
 use crate::web::page::{render, render_with_status, FlashKind, FormErrors, Shell};
-use crate::web::views::{fmt_date, fmt_time};
+use crate::web::views::{fmt_date, fmt_time, When};
 
 const PAGE_SIZE: i64 = 50;
 const CSV_LIMIT: i64 = 100_000;
@@ -141,6 +141,17 @@ pub struct InventoryRow {
     pub status: &'static str,
     /// Where this row's credential is revoked, when the viewer may and it is not yet.
     pub revoke_href: Option<String>,
+    /// The same moments for the page: words, with the exact UTC time beside them.
+    pub created_at: When,
+    pub expires_at: Option<When>,
+    pub last_used_at: Option<When>,
+}
+
+impl InventoryRow {
+    /// Neither revoked nor replaced: the expiry badge applies.
+    pub fn is_live(&self) -> bool {
+        self.status != "revoked" && self.status != "replaced"
+    }
 }
 
 fn row(item: InventoryItem, viewer: &User, now: NaiveDateTime) -> InventoryRow {
@@ -167,6 +178,9 @@ fn row(item: InventoryItem, viewer: &User, now: NaiveDateTime) -> InventoryRow {
         detail_href,
         revoke_href,
         expiry: Expiry::of(item.expires_at, now),
+        created_at: When::at(item.created_at, now),
+        expires_at: When::of(item.expires_at, now),
+        last_used_at: When::of(item.last_used_at, now),
         expires: item
             .expires_at
             .map(|e| fmt_date(Some(e)))
@@ -398,10 +412,10 @@ struct RevokePage {
     prefix: String,
     owner: String,
     owner_email: String,
-    created: String,
-    expires: String,
+    created: When,
+    expires: Option<When>,
     expiry: Expiry,
-    last_used: String,
+    last_used: Option<When>,
     last_used_ip: String,
     revoked: bool,
     reason: String,
@@ -423,16 +437,13 @@ async fn revoke_page(
         id: token.id.to_string(),
         revoked: token.revoked_at.is_some(),
         expiry: Expiry::of(token.expires_at, m.now),
-        expires: token
-            .expires_at
-            .map(|e| fmt_date(Some(e)))
-            .unwrap_or_else(|| "never".into()),
+        expires: When::of(token.expires_at, m.now),
         name: token.name,
         prefix: token.prefix,
         owner: owner.name,
         owner_email: owner.email,
-        created: fmt_time(Some(token.created_at)),
-        last_used: fmt_time(token.last_used_at),
+        created: When::at(token.created_at, m.now),
+        last_used: When::of(token.last_used_at, m.now),
         last_used_ip: token.last_used_ip.unwrap_or_default(),
         reason,
         errors: FormErrors(errors),

@@ -377,3 +377,77 @@ pub async fn horizontal_overflow(c: &Client) -> (i64, Vec<String>) {
         .expect("measure the page width");
     serde_json::from_value(out).expect("overflow and culprits")
 }
+
+impl ChromeDriver {
+    /// A new headless Chromium session with JavaScript turned off, as some people browse:
+    /// the pages must work without it.
+    pub async fn connect_without_js(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--blink-settings=scriptEnabled=false",
+                    format!("--user-data-dir={}", self.profile.display()),
+                ],
+                "prefs": { "profile.managed_default_content_settings.javascript": 2 },
+            }),
+        );
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&self.url())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not open a Chromium session without JavaScript: {e}; log:\n{}",
+                    self.log_text()
+                )
+            })
+    }
+}
+
+/// The `data-testid` of the focused element ("" when it has none).
+pub async fn focused_testid(c: &Client) -> String {
+    let el = c.active_element().await.expect("the focused element");
+    el.attr("data-testid")
+        .await
+        .expect("data-testid of the focused element")
+        .unwrap_or_default()
+}
+
+/// Presses a key (e.g. `"\u{e004}"`, Tab) on whatever has the focus, as a person would.
+pub async fn press(c: &Client, key: &str) {
+    c.active_element()
+        .await
+        .expect("the focused element")
+        .send_keys(key)
+        .await
+        .unwrap_or_else(|e| panic!("press {key:?}: {e}"));
+}
+
+pub const TAB: &str = "\u{e004}";
+pub const ENTER: &str = "\u{e007}";
+
+/// Presses Tab until the element with this `data-testid` has the focus; fails after 80 presses.
+pub async fn tab_to(c: &Client, id: &str) {
+    for _ in 0..80 {
+        if focused_testid(c).await == id {
+            return;
+        }
+        press(c, TAB).await;
+    }
+    panic!(
+        "Tab never reached {id}; last focused: {:?}",
+        focused_testid(c).await
+    );
+}

@@ -257,10 +257,20 @@ impl Browser {
         }
     }
 
+    /// Posts a form that issues a secret and, when it answers with the redirect of
+    /// post/redirect/get, follows it to the page that shows the secret once.
+    pub async fn post_and_follow(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let r = self.post_form(path, fields).await;
+        if r.status != 303 {
+            return r;
+        }
+        self.get(r.location()).await
+    }
+
     /// Creates a personal access token through the page; returns the token shown once.
     pub async fn create_pat(&self, name: &str, expiry: &str) -> String {
         let r = self
-            .post_form(
+            .post_and_follow(
                 "/integrations/api/tokens",
                 &[("name", name), ("expiry", expiry)],
             )
@@ -272,7 +282,7 @@ impl Browser {
     /// Creates a Platform API key through the admin page; returns the key shown once.
     pub async fn create_api_key(&self, name: &str, expiry_days: &str) -> String {
         let r = self
-            .post_form(
+            .post_and_follow(
                 "/admin/api-keys",
                 &[("name", name), ("expiry", expiry_days)],
             )

@@ -262,6 +262,14 @@ pub const ROUTES: &[Route] = &[
         ..page("POST", "/admin/api-keys/{id}/regenerate")
     },
     Route {
+        fields: &[("name", "sweep"), ("note", "swept")],
+        ..page("POST", "/integrations/api/tokens/{id}/details")
+    },
+    Route {
+        fields: &[("name", "sweep"), ("note", "swept")],
+        ..page("POST", "/admin/api-keys/{id}/details")
+    },
+    Route {
         // No limit, members may create: the sweep's own token is left as it is.
         fields: &[
             ("max_pat_lifetime_days", "none"),

@@ -2,6 +2,7 @@
 //! the dashboard's expiring list (issue 11 §1), and the admin credentials inventory with its
 //! filters, sorting, CSV export and revocation of members' tokens (§3).
 
+mod forms;
 mod in_a_browser;
 mod inventory;
 mod lists;

@@ -23,9 +23,10 @@ pub fn key_regenerate_path(id: &str) -> String {
     format!("/admin/api-keys/{id}/regenerate")
 }
 
-/// Regenerates through the confirmation form; the answer is the page showing the new secret.
+/// Regenerates through the confirmation form; the answer is the page showing the new secret
+/// (after the redirect of post/redirect/get), or the refusal.
 pub async fn regenerate(browser: &Browser, path: &str, grace: &str) -> Reply {
-    browser.post_form(path, &[("grace", grace)]).await
+    browser.post_and_follow(path, &[("grace", grace)]).await
 }
 
 /// Regenerates and returns the successor shown once.

@@ -244,7 +244,7 @@ async fn a_token_regenerated_many_times_at_once_has_one_successor() {
         &[("grace", "24h")],
     )
     .await;
-    assert_one_winner("regenerating a token", &outcomes, 200, &[409]);
+    assert_one_winner("regenerating a token", &outcomes, 303, &[409]);
     assert_eq!(events_of_kind(&app, "pat.regenerated").len(), 1);
     assert!(successor_of_token(&app, &id).is_some());
 
@@ -258,6 +258,6 @@ async fn a_token_regenerated_many_times_at_once_has_one_successor() {
         &[("grace", "24h")],
     )
     .await;
-    assert_one_winner("regenerating a key", &outcomes, 200, &[409]);
+    assert_one_winner("regenerating a key", &outcomes, 303, &[409]);
     assert_eq!(events_of_kind(&app, "api_key.regenerated").len(), 1);
 }

@@ -828,6 +828,7 @@ mod tests {
             replaced_by: None,
             superseded_at: None,
             rotation_alerted_at: None,
+            note: None,
         }
     }
 

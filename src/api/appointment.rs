@@ -81,7 +81,7 @@ pub async fn paginated(
         return Err(ApiError::validation(errors));
     }
     let host = match query.user_id.as_deref() {
-        None => acting.user.clone(),
+        None => User::clone(&acting.user),
         Some(raw) => {
             // A malformed id, or one outside the company, is refused the same way.
             let id: UserId = raw

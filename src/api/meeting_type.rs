@@ -165,7 +165,7 @@ pub async fn list(
     acting: Acting,
     db: web::Data<Db>,
 ) -> Result<web::Json<Vec<MeetingTypeBody>>, ApiError> {
-    let owner = acting.0.user.id;
+    let owner = acting.0.user.id.clone();
     let rows = db
         .run(move |conn| MeetingType::list_for_owner(conn, &owner))
         .await?;
@@ -187,7 +187,7 @@ pub async fn create(
         body.slug.as_deref(),
         body.duration.unwrap_or(30),
     )?;
-    let owner = acting.0.user.id;
+    let owner = acting.0.user.id.clone();
     let created = db
         .run(move |conn| {
             let mt = MeetingType {

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
@@ -41,10 +42,11 @@ impl Credential {
     }
 }
 
-/// The user an API request acts as, and the credential that let it.
+/// The user an API request acts as, and the credential that let it. The user is shared with
+/// the credential cache's entry.
 #[derive(Debug, Clone)]
 pub struct ActingUser {
-    pub user: User,
+    pub user: Arc<User>,
     pub credential: Credential,
 }
 
@@ -129,7 +131,7 @@ async fn authenticate_request(
     let (db, keys, now) = (&app.db, &app.keys, app.clock.now());
     // Checked offline first: a malformed value never reaches the database.
     let parsed = tokens::parse(&presented).ok_or_else(ApiError::invalid_credential)?;
-    let hash = keys.credential_hash(&presented);
+    let digest = keys.credential_digest(&presented);
     let parsed = match parsed {
         Presented::Pat(_) => {
             *credential = "pat";
@@ -141,7 +143,7 @@ async fn authenticate_request(
         }
     };
     let cache = &app.credential_cache;
-    let key = cache_key(&hash, &parsed, &user_header, policy);
+    let key = cache_key(digest, &parsed, &user_header, policy);
     // Read before the database is asked (see `auth::credential_cache`).
     let ticket = key.as_ref().and_then(|_| cache.ticket());
     if let (Some(ticket), Some(key)) = (ticket, &key) {
@@ -149,14 +151,14 @@ async fn authenticate_request(
             let mut identified = None;
             if let Some(outcome) = from_cache(&resolved, &user_header, now, &mut identified) {
                 if outcome.is_ok() {
-                    touch_in_background(app, ticket, key, resolved, now, ip);
+                    touch_in_background(app, ticket, key, &resolved, now, ip);
                 }
                 return conclude(req, app, identified, None, peer, now, outcome).await;
             }
         }
     }
     let presented = Presentation {
-        hash,
+        hash: hex::encode(digest),
         kind: parsed,
         user_header,
         policy,
@@ -174,7 +176,7 @@ async fn authenticate_request(
     let outcome = outcome.map(|resolved| {
         let acting = acting(&resolved);
         if let (Some(ticket), Some(key)) = (ticket, key) {
-            cache.insert(ticket, key, resolved);
+            cache.insert(ticket, key, Arc::new(resolved));
         }
         acting
     });
@@ -221,7 +223,7 @@ async fn conclude(
 /// `None` where the database answers anyway with a refusal (a malformed user header, or an
 /// API key without one where it is required): only successes are cached.
 fn cache_key(
-    hash: &str,
+    digest: [u8; 32],
     kind: &Kind,
     user_header: &NamedUser,
     policy: WithoutUserHeader,
@@ -233,10 +235,7 @@ fn cache_key(
         (Kind::ApiKey(_), NamedUser::Malformed, _)
         | (Kind::ApiKey(_), NamedUser::Absent, WithoutUserHeader::Refuse) => return None,
     };
-    Some(CacheKey {
-        hash: hash.to_owned(),
-        acts_as,
-    })
+    Some(CacheKey { digest, acts_as })
 }
 
 /// The checks that depend on the time or the request, on every hit; the rest held when the
@@ -285,11 +284,11 @@ fn touch_in_background(
     app: &web::Data<AppState>,
     ticket: Ticket,
     key: &CacheKey,
-    resolved: Resolved,
+    resolved: &Resolved,
     now: chrono::NaiveDateTime,
     ip: String,
 ) {
-    let (last_at, last_ip) = match &resolved {
+    let (last_at, last_ip) = match resolved {
         Resolved::Pat { token, .. } => (token.last_used_at, token.last_used_ip.as_deref()),
         Resolved::ApiKey { key, .. } => (key.last_used_at, key.last_used_ip.as_deref()),
     };
@@ -307,11 +306,13 @@ fn touch_in_background(
             key.last_used_ip = Some(ip.clone());
         }
     }
-    app.credential_cache.insert(ticket, key.clone(), touched);
+    let touched = Arc::new(touched);
+    app.credential_cache
+        .insert(ticket, key.clone(), Arc::clone(&touched));
     let db = app.db.clone();
     actix_web::rt::spawn(async move {
         let written = db
-            .run(move |conn| match &resolved {
+            .run(move |conn| match &*touched {
                 Resolved::Pat { token, .. } => token.touch(conn, now, &ip),
                 Resolved::ApiKey { key, .. } => key.touch(conn, now, &ip),
             })
@@ -326,14 +327,14 @@ fn acting(resolved: &Resolved) -> ActingUser {
     match resolved {
         Resolved::Pat { token, owner } => ActingUser {
             credential: Credential::Pat(token.id.clone()),
-            user: owner.clone(),
+            user: Arc::clone(owner),
         },
         Resolved::ApiKey { key, user } => ActingUser {
             credential: Credential::ApiKey {
                 id: key.id.clone(),
                 company: key.company_id.clone(),
             },
-            user: user.clone(),
+            user: Arc::clone(user),
         },
     }
 }
@@ -422,7 +423,10 @@ fn authenticate(
             }
             token.touch(conn, now, ip)?;
             touched(&mut token.last_used_at, &mut token.last_used_ip, now, ip);
-            Ok(Resolved::Pat { token, owner })
+            Ok(Resolved::Pat {
+                token,
+                owner: Arc::new(owner),
+            })
         }
         Kind::ApiKey(id) => {
             // The user the key would act as comes with the key, in the same indexed lookup:
@@ -467,7 +471,10 @@ fn authenticate(
             }
             key.touch(conn, now, ip)?;
             touched(&mut key.last_used_at, &mut key.last_used_ip, now, ip);
-            Ok(Resolved::ApiKey { key, user })
+            Ok(Resolved::ApiKey {
+                key,
+                user: Arc::new(user),
+            })
         }
     }
 }

@@ -30,11 +30,11 @@ pub struct UserBody {
     pub name: String,
     pub is_admin: bool,
     #[schema(example = "admin")]
-    pub role: String,
+    pub role: &'static str,
     #[schema(example = "workspace")]
-    pub user_type: String,
+    pub user_type: &'static str,
     #[schema(example = "active")]
-    pub status: String,
+    pub status: &'static str,
     pub company_id: String,
     pub created_at: String,
     pub deleted_at: Option<String>,
@@ -58,9 +58,9 @@ impl From<&User> for UserBody {
             family_name: family,
             name: u.name.clone(),
             is_admin: u.role().is_admin(),
-            role: u.role().to_string(),
-            user_type: "workspace".into(),
-            status: u.status().as_str().into(),
+            role: u.role().as_str(),
+            user_type: "workspace",
+            status: u.status().as_str(),
             company_id: u.company_id.to_string(),
             created_at: u.created_at.and_utc().to_rfc3339(),
             deleted_at: (u.status() == UserStatus::Removed)
@@ -93,7 +93,7 @@ pub struct ListQuery {
     responses((status = 200, body = UserBody), (status = 400, description = "Query not valid (`errors[]` names the fields), or an API key without `x-meetergo-api-user-id`", body = ErrorBody), (status = 401, description = "No or invalid credential", body = ErrorBody), (status = 403, description = "The API key names a user outside its company, or a PAT names someone else", body = ErrorBody), (status = 429, description = "Too many requests with this credential (`Retry-After`)", body = ErrorBody), (status = 503, description = "Database unavailable (`Retry-After`)", body = ErrorBody)),
     security(("personal_access_token" = []), ("platform_api_key" = [])))]
 pub async fn me(acting: ActingOrOwner) -> web::Json<UserBody> {
-    web::Json(UserBody::from(&acting.0.user))
+    web::Json(UserBody::from(&*acting.0.user))
 }
 
 /// The company's users (admins' PATs and API keys).

@@ -4,6 +4,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::api::principal::{Acting, ActingUser, Credential};
@@ -202,7 +203,7 @@ fn manager(acting: ActingUser, req: &HttpRequest, app: &AppState) -> Result<Mana
         Credential::ApiKey { id, .. } => Via::ApiKey(id.to_string()),
     };
     Ok(Manager {
-        user: acting.user,
+        user: Arc::unwrap_or_clone(acting.user),
         via,
         origin: Origin::of(req),
         now: app.clock.now(),

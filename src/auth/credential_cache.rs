@@ -15,7 +15,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
@@ -29,25 +29,92 @@ use crate::telemetry::metrics::Metrics;
 /// The PostgreSQL channel every instance listens on.
 pub const CHANNEL: &str = "credential_cache";
 
+/// What the job running on a database thread changed (see [`principals_changed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Changes {
+    /// Principals changed: the instance's own cache is invalidated after the commit.
+    pub changed: bool,
+    /// The last NOTIFY the job sent (PostgreSQL): the caller waits to hear it back.
+    pub echo: Option<Echo>,
+}
+
+/// One NOTIFY this process sent, known by its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Echo(u64);
+
 thread_local! {
     /// Set by [`principals_changed`] on the database thread running the current job.
-    static CHANGED: Cell<bool> = const { Cell::new(false) };
+    static CHANGES: Cell<Changes> = const {
+        Cell::new(Changes { changed: false, echo: None })
+    };
 }
+
+/// Tells this process's notifications from other processes': a random nonce per process.
+static PROCESS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::auth::keys::random_hex(8));
+static NEXT_ECHO: AtomicU64 = AtomicU64::new(1);
 
 /// Call inside the transaction of any write that can change who a credential acts as (or
 /// whether it still works). The instance's own cache is invalidated after the commit
-/// (`Db::run`), every instance's through PostgreSQL's NOTIFY, delivered at commit.
+/// (`Db::run`), every instance's through PostgreSQL's NOTIFY, delivered at commit; `Db::run`
+/// then waits (briefly) until this instance's listener has heard that NOTIFY too, so the
+/// response to a revoke leaves after every listening instance was told.
 pub fn principals_changed(conn: &mut DbConnection) -> diesel::QueryResult<()> {
-    CHANGED.with(|c| c.set(true));
+    let mut changes = Changes {
+        changed: true,
+        echo: None,
+    };
     if let DbConnection::Postgres(pg) = conn {
-        diesel::sql_query("SELECT pg_notify('credential_cache', '')").execute(pg)?;
+        let echo = Echo(NEXT_ECHO.fetch_add(1, Ordering::Relaxed));
+        diesel::sql_query("SELECT pg_notify('credential_cache', $1)")
+            .bind::<diesel::sql_types::Text, _>(format!("{}:{}", *PROCESS, echo.0))
+            .execute(pg)?;
+        changes.echo = Some(echo);
     }
+    CHANGES.with(|c| c.set(changes));
     Ok(())
 }
 
-/// Whether the job that just ran on this thread changed principals; clears the flag.
-pub(crate) fn take_changed() -> bool {
-    CHANGED.with(|c| c.replace(false))
+/// What the job that just ran on this thread changed; clears it.
+pub(crate) fn take_changes() -> Changes {
+    CHANGES.with(|c| c.replace(Changes::default()))
+}
+
+/// The echo a notification's payload carries, if this process sent it.
+fn own_echo(payload: &str) -> Option<Echo> {
+    let (process, seq) = payload.split_once(':')?;
+    (process == PROCESS.as_str())
+        .then(|| seq.parse().ok().map(Echo))
+        .flatten()
+}
+
+/// The NOTIFYs of this process its listener has heard and nobody has waited for yet.
+#[derive(Debug, Default)]
+struct Echoes {
+    heard: std::sync::Mutex<std::collections::HashSet<u64>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Echoes {
+    /// More than this many unclaimed (their waiter gave up): forget them all.
+    const MOST: usize = 4096;
+
+    fn heard(&self, echo: Echo) {
+        let mut heard = self.heard.lock().unwrap_or_else(PoisonError::into_inner);
+        if heard.len() >= Self::MOST {
+            heard.clear();
+        }
+        heard.insert(echo.0);
+        drop(heard);
+        self.wake.notify_waiters();
+    }
+
+    fn claim(&self, echo: Echo) -> bool {
+        self.heard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&echo.0)
+    }
 }
 
 /// Which user the request acts as, besides the credential itself.
@@ -61,30 +128,34 @@ pub enum ActsAs {
     User(UserId),
 }
 
-/// One resolved principal: the credential's HMAC hash and whom it acts as.
+/// One resolved principal: the credential's HMAC digest (`Keys::credential_digest`) and whom
+/// it acts as.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
-    pub hash: String,
+    pub digest: [u8; 32],
     pub acts_as: ActsAs,
 }
 
-/// What the database answered, enough to answer again without it.
+/// What the database answered, enough to answer again without it. The user is shared with
+/// every request answered from it (`ActingUser`), never copied.
 #[derive(Debug, Clone)]
 pub enum Resolved {
     Pat {
         token: PersonalAccessToken,
-        owner: User,
+        owner: Arc<User>,
     },
     ApiKey {
         key: PlatformApiKey,
-        user: User,
+        user: Arc<User>,
     },
 }
 
 #[derive(Debug)]
 struct Entry {
     generation: u64,
-    resolved: Resolved,
+    /// Served until then at most (`CREDENTIAL_CACHE_TTL_SECS` after it was cached).
+    expires: std::time::Instant,
+    resolved: Arc<Resolved>,
 }
 
 /// Where an invalidation came from (for the metrics).
@@ -129,12 +200,15 @@ impl Lookup {
 
 /// The instance's credential cache. See the module documentation.
 pub struct CredentialCache {
-    /// `None`: `CREDENTIAL_CACHE=off`.
-    entries: Option<moka::sync::Cache<CacheKey, Arc<Entry>>>,
+    /// `None`: `CREDENTIAL_CACHE=off`. Bounded in entries (`CREDENTIAL_CACHE_CAPACITY`), and so
+    /// in memory: an entry is two database rows of bounded columns.
+    entries: Option<quick_cache::sync::Cache<CacheKey, Arc<Entry>>>,
+    ttl: Duration,
     generation: AtomicU64,
     /// False while nothing would tell this instance about another's writes (PostgreSQL
     /// listener not connected): the cache is bypassed.
     trusted: AtomicBool,
+    echoes: Echoes,
     metrics: Metrics,
 }
 
@@ -157,15 +231,14 @@ impl CredentialCache {
     /// only trusted once the listener is connected.
     pub fn new(settings: CredentialCacheSettings, shared: bool, metrics: Metrics) -> Self {
         let entries = settings.enabled.then(|| {
-            moka::sync::Cache::builder()
-                .max_capacity(settings.capacity)
-                .time_to_live(settings.ttl)
-                .build()
+            quick_cache::sync::Cache::new(usize::try_from(settings.capacity).unwrap_or(usize::MAX))
         });
         Self {
             entries,
+            ttl: settings.ttl,
             generation: AtomicU64::new(0),
             trusted: AtomicBool::new(!shared),
+            echoes: Echoes::default(),
             metrics,
         }
     }
@@ -194,15 +267,19 @@ impl CredentialCache {
     }
 
     /// The principal cached under `key`, if it is of the current generation.
-    pub fn get(&self, ticket: Ticket, key: &CacheKey) -> Option<Resolved> {
+    pub fn get(&self, ticket: Ticket, key: &CacheKey) -> Option<Arc<Resolved>> {
         let entries = self.entries.as_ref()?;
         // Against the current generation too: an invalidation since the ticket was read
         // (a revoke that committed meanwhile) is seen by this request already.
         let current = self.generation.load(Ordering::SeqCst);
         let found = entries
             .get(key)
-            .filter(|e| e.generation == ticket.0 && ticket.0 == current)
-            .map(|e| e.resolved.clone());
+            .filter(|e| {
+                e.generation == ticket.0
+                    && ticket.0 == current
+                    && std::time::Instant::now() < e.expires
+            })
+            .map(|e| Arc::clone(&e.resolved));
         let outcome = if found.is_some() {
             Lookup::Hit
         } else {
@@ -214,13 +291,14 @@ impl CredentialCache {
 
     /// Keeps what the database answered, under the generation read before it was asked: if
     /// anything changed since, the entry is never served.
-    pub fn insert(&self, ticket: Ticket, key: CacheKey, resolved: Resolved) {
+    pub fn insert(&self, ticket: Ticket, key: CacheKey, resolved: Arc<Resolved>) {
         if let Some(entries) = &self.entries {
             if ticket.0 == self.generation.load(Ordering::SeqCst) {
                 entries.insert(
                     key,
                     Arc::new(Entry {
                         generation: ticket.0,
+                        expires: std::time::Instant::now() + self.ttl,
                         resolved,
                     }),
                 );
@@ -232,9 +310,31 @@ impl CredentialCache {
     pub fn invalidate(&self, source: Invalidation) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(entries) = &self.entries {
-            entries.invalidate_all();
+            entries.clear();
         }
         self.metrics.auth_cache_invalidation(source);
+    }
+
+    /// Waits until this instance's listener has heard `echo` (a NOTIFY sent by a write that
+    /// committed), at most `within`. Returns at once when nothing listens (cache off, or the
+    /// listener down: the cache is bypassed then). False when it was not heard in time.
+    pub async fn hear(&self, echo: Echo, within: Duration) -> bool {
+        if self.entries.is_none() || !self.trusted.load(Ordering::SeqCst) {
+            return true;
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.echoes.wake.notified();
+            tokio::pin!(notified);
+            // Registered before the check: a wake between the two is not lost.
+            notified.as_mut().enable();
+            if self.echoes.claim(echo) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.echoes.claim(echo);
+            }
+        }
     }
 
     /// The listener is listening: drop what may have been missed, then trust the cache again.
@@ -305,6 +405,9 @@ async fn listen(url: &str, cache: &CredentialCache) -> (bool, String) {
         match messages.next().await {
             Some(Ok(AsyncMessage::Notification(n))) if n.channel() == CHANNEL => {
                 cache.invalidate(Invalidation::Notify);
+                if let Some(echo) = own_echo(n.payload()) {
+                    cache.echoes.heard(echo);
+                }
             }
             Some(Ok(_)) => {}
             Some(Err(e)) => return (true, e.to_string()),
@@ -327,7 +430,7 @@ mod tests {
 
     fn key() -> CacheKey {
         CacheKey {
-            hash: "h".into(),
+            digest: [7; 32],
             acts_as: ActsAs::Owner,
         }
     }
@@ -340,12 +443,12 @@ mod tests {
         let Some(ticket) = ticket else { return };
         cache.invalidate(Invalidation::Local);
         // The stale insert: its ticket predates the invalidation.
-        cache.insert(ticket, key(), sample());
+        cache.insert(ticket, key(), Arc::new(sample()));
         let Some(now) = cache.ticket() else {
             panic!("trusted")
         };
         assert!(cache.get(now, &key()).is_none());
-        cache.insert(now, key(), sample());
+        cache.insert(now, key(), Arc::new(sample()));
         assert!(cache.get(now, &key()).is_some());
         cache.invalidate(Invalidation::Notify);
         let Some(after) = cache.ticket() else {
@@ -362,6 +465,45 @@ mod tests {
         assert!(cache.ticket().is_some());
         cache.listener_lost();
         assert!(cache.ticket().is_none());
+    }
+
+    #[test]
+    fn an_entry_is_served_for_its_time_to_live_and_not_after() {
+        let settings = CredentialCacheSettings {
+            ttl: Duration::from_millis(50),
+            ..CredentialCacheSettings::default()
+        };
+        let cache = CredentialCache::new(settings, false, Metrics::default());
+        let Some(ticket) = cache.ticket() else {
+            panic!("trusted")
+        };
+        cache.insert(ticket, key(), Arc::new(sample()));
+        assert!(cache.get(ticket, &key()).is_some());
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(cache.get(ticket, &key()).is_none(), "expired");
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_capacity() {
+        let settings = CredentialCacheSettings {
+            capacity: 50,
+            ..CredentialCacheSettings::default()
+        };
+        let cache = CredentialCache::new(settings, false, Metrics::default());
+        let Some(ticket) = cache.ticket() else {
+            panic!("trusted")
+        };
+        for i in 0..1000u32 {
+            let mut digest = [0; 32];
+            digest[..4].copy_from_slice(&i.to_le_bytes());
+            let key = CacheKey {
+                digest,
+                acts_as: ActsAs::Owner,
+            };
+            cache.insert(ticket, key, Arc::new(sample()));
+        }
+        let held = cache.entries.as_ref().map_or(0, |e| e.len());
+        assert!(held > 0 && held <= 50, "{held} entries");
     }
 
     #[test]
@@ -403,6 +545,9 @@ mod tests {
             rotation_alerted_at: None,
             note: None,
         };
-        Resolved::Pat { token, owner }
+        Resolved::Pat {
+            token,
+            owner: Arc::new(owner),
+        }
     }
 }

@@ -50,6 +50,18 @@ fn exempt(path: &str) -> bool {
     paths::api::is_api(path) || paths::scim::is_scim(path) || SAML_ACS.is_match(path)
 }
 
+/// Paths that never render a form: the API, SCIM, the probes and static files. They get no
+/// CSRF nonce, cookie or token (each would cost a random draw and an HMAC per request).
+fn formless(path: &str) -> bool {
+    paths::api::is_api(path)
+        || paths::scim::is_scim(path)
+        || path == paths::HEALTHZ
+        || path == paths::READYZ
+        || path
+            .strip_prefix(paths::STATIC)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 fn submitted_token(body: &[u8]) -> Option<String> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
         .ok()?
@@ -96,6 +108,9 @@ pub async fn protect(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if formless(req.path()) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
     let (Some(keys), Some(settings)) = (
         req.app_data::<web::Data<Keys>>().cloned(),
         req.app_data::<web::Data<Settings>>().cloned(),
@@ -146,4 +161,33 @@ pub(crate) fn bytes_payload(body: web::Bytes) -> actix_web::dev::Payload {
     let (_, mut payload) = actix_http::h1::Payload::create(true);
     payload.unread_data(body);
     actix_web::dev::Payload::from(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_probes_and_static_files_are_formless_and_pages_are_not() {
+        for path in [
+            "/v4/user/me",
+            "/webhooks",
+            "/scim/v2/Users",
+            "/healthz",
+            "/readyz",
+            "/static/app.css",
+        ] {
+            assert!(formless(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/login",
+            "/statically",
+            "/healthz/x",
+            "/integrations/api",
+            "/sso/saml/acme/acs",
+        ] {
+            assert!(!formless(path), "{path}");
+        }
+    }
 }

@@ -72,7 +72,12 @@ impl Keys {
     /// What the database keeps of a credential: HMAC-SHA256 under a server-side key, so a
     /// stolen database cannot be used to check guesses offline.
     pub fn credential_hash(&self, credential: &str) -> String {
-        hex(&mac(&self.credentials, &[credential.as_bytes()]))
+        hex(&self.credential_digest(credential))
+    }
+
+    /// The bytes `credential_hash` writes out in hex (the credential cache's key).
+    pub fn credential_digest(&self, credential: &str) -> [u8; 32] {
+        mac(&self.credentials, &[credential.as_bytes()])
     }
 
     /// The form token that goes with a browser's CSRF cookie nonce.

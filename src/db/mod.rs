@@ -26,6 +26,8 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Every instance takes this advisory lock before migrating PostgreSQL.
+/// How long a write that changed principals waits to hear its own NOTIFY back.
+const ECHO_WAIT: Duration = Duration::from_secs(1);
 const MIGRATION_LOCK_ID: i64 = job_lock::JobLock::Migration.id();
 
 #[derive(diesel::MultiConnection)]
@@ -197,7 +199,7 @@ impl Db {
         let cache = self.credential_cache.clone();
         let (done, outcome) = tokio::sync::oneshot::channel();
         self.executor.submit(Box::new(move || {
-            credential_cache::take_changed();
+            credential_cache::take_changes();
             let outcome = pool::checkout(&pool, &health).and_then(|mut conn| {
                 let outcome = f(&mut conn).map_err(Into::into);
                 if matches!(
@@ -210,13 +212,15 @@ impl Db {
             });
             // After the closure, so after its commit: invalidating inside the transaction
             // would let a concurrent lookup cache the state from before it.
-            if credential_cache::take_changed() {
+            let changes = credential_cache::take_changes();
+            if changes.changed {
                 if let Some(cache) = &cache {
                     cache.invalidate(credential_cache::Invalidation::Local);
                 }
             }
+            let echo = changes.echo.filter(|_| outcome.is_ok());
             // The caller may have gone (a dropped request); nothing to do then.
-            let _ = done.send(outcome);
+            let _ = done.send((outcome, echo));
         }))?;
         let mut outcome = std::pin::pin!(outcome);
         let outcome = match self.executor.tuning.stall {
@@ -229,7 +233,18 @@ impl Db {
             },
             None => outcome.await,
         };
-        outcome.map_err(|_| AppError::Internal(anyhow::anyhow!("a database job panicked")))?
+        let (outcome, echo) =
+            outcome.map_err(|_| AppError::Internal(anyhow::anyhow!("a database job panicked")))?;
+        // A committed write that changed principals answers once this instance has heard its
+        // own NOTIFY: every other listening instance was told at the same moment.
+        if let (Some(echo), Some(cache)) = (echo, &self.credential_cache) {
+            if !cache.hear(echo, ECHO_WAIT).await {
+                tracing::warn!(
+                    "the credential cache's NOTIFY was not heard back within {ECHO_WAIT:?}"
+                );
+            }
+        }
+        outcome
     }
 
     /// Runs `f` inside one write transaction: all of it is written, or none.

@@ -284,18 +284,18 @@ fn touch_in_background(
     app: &web::Data<AppState>,
     ticket: Ticket,
     key: &CacheKey,
-    resolved: &Resolved,
+    resolved: &Arc<Resolved>,
     now: chrono::NaiveDateTime,
     ip: String,
 ) {
-    let (last_at, last_ip) = match resolved {
+    let (last_at, last_ip) = match &**resolved {
         Resolved::Pat { token, .. } => (token.last_used_at, token.last_used_ip.as_deref()),
         Resolved::ApiKey { key, .. } => (key.last_used_at, key.last_used_ip.as_deref()),
     };
     if !last_used_is_stale(last_at, last_ip, now, &ip) {
         return;
     }
-    let mut touched = resolved.clone();
+    let mut touched = Resolved::clone(resolved);
     match &mut touched {
         Resolved::Pat { token, .. } => {
             token.last_used_at = Some(now);
@@ -306,13 +306,14 @@ fn touch_in_background(
             key.last_used_ip = Some(ip.clone());
         }
     }
-    let touched = Arc::new(touched);
     app.credential_cache
-        .insert(ticket, key.clone(), Arc::clone(&touched));
+        .insert(ticket, key.clone(), Arc::new(touched));
+    // The row as it was cached: `touch` writes because that one's last use is stale.
+    let resolved = Arc::clone(resolved);
     let db = app.db.clone();
     actix_web::rt::spawn(async move {
         let written = db
-            .run(move |conn| match &*touched {
+            .run(move |conn| match &*resolved {
                 Resolved::Pat { token, .. } => token.touch(conn, now, &ip),
                 Resolved::ApiKey { key, .. } => key.touch(conn, now, &ip),
             })

@@ -25,9 +25,9 @@ use pool::{Durability, Health, Manager, Pool};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// Every instance takes this advisory lock before migrating PostgreSQL.
 /// How long a write that changed principals waits to hear its own NOTIFY back.
 const ECHO_WAIT: Duration = Duration::from_secs(1);
+/// Every instance takes this advisory lock before migrating PostgreSQL.
 const MIGRATION_LOCK_ID: i64 = job_lock::JobLock::Migration.id();
 
 #[derive(diesel::MultiConnection)]

@@ -158,7 +158,7 @@ async fn authenticate_request(
         }
     }
     let presented = Presentation {
-        hash: hex::encode(digest),
+        hash: crate::auth::keys::Keys::credential_hash_of(&digest),
         kind: parsed,
         user_header,
         policy,

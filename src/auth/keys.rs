@@ -72,7 +72,12 @@ impl Keys {
     /// What the database keeps of a credential: HMAC-SHA256 under a server-side key, so a
     /// stolen database cannot be used to check guesses offline.
     pub fn credential_hash(&self, credential: &str) -> String {
-        hex(&self.credential_digest(credential))
+        Self::credential_hash_of(&self.credential_digest(credential))
+    }
+
+    /// The stored hash for a digest already made (one rule for its text form).
+    pub fn credential_hash_of(digest: &[u8; 32]) -> String {
+        hex(digest)
     }
 
     /// The bytes `credential_hash` writes out in hex (the credential cache's key).

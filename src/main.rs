@@ -10,6 +10,11 @@ use meetergo_console::startup::Application;
 use meetergo_console::webhooks::delivery::Deliverer;
 use meetergo_console::{demo, telemetry};
 
+/// The request path allocates many small, short-lived values on each worker thread; glibc's
+/// allocator was a visible share of an API request's CPU (`scripts/bench` under `perf`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The meetergo console: credentials and team settings for a scheduling workspace.
 #[derive(Parser)]
 #[command(version, about)]

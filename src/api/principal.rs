@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 
 use super::error::ApiError;
-use crate::auth::credential_cache::{ActsAs, CacheKey, Resolved, Ticket};
+use crate::auth::credential_cache::{ActsAs, CacheKey, Resolved, Row, Shown, Ticket};
 use crate::authz::Actor;
 use crate::client_ip::ClientIp;
 use crate::db::models::{
@@ -18,7 +18,7 @@ use crate::db::models::{
 use crate::db::DbConnection;
 use crate::domain::{ApiKeyId, CompanyId, TokenId, UserId};
 use crate::services::credentials::{self, RotationAlert};
-use crate::services::usage::IdentifiedCredential;
+use crate::services::usage::{IdentifiedCredential, Meter, UsageRecorder};
 use crate::state::AppState;
 use crate::telemetry::metrics::AuthOutcome;
 
@@ -48,6 +48,8 @@ impl Credential {
 pub struct ActingUser {
     pub user: Arc<User>,
     pub credential: Credential,
+    /// The user's public body, shared with the cache entry (see [`Self::shown`]).
+    shown: Shown,
 }
 
 impl crate::authz::Principal for ActingUser {
@@ -69,6 +71,21 @@ impl ActingUser {
 
     pub fn is_api_key(&self) -> bool {
         matches!(self.credential, Credential::ApiKey { .. })
+    }
+
+    /// The acting user as `show` writes it, made once per credential cache entry: the entry is
+    /// dropped by any change to the user, so every request it answers shows the same body.
+    pub fn shown<E>(
+        &self,
+        show: impl FnOnce(&User) -> Result<actix_web::web::Bytes, E>,
+    ) -> Result<actix_web::web::Bytes, E> {
+        if let Some(body) = self.shown.get() {
+            return Ok(body.clone());
+        }
+        let body = show(&self.user)?;
+        // Two requests may make it at once: both bodies are the same, either is kept.
+        let _ = self.shown.set(body.clone());
+        Ok(body)
     }
 }
 
@@ -165,10 +182,11 @@ async fn authenticate_request(
         ip,
         now,
     };
+    let usage = Arc::clone(&app.usage);
     let (identified, alert, outcome) = db
         .run(move |conn| {
             let (mut identified, mut alert) = (None, None);
-            let outcome = authenticate(conn, presented, &mut identified, &mut alert);
+            let outcome = authenticate(conn, presented, &usage, &mut identified, &mut alert);
             Ok::<_, crate::error::AppError>((identified, alert, outcome))
         })
         .await
@@ -188,7 +206,7 @@ async fn authenticate_request(
 async fn conclude(
     req: &HttpRequest,
     app: &web::Data<AppState>,
-    identified: Option<String>,
+    identified: Option<Arc<Meter>>,
     alert: Option<RotationAlert>,
     peer: Option<std::net::IpAddr>,
     now: chrono::NaiveDateTime,
@@ -196,10 +214,10 @@ async fn conclude(
 ) -> Result<ActingUser, ApiError> {
     // Counted by the `/v4` usage middleware once the response is known, and limited: a valid
     // credential over its budget is refused whatever else the request got wrong.
-    if let Some(credential) = identified {
-        let limited = app.limits.api_request(&credential).await;
+    if let Some(meter) = identified {
+        let limited = app.limits.api_request(meter.credential()).await;
         req.extensions_mut().insert(IdentifiedCredential {
-            credential,
+            meter,
             ip: peer,
             at: now,
         });
@@ -245,34 +263,27 @@ fn from_cache(
     resolved: &Resolved,
     user_header: &NamedUser,
     now: chrono::NaiveDateTime,
-    identified: &mut Option<String>,
+    identified: &mut Option<Arc<Meter>>,
 ) -> Option<Result<ActingUser, ApiError>> {
-    match resolved {
-        Resolved::Pat { token, owner } => {
-            if is_cut_over(token.superseded_at, now) {
-                return None;
+    let (superseded_at, expires_at) = match &resolved.credential {
+        Row::Pat(token) => (token.superseded_at, token.expires_at),
+        Row::ApiKey(key) => (key.superseded_at, Some(key.expires_at)),
+    };
+    if is_cut_over(superseded_at, now) {
+        return None;
+    }
+    if expires_at.is_some_and(|e| e <= now) {
+        return Some(Err(ApiError::credential_expired()));
+    }
+    *identified = Some(Arc::clone(&resolved.meter));
+    // A PAT's header may name its owner, or nobody; a key names the user it was resolved for.
+    if let Row::Pat(_) = resolved.credential {
+        match user_header {
+            NamedUser::Absent => {}
+            NamedUser::User(named) if *named == resolved.user.id => {}
+            NamedUser::User(_) | NamedUser::Malformed => {
+                return Some(Err(ApiError::impersonation_forbidden()))
             }
-            if token.expires_at.is_some_and(|e| e <= now) {
-                return Some(Err(ApiError::credential_expired()));
-            }
-            *identified = Some(token.id.to_string());
-            match user_header {
-                NamedUser::Absent => {}
-                NamedUser::User(named) if *named == owner.id => {}
-                NamedUser::User(_) | NamedUser::Malformed => {
-                    return Some(Err(ApiError::impersonation_forbidden()))
-                }
-            }
-        }
-        // The key names the user (or the owner) it was resolved for.
-        Resolved::ApiKey { key, .. } => {
-            if is_cut_over(key.superseded_at, now) {
-                return None;
-            }
-            if key.expires_at <= now {
-                return Some(Err(ApiError::credential_expired()));
-            }
-            *identified = Some(key.id.to_string());
         }
     }
     Some(Ok(acting(resolved)))
@@ -288,20 +299,20 @@ fn touch_in_background(
     now: chrono::NaiveDateTime,
     ip: String,
 ) {
-    let (last_at, last_ip) = match &**resolved {
-        Resolved::Pat { token, .. } => (token.last_used_at, token.last_used_ip.as_deref()),
-        Resolved::ApiKey { key, .. } => (key.last_used_at, key.last_used_ip.as_deref()),
+    let (last_at, last_ip) = match &resolved.credential {
+        Row::Pat(token) => (token.last_used_at, token.last_used_ip.as_deref()),
+        Row::ApiKey(key) => (key.last_used_at, key.last_used_ip.as_deref()),
     };
     if !last_used_is_stale(last_at, last_ip, now, &ip) {
         return;
     }
     let mut touched = Resolved::clone(resolved);
-    match &mut touched {
-        Resolved::Pat { token, .. } => {
+    match &mut touched.credential {
+        Row::Pat(token) => {
             token.last_used_at = Some(now);
             token.last_used_ip = Some(ip.clone());
         }
-        Resolved::ApiKey { key, .. } => {
+        Row::ApiKey(key) => {
             key.last_used_at = Some(now);
             key.last_used_ip = Some(ip.clone());
         }
@@ -313,9 +324,9 @@ fn touch_in_background(
     let db = app.db.clone();
     actix_web::rt::spawn(async move {
         let written = db
-            .run(move |conn| match &*resolved {
-                Resolved::Pat { token, .. } => token.touch(conn, now, &ip),
-                Resolved::ApiKey { key, .. } => key.touch(conn, now, &ip),
+            .run(move |conn| match &resolved.credential {
+                Row::Pat(token) => token.touch(conn, now, &ip),
+                Row::ApiKey(key) => key.touch(conn, now, &ip),
             })
             .await;
         if let Err(e) = written {
@@ -325,18 +336,17 @@ fn touch_in_background(
 }
 
 fn acting(resolved: &Resolved) -> ActingUser {
-    match resolved {
-        Resolved::Pat { token, owner } => ActingUser {
-            credential: Credential::Pat(token.id.clone()),
-            user: Arc::clone(owner),
+    let credential = match &resolved.credential {
+        Row::Pat(token) => Credential::Pat(token.id.clone()),
+        Row::ApiKey(key) => Credential::ApiKey {
+            id: key.id.clone(),
+            company: key.company_id.clone(),
         },
-        Resolved::ApiKey { key, user } => ActingUser {
-            credential: Credential::ApiKey {
-                id: key.id.clone(),
-                company: key.company_id.clone(),
-            },
-            user: Arc::clone(user),
-        },
+    };
+    ActingUser {
+        credential,
+        user: Arc::clone(&resolved.user),
+        shown: Arc::clone(&resolved.shown),
     }
 }
 
@@ -377,13 +387,14 @@ struct Presentation {
     now: chrono::NaiveDateTime,
 }
 
-/// Sets `identified` to the credential's id once it is known to be a valid one, so that its
+/// Sets `identified` to the credential's usage meter once it is known to be a valid one, so that its
 /// usage is counted whatever the request's outcome (a refusal with 429 included). `alert`
 /// receives what to mail when a regenerated credential was used after its cut-over.
 fn authenticate(
     conn: &mut DbConnection,
     presented: Presentation,
-    identified: &mut Option<String>,
+    usage: &UsageRecorder,
+    identified: &mut Option<Arc<Meter>>,
     alert: &mut Option<RotationAlert>,
 ) -> Result<Resolved, ApiError> {
     let Presentation {
@@ -409,7 +420,8 @@ fn authenticate(
             if token.expires_at.is_some_and(|e| e <= now) {
                 return Err(ApiError::credential_expired());
             }
-            *identified = Some(token.id.to_string());
+            let meter = usage.meter(token.id.as_str());
+            *identified = Some(Arc::clone(&meter));
             // The header may name the owner, or nobody; naming anyone else is impersonation.
             match &user_header {
                 NamedUser::Absent => {}
@@ -424,9 +436,11 @@ fn authenticate(
             }
             token.touch(conn, now, ip)?;
             touched(&mut token.last_used_at, &mut token.last_used_ip, now, ip);
-            Ok(Resolved::Pat {
-                token,
-                owner: Arc::new(owner),
+            Ok(Resolved {
+                credential: Row::Pat(token),
+                user: Arc::new(owner),
+                shown: Shown::default(),
+                meter,
             })
         }
         Kind::ApiKey(id) => {
@@ -455,7 +469,8 @@ fn authenticate(
             if key.expires_at <= now {
                 return Err(ApiError::credential_expired());
             }
-            *identified = Some(key.id.to_string());
+            let meter = usage.meter(key.id.as_str());
+            *identified = Some(Arc::clone(&meter));
             let user = match user_header {
                 NamedUser::Absent => match policy {
                     WithoutUserHeader::Refuse => return Err(ApiError::missing_user_header()),
@@ -472,9 +487,11 @@ fn authenticate(
             }
             key.touch(conn, now, ip)?;
             touched(&mut key.last_used_at, &mut key.last_used_ip, now, ip);
-            Ok(Resolved::ApiKey {
-                key,
+            Ok(Resolved {
+                credential: Row::ApiKey(key),
                 user: Arc::new(user),
+                shown: Shown::default(),
+                meter,
             })
         }
     }

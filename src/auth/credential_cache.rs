@@ -24,6 +24,7 @@ use crate::config::CredentialCacheSettings;
 use crate::db::models::{PersonalAccessToken, PlatformApiKey, User};
 use crate::db::DbConnection;
 use crate::domain::UserId;
+use crate::services::usage::Meter;
 use crate::telemetry::metrics::Metrics;
 
 /// The PostgreSQL channel every instance listens on.
@@ -137,18 +138,27 @@ pub struct CacheKey {
 }
 
 /// What the database answered, enough to answer again without it. The user is shared with
-/// every request answered from it (`ActingUser`), never copied.
+/// every request answered from it (`ActingUser`), never copied; so are its API body once made
+/// (`shown`, see `ActingUser::shown`; an entry lives no longer than its user is unchanged) and
+/// the credential's usage meter.
 #[derive(Debug, Clone)]
-pub enum Resolved {
-    Pat {
-        token: PersonalAccessToken,
-        owner: Arc<User>,
-    },
-    ApiKey {
-        key: PlatformApiKey,
-        user: Arc<User>,
-    },
+pub struct Resolved {
+    pub credential: Row,
+    /// Whom it acts as: a PAT's owner, or the user an API key names (or the company owner).
+    pub user: Arc<User>,
+    pub shown: Shown,
+    pub meter: Arc<Meter>,
 }
+
+/// The credential's row.
+#[derive(Debug, Clone)]
+pub enum Row {
+    Pat(PersonalAccessToken),
+    ApiKey(PlatformApiKey),
+}
+
+/// The resolved user's public JSON body, made at most once per cache entry.
+pub type Shown = Arc<std::sync::OnceLock<actix_web::web::Bytes>>;
 
 #[derive(Debug)]
 struct Entry {
@@ -545,9 +555,11 @@ mod tests {
             rotation_alerted_at: None,
             note: None,
         };
-        Resolved::Pat {
-            token,
-            owner: Arc::new(owner),
+        Resolved {
+            meter: crate::services::usage::UsageRecorder::default().meter(token.id.as_str()),
+            credential: Row::Pat(token),
+            user: Arc::new(owner),
+            shown: Shown::default(),
         }
     }
 }

@@ -30,14 +30,22 @@ fn base62_digit(d: u64) -> u8 {
     BASE62.get(index).copied().unwrap_or(b'0')
 }
 
-fn checksum(body: &str) -> String {
+/// The CRC32 of `body` in base62 digits (checked on every API request: no allocation).
+fn checksum_digits(body: &str) -> [u8; CHECKSUM_LEN] {
     let mut n = crc32fast::hash(body.as_bytes()) as u64;
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = base62_digit(n);
         n /= 62;
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    out
+}
+
+fn checksum(body: &str) -> String {
+    checksum_digits(body)
+        .iter()
+        .map(|&b| char::from(b))
+        .collect()
 }
 
 fn is_base62(s: &str) -> bool {
@@ -49,7 +57,7 @@ fn checksum_holds(body_and_sum: &str) -> bool {
         return false;
     }
     let (body, sum) = body_and_sum.split_at(body_and_sum.len() - CHECKSUM_LEN);
-    checksum(body) == sum
+    checksum_digits(body) == sum.as_bytes()
 }
 
 /// A freshly issued credential: its clear value (shown once) and what may be kept of it.

@@ -1,16 +1,17 @@
 //! Per-credential API usage, counted in memory and written in batches.
 //!
-//! The API hot path must not pay for it: `principal` leaves the identified credential in the
-//! request's extensions, and the `/v4` middleware (`api::usage`) adds one to a counter in a
-//! map under a short lock once the response is known. No query runs per request. `flush`
-//! swaps the map out and adds its counts to the database in one transaction (every
-//! `USAGE_FLUSH_SECS`, and when the server stops), so several instances sum up in one database.
+//! The API hot path must not pay for it: `principal` leaves the credential's [`Meter`] in the
+//! request's extensions (held by the credential cache's entry, so a cached request looks
+//! nothing up), and the `/v4` middleware (`api::usage`) adds one to its tally under a short
+//! lock once the response is known. No query runs per request. `flush` takes every tally and
+//! adds the counts to the database in one transaction (every `USAGE_FLUSH_SECS`, and when the
+//! server stops), so several instances sum up in one database.
 //! A failed flush puts its counts back to be written next time.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use actix_web::http::StatusCode;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -75,7 +76,7 @@ impl Outcome {
 /// the request came with (also when it then refuses it, for example with 429).
 #[derive(Debug, Clone)]
 pub struct IdentifiedCredential {
-    pub credential: String,
+    pub meter: Arc<Meter>,
     pub ip: Option<IpAddr>,
     pub at: NaiveDateTime,
 }
@@ -117,20 +118,81 @@ impl Tally {
     }
 }
 
-/// The in-memory counters of one instance (one per `AppState`).
+impl Tally {
+    fn is_empty(&self) -> bool {
+        self.days.is_empty() && self.ips.is_empty()
+    }
+
+    /// Adds `other`'s counts and addresses to these.
+    fn absorb(&mut self, other: Tally) {
+        for (day, counts) in other.days {
+            for outcome in Outcome::ALL {
+                if let Some(&n) = counts.get(outcome.index()) {
+                    if n > 0 {
+                        self.add(day, outcome, n);
+                    }
+                }
+            }
+        }
+        for (ip, (first, last)) in other.ips {
+            self.seen(ip, first, last);
+        }
+    }
+}
+
+/// One credential's requests since the last flush. Whoever holds it (the credential cache's
+/// entry, a request in flight) counts without looking the credential up: a cached API request
+/// locks only its own credential's tally.
+#[derive(Debug)]
+pub struct Meter {
+    credential: String,
+    tally: Mutex<Tally>,
+}
+
+impl Meter {
+    /// The credential's id (the API limit is counted under it too).
+    pub fn credential(&self) -> &str {
+        &self.credential
+    }
+
+    fn tally(&self) -> MutexGuard<'_, Tally> {
+        self.tally.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The in-memory counters of one instance (one per `AppState`): a meter per credential used
+/// since the last flush, or still held by someone.
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
-    pending: Mutex<HashMap<String, Tally>>,
+    meters: Mutex<HashMap<String, Arc<Meter>>>,
     /// The day (days since the epoch) old rows were last purged on.
     purged_on: AtomicI64,
 }
 
 impl UsageRecorder {
+    fn meters(&self) -> MutexGuard<'_, HashMap<String, Arc<Meter>>> {
+        self.meters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The meter `credential`'s requests are counted in: one per credential, so counts never
+    /// split between two.
+    pub fn meter(&self, credential: &str) -> Arc<Meter> {
+        let mut meters = self.meters();
+        if let Some(meter) = meters.get(credential) {
+            return Arc::clone(meter);
+        }
+        let meter = Arc::new(Meter {
+            credential: credential.to_owned(),
+            tally: Mutex::default(),
+        });
+        meters.insert(credential.to_owned(), Arc::clone(&meter));
+        meter
+    }
+
     /// Counts one request of `mark`'s credential that ended with `status`.
     pub fn record(&self, mark: IdentifiedCredential, status: StatusCode) {
         let outcome = Outcome::of(status);
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let tally = pending.entry(mark.credential).or_default();
+        let mut tally = mark.meter.tally();
         tally.add(mark.at.date(), outcome, 1);
         if let Some(ip) = mark.ip {
             tally.seen(ip, mark.at, mark.at);
@@ -139,37 +201,38 @@ impl UsageRecorder {
 
     /// Requests counted and not yet written (for tests and diagnostics).
     pub fn pending_requests(&self) -> u64 {
-        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending
+        self.meters()
             .values()
-            .flat_map(|t| t.days.iter())
-            .flat_map(|(_, counts)| counts.iter())
-            .map(|&n| u64::from(n))
+            .map(|meter| {
+                meter
+                    .tally()
+                    .days
+                    .iter()
+                    .flat_map(|(_, counts)| counts.iter())
+                    .map(|&n| u64::from(n))
+                    .sum::<u64>()
+            })
             .sum()
     }
 
+    /// Everything counted so far. A meter nobody else holds is forgotten: only the registry
+    /// hands out new holds, under the same lock, so no request can be counting in it.
     fn take(&self) -> HashMap<String, Tally> {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        std::mem::take(&mut *pending)
+        let mut batch = HashMap::new();
+        self.meters().retain(|credential, meter| {
+            let tally = std::mem::take(&mut *meter.tally());
+            if !tally.is_empty() {
+                batch.insert(credential.clone(), tally);
+            }
+            Arc::strong_count(meter) > 1
+        });
+        batch
     }
 
     /// Puts counts that could not be written back, to be written with the next flush.
     fn restore(&self, batch: HashMap<String, Tally>) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         for (credential, tally) in batch {
-            let mine = pending.entry(credential).or_default();
-            for (day, counts) in tally.days {
-                for outcome in Outcome::ALL {
-                    if let Some(&n) = counts.get(outcome.index()) {
-                        if n > 0 {
-                            mine.add(day, outcome, n);
-                        }
-                    }
-                }
-            }
-            for (ip, (first, last)) in tally.ips {
-                mine.seen(ip, first, last);
-            }
+            self.meter(&credential).tally().absorb(tally);
         }
     }
 
@@ -303,9 +366,14 @@ mod tests {
             .unwrap_or_default()
     }
 
-    fn mark(credential: &str, ip: &str, when: NaiveDateTime) -> IdentifiedCredential {
+    fn mark(
+        r: &UsageRecorder,
+        credential: &str,
+        ip: &str,
+        when: NaiveDateTime,
+    ) -> IdentifiedCredential {
         IdentifiedCredential {
-            credential: credential.into(),
+            meter: r.meter(credential),
             ip: ip.parse().ok(),
             at: when,
         }
@@ -332,14 +400,17 @@ mod tests {
     #[test]
     fn counts_per_credential_day_and_outcome_with_first_and_last_address() {
         let r = UsageRecorder::default();
-        r.record(mark("a", "203.0.113.5", at(1, 10)), StatusCode::OK);
-        r.record(mark("a", "203.0.113.5", at(1, 12)), StatusCode::OK);
-        r.record(mark("a", "198.51.100.7", at(1, 11)), StatusCode::NOT_FOUND);
+        r.record(mark(&r, "a", "203.0.113.5", at(1, 10)), StatusCode::OK);
+        r.record(mark(&r, "a", "203.0.113.5", at(1, 12)), StatusCode::OK);
         r.record(
-            mark("a", "198.51.100.7", at(2, 1)),
+            mark(&r, "a", "198.51.100.7", at(1, 11)),
+            StatusCode::NOT_FOUND,
+        );
+        r.record(
+            mark(&r, "a", "198.51.100.7", at(2, 1)),
             StatusCode::TOO_MANY_REQUESTS,
         );
-        r.record(mark("b", "203.0.113.5", at(1, 9)), StatusCode::OK);
+        r.record(mark(&r, "b", "203.0.113.5", at(1, 9)), StatusCode::OK);
         assert_eq!(r.pending_requests(), 5);
         let batch = r.take();
         assert_eq!(r.pending_requests(), 0);
@@ -359,9 +430,9 @@ mod tests {
     #[test]
     fn restored_counts_add_to_new_ones() {
         let r = UsageRecorder::default();
-        r.record(mark("a", "203.0.113.5", at(1, 10)), StatusCode::OK);
+        r.record(mark(&r, "a", "203.0.113.5", at(1, 10)), StatusCode::OK);
         let batch = r.take();
-        r.record(mark("a", "203.0.113.5", at(1, 8)), StatusCode::OK);
+        r.record(mark(&r, "a", "203.0.113.5", at(1, 8)), StatusCode::OK);
         r.restore(batch);
         assert_eq!(r.pending_requests(), 2);
         let a = r.take().remove("a").unwrap_or_default();
@@ -370,5 +441,60 @@ mod tests {
             ip.and_then(|ip| a.ips.get(&ip).copied()),
             Some((at(1, 8), at(1, 10)))
         );
+    }
+
+    /// Threads counting one credential at once lose nothing.
+    #[test]
+    fn counts_from_many_threads_add_up_in_one_batch() {
+        let r = std::sync::Arc::new(UsageRecorder::default());
+        let threads: Vec<_> = (0..6)
+            .map(|t| {
+                let r = std::sync::Arc::clone(&r);
+                std::thread::spawn(move || {
+                    for _ in 0..100 {
+                        r.record(mark(&r, "a", "203.0.113.5", at(1, 10 + t)), StatusCode::OK);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            assert!(t.join().is_ok());
+        }
+        assert_eq!(r.pending_requests(), 600);
+        let batch = r.take();
+        assert_eq!(batch.len(), 1);
+        let a = batch.get("a").cloned().unwrap_or_default();
+        assert_eq!(a.days, vec![(at(1, 0).date(), [600, 0, 0, 0])]);
+        let ip = "203.0.113.5".parse::<IpAddr>().ok();
+        assert_eq!(
+            ip.and_then(|ip| a.ips.get(&ip).copied()),
+            Some((at(1, 10), at(1, 15)))
+        );
+        assert_eq!(r.pending_requests(), 0);
+    }
+
+    /// A meter held (by a cache entry) outlives a flush and its later counts are written with
+    /// the next; one nobody holds is forgotten, and made again on its next use.
+    #[test]
+    fn a_held_meter_survives_the_flush_and_an_idle_one_is_forgotten() {
+        let r = UsageRecorder::default();
+        let held = r.meter("held");
+        r.record(mark(&r, "held", "203.0.113.5", at(1, 10)), StatusCode::OK);
+        r.record(mark(&r, "idle", "203.0.113.5", at(1, 10)), StatusCode::OK);
+        let batch = r.take();
+        assert_eq!(batch.len(), 2);
+        assert_eq!(r.meters().len(), 1);
+        assert!(Arc::ptr_eq(&held, &r.meter("held")));
+        r.record(
+            IdentifiedCredential {
+                meter: Arc::clone(&held),
+                ip: None,
+                at: at(1, 11),
+            },
+            StatusCode::NOT_FOUND,
+        );
+        let next = r.take();
+        let counts = next.get("held").map(|t| t.days.clone());
+        assert_eq!(counts, Some(vec![(at(1, 0).date(), [0, 1, 0, 0])]));
     }
 }

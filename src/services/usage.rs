@@ -86,8 +86,11 @@ pub struct IdentifiedCredential {
 struct Tally {
     /// Per UTC day: requests by `Outcome::index`. Rarely more than one day between flushes.
     days: Vec<(NaiveDate, [u32; 4])>,
-    /// First and last time each address used it.
+    /// First and last time each address used it (`settle` first: see `latest`).
     ips: HashMap<IpAddr, (NaiveDateTime, NaiveDateTime)>,
+    /// The address seen last, with its times, kept apart until another comes: a credential is
+    /// mostly used from one address, and then a request updates it without hashing.
+    latest: Option<(IpAddr, NaiveDateTime, NaiveDateTime)>,
 }
 
 impl Tally {
@@ -108,6 +111,19 @@ impl Tally {
     }
 
     fn seen(&mut self, ip: IpAddr, first: NaiveDateTime, last: NaiveDateTime) {
+        if let Some((latest, f, l)) = &mut self.latest {
+            if *latest == ip {
+                *f = (*f).min(first);
+                *l = (*l).max(last);
+                return;
+            }
+        }
+        if let Some((ip, first, last)) = self.latest.replace((ip, first, last)) {
+            self.remember(ip, first, last);
+        }
+    }
+
+    fn remember(&mut self, ip: IpAddr, first: NaiveDateTime, last: NaiveDateTime) {
         self.ips
             .entry(ip)
             .and_modify(|(f, l)| {
@@ -120,11 +136,19 @@ impl Tally {
 
 impl Tally {
     fn is_empty(&self) -> bool {
-        self.days.is_empty() && self.ips.is_empty()
+        self.days.is_empty() && self.ips.is_empty() && self.latest.is_none()
+    }
+
+    /// Every address in `ips`, the latest included.
+    fn settle(&mut self) {
+        if let Some((ip, first, last)) = self.latest.take() {
+            self.remember(ip, first, last);
+        }
     }
 
     /// Adds `other`'s counts and addresses to these.
-    fn absorb(&mut self, other: Tally) {
+    fn absorb(&mut self, mut other: Tally) {
+        other.settle();
         for (day, counts) in other.days {
             for outcome in Outcome::ALL {
                 if let Some(&n) = counts.get(outcome.index()) {
@@ -220,7 +244,8 @@ impl UsageRecorder {
     fn take(&self) -> HashMap<String, Tally> {
         let mut batch = HashMap::new();
         self.meters().retain(|credential, meter| {
-            let tally = std::mem::take(&mut *meter.tally());
+            let mut tally = std::mem::take(&mut *meter.tally());
+            tally.settle();
             if !tally.is_empty() {
                 batch.insert(credential.clone(), tally);
             }
@@ -496,5 +521,26 @@ mod tests {
         let next = r.take();
         let counts = next.get("held").map(|t| t.days.clone());
         assert_eq!(counts, Some(vec![(at(1, 0).date(), [0, 1, 0, 0])]));
+    }
+
+    /// An address that comes back after another keeps one entry, its first and last use.
+    #[test]
+    fn addresses_alternating_keep_their_first_and_last_use() {
+        let (a, b) = (
+            "203.0.113.5".parse::<IpAddr>().ok(),
+            "2001:db8::1".parse::<IpAddr>().ok(),
+        );
+        let (Some(a), Some(b)) = (a, b) else {
+            panic!("addresses parse");
+        };
+        let mut tally = Tally::default();
+        for (ip, hour) in [(a, 9), (a, 10), (b, 11), (a, 12), (b, 8)] {
+            tally.seen(ip, at(1, hour), at(1, hour));
+        }
+        tally.settle();
+        assert_eq!(tally.latest, None);
+        assert_eq!(tally.ips.len(), 2);
+        assert_eq!(tally.ips.get(&a).copied(), Some((at(1, 9), at(1, 12))));
+        assert_eq!(tally.ips.get(&b).copied(), Some((at(1, 8), at(1, 11))));
     }
 }

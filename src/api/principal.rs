@@ -387,9 +387,9 @@ struct Presentation {
     now: chrono::NaiveDateTime,
 }
 
-/// Sets `identified` to the credential's usage meter once it is known to be a valid one, so that its
-/// usage is counted whatever the request's outcome (a refusal with 429 included). `alert`
-/// receives what to mail when a regenerated credential was used after its cut-over.
+/// Sets `identified` to the credential's usage meter once it is known to be a valid one, so
+/// that its usage is counted whatever the request's outcome (a refusal with 429 included).
+/// `alert` receives what to mail when a regenerated credential was used after its cut-over.
 fn authenticate(
     conn: &mut DbConnection,
     presented: Presentation,

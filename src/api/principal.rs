@@ -276,14 +276,10 @@ fn from_cache(
         return Some(Err(ApiError::credential_expired()));
     }
     *identified = Some(Arc::clone(&resolved.meter));
-    // A PAT's header may name its owner, or nobody; a key names the user it was resolved for.
+    // A key names the user it was resolved for; a PAT's header is checked on every hit.
     if let Row::Pat(_) = resolved.credential {
-        match user_header {
-            NamedUser::Absent => {}
-            NamedUser::User(named) if *named == resolved.user.id => {}
-            NamedUser::User(_) | NamedUser::Malformed => {
-                return Some(Err(ApiError::impersonation_forbidden()))
-            }
+        if let Err(e) = user_header.allows_pat_of(&resolved.user.id) {
+            return Some(Err(e));
         }
     }
     Some(Ok(acting(resolved)))
@@ -365,6 +361,15 @@ enum NamedUser {
 }
 
 impl NamedUser {
+    /// A PAT's header may name its owner, or nobody; naming anyone else is impersonation.
+    fn allows_pat_of(&self, owner: &UserId) -> Result<(), ApiError> {
+        match self {
+            Self::Absent => Ok(()),
+            Self::User(named) if named == owner => Ok(()),
+            Self::User(_) | Self::Malformed => Err(ApiError::impersonation_forbidden()),
+        }
+    }
+
     fn of(req: &HttpRequest) -> Self {
         let Some(value) = req.headers().get(USER_HEADER) else {
             return Self::Absent;
@@ -422,14 +427,7 @@ fn authenticate(
             }
             let meter = usage.meter(token.id.as_str());
             *identified = Some(Arc::clone(&meter));
-            // The header may name the owner, or nobody; naming anyone else is impersonation.
-            match &user_header {
-                NamedUser::Absent => {}
-                NamedUser::User(named) if *named == owner.id => {}
-                NamedUser::User(_) | NamedUser::Malformed => {
-                    return Err(ApiError::impersonation_forbidden())
-                }
-            }
+            user_header.allows_pat_of(&owner.id)?;
             // A regenerated token's first use ends its predecessor's grace: one write, once.
             if let (Some(predecessor), None) = (&token.replaces, token.last_used_at) {
                 PersonalAccessToken::cut_over(conn, predecessor, now)?;

@@ -132,9 +132,7 @@ impl Tally {
             })
             .or_insert((first, last));
     }
-}
 
-impl Tally {
     fn is_empty(&self) -> bool {
         self.days.is_empty() && self.ips.is_empty() && self.latest.is_none()
     }
